@@ -1,0 +1,60 @@
+package domain
+
+// Run is one attempt to produce and send the statements of a period.
+type Run struct {
+	ID         string `db:"id" json:"id"`
+	Period     string `db:"period" json:"period"`
+	Trigger    string `db:"trigger" json:"trigger"` // "schedule", "cli", "console", "demo"
+	Reason     string `db:"reason" json:"reason"`
+	Status     string `db:"status" json:"status"` // RunRunning, RunSucceeded, RunFailed
+	DryRun     int    `db:"dry_run" json:"dry_run"`
+	Eligible   int    `db:"eligible" json:"eligible"`
+	Rendered   int    `db:"rendered" json:"rendered"`
+	Sent       int    `db:"sent" json:"sent"`
+	Failed     int    `db:"failed" json:"failed"`
+	Skipped    int    `db:"skipped" json:"skipped"`
+	Error      string `db:"error" json:"error,omitempty"`
+	StartedAt  int64  `db:"started_at" json:"started_at"`
+	FinishedAt int64  `db:"finished_at" json:"finished_at,omitempty"`
+}
+
+// Run states.
+const (
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"
+)
+
+// Statement is one donor's letter for one period: the frozen snapshot, its
+// content hash, and the run that produced it. The PDF is re-rendered from the
+// snapshot whenever it is needed.
+type Statement struct {
+	ID          string `db:"id" json:"id"`
+	RunID       string `db:"run_id" json:"run_id"`
+	DonorID     string `db:"donor_id" json:"donor_id"`
+	Period      string `db:"period" json:"period"`
+	Snapshot    string `db:"snapshot" json:"-"` // canonical JSON of Snapshot
+	ContentHash string `db:"content_hash" json:"content_hash"`
+	CreatedAt   int64  `db:"created_at" json:"created_at"`
+}
+
+// Delivery is one email attempt for a statement.
+type Delivery struct {
+	ID          string `db:"id" json:"id"`
+	StatementID string `db:"statement_id" json:"statement_id"`
+	Attempt     int    `db:"attempt" json:"attempt"`
+	Status      string `db:"status" json:"status"`
+	MessageID   string `db:"message_id" json:"message_id"`
+	Detail      string `db:"detail" json:"detail,omitempty"` // the mail server's answer, or why suppressed
+	CreatedAt   int64  `db:"created_at" json:"created_at"`
+	UpdatedAt   int64  `db:"updated_at" json:"updated_at"`
+}
+
+// Delivery states.
+const (
+	DeliveryQueued     = "queued"
+	DeliverySent       = "sent"
+	DeliveryTempFailed = "failed_temporary"
+	DeliveryPermFailed = "failed_permanent"
+	DeliverySuppressed = "suppressed"
+)
