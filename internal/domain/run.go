@@ -2,18 +2,20 @@ package domain
 
 // Run is one attempt to produce and send the statements of a period.
 type Run struct {
-	ID         string `db:"id" json:"id"`
-	Period     string `db:"period" json:"period"`
-	Trigger    string `db:"trigger" json:"trigger"` // "schedule", "cli", "console", "demo"
-	Reason     string `db:"reason" json:"reason"`
-	Status     string `db:"status" json:"status"` // RunRunning, RunSucceeded, RunFailed
-	DryRun     int    `db:"dry_run" json:"dry_run"`
-	Eligible   int    `db:"eligible" json:"eligible"`
-	Rendered   int    `db:"rendered" json:"rendered"`
-	Sent       int    `db:"sent" json:"sent"`
-	Failed     int    `db:"failed" json:"failed"`
-	Skipped    int    `db:"skipped" json:"skipped"`
-	Error      string `db:"error" json:"error,omitempty"`
+	ID       string `db:"id" json:"id"`
+	Period   string `db:"period" json:"period"`
+	Trigger  string `db:"triggered_by" json:"triggered_by"` // "schedule", "cli", "console", "demo"
+	Reason   string `db:"reason" json:"reason"`
+	Status   string `db:"status" json:"status"` // RunRunning, RunSucceeded, RunFailed
+	DryRun   int    `db:"dry_run" json:"dry_run"`
+	Eligible int    `db:"eligible" json:"eligible"`
+	Rendered int    `db:"rendered" json:"rendered"`
+	Sent     int    `db:"sent" json:"sent"`
+	Failed   int    `db:"failed" json:"failed"`
+	Skipped  int    `db:"skipped" json:"skipped"`
+	Error    string `db:"error" json:"error,omitempty"`
+	// Exceptions counts the donors left out, by reason, as a JSON object.
+	Exceptions string `db:"exceptions" json:"exceptions"`
 	StartedAt  int64  `db:"started_at" json:"started_at"`
 	FinishedAt int64  `db:"finished_at" json:"finished_at,omitempty"`
 }

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"impactd/internal/ingest"
+)
+
+func TestHelpListsEveryCommand(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"demo", "serve", "migrate", "impact", "run"} {
+		if !strings.Contains(out.String(), c) {
+			t.Errorf("--help does not list %s", c)
+		}
+	}
+}
+
+func TestBadInputsGiveClearErrors(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"IMPACTD_DATABASE_URL": "sqlite:" + filepath.Join(dir, "x.db"), "IMPACTD_SMTP_URL": "file://" + dir}
+	getenv := func(k string) string { return env[k] }
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--period", "2026-Q7", "--reason", "x"}, "invalid period"},
+		{[]string{"run", "--period", "2026-Q3"}, "--reason is required"},
+		{[]string{"run", "--period", "2020-Q1", "--reason", "test"}, "no published impact update for 2020-Q1"},
+		{[]string{"impact", "import", filepath.Join(dir, "missing.yaml")}, "no such file"},
+		{[]string{"nonsense"}, "unknown command"},
+	}
+	for _, tt := range tests {
+		err := run(context.Background(), tt.args, getenv, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: err = %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	env["IMPACTD_TIMEZONE"] = "Nowhere/Special"
+	if err := run(context.Background(), []string{"migrate"}, getenv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "IMPACTD_TIMEZONE") {
+		t.Errorf("bad timezone: %v", err)
+	}
+}
+
+// TestDemoEndToEnd runs the README's first command, twice.
+func TestDemoEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	args := []string{"demo", "--dir", dir, "--donors", "60"}
+	if err := run(context.Background(), args, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	t.Log(out.String())
+	emls, _ := filepath.Glob(filepath.Join(dir, "outbox", "*.eml"))
+	pdfs, _ := filepath.Glob(filepath.Join(dir, "statements", "*", "*.pdf"))
+	if len(emls) < 10 || len(pdfs) != len(emls) {
+		t.Fatalf("%d emails, %d PDFs", len(emls), len(pdfs))
+	}
+	if !strings.Contains(out.String(), "succeeded") || !strings.Contains(out.String(), "GBP") && !strings.Contains(out.String(), "£") {
+		t.Fatalf("summary: %s", out.String())
+	}
+	eml, err := os.ReadFile(emls[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"List-Unsubscribe-Post: List-Unsubscribe=One-Click", "application/pdf", "impact-statement-"} {
+		if !bytes.Contains(eml, []byte(want)) {
+			t.Errorf("email lacks %q", want)
+		}
+	}
+	if _, err := exec.LookPath("pdftotext"); err == nil {
+		txt, err := exec.Command("pdftotext", "-enc", "UTF-8", pdfs[0], "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(txt), "1,407") {
+			t.Errorf("letter lacks the published figure 1,407:\n%s", txt)
+		}
+	}
+
+	// Again: nothing is counted or sent twice.
+	out.Reset()
+	if err := run(context.Background(), args, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatalf("second demo: %v", err)
+	}
+	again, _ := filepath.Glob(filepath.Join(dir, "outbox", "*.eml"))
+	if len(again) != len(emls) {
+		t.Fatalf("second demo sent %d more emails", len(again)-len(emls))
+	}
+	if !strings.Contains(out.String(), "Nothing new to send") {
+		t.Fatalf("second summary: %s", out.String())
+	}
+}
+
+// TestServe starts the real server through run, polls /healthz, delivers a
+// signed webhook and shuts down on cancel.
+func TestServe(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	env := map[string]string{
+		"IMPACTD_HTTP_ADDR":             addr,
+		"IMPACTD_DATABASE_URL":          "sqlite:" + filepath.Join(dir, "impactd.db"),
+		"IMPACTD_SMTP_URL":              "file://" + filepath.Join(dir, "outbox"),
+		"IMPACTD_STRIPE_WEBHOOK_SECRET": "whsec_serve_test",
+		"IMPACTD_LOG_LEVEL":             "warn",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, io.Discard) }()
+	base := "http://" + addr
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not become healthy: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for path, want := range map[string]int{"/readyz": 200, "/metrics": 200, "/nope": 404, "/unsubscribe/forged.token": 404} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	c := ingest.Charge{ID: "ch_serve", Email: "serve@example.org", Name: "Serve Test", Amount: 1000, Currency: "gbp", Created: time.Now()}
+	payload, _ := ingest.EventJSON("evt_serve", "charge.succeeded", time.Now(), c.Object())
+	for _, tc := range []struct {
+		header string
+		want   int
+	}{{ingest.SignatureHeader(payload, "whsec_serve_test", time.Now()), 200}, {ingest.SignatureHeader(payload, "whsec_wrong", time.Now()), 400}} {
+		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/stripe", bytes.NewReader(payload))
+		req.Header.Set("Stripe-Signature", tc.header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("webhook = %d, want %d", resp.StatusCode, tc.want)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+}

@@ -1,0 +1,97 @@
+// Package app wires impactd's parts together from a Config. Every command —
+// serve, run, demo — builds the same App, so they all exercise the same code.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"impactd/internal/config"
+	"impactd/internal/domain"
+	"impactd/internal/ingest"
+	"impactd/internal/letter"
+	"impactd/internal/links"
+	"impactd/internal/mail"
+	"impactd/internal/metrics"
+	"impactd/internal/runner"
+	"impactd/internal/statement"
+	"impactd/internal/store"
+	"impactd/internal/wording"
+)
+
+// App is impactd, assembled.
+type App struct {
+	Config    *config.Config
+	Log       *slog.Logger
+	Clock     domain.Clock
+	Store     *store.Store
+	Templates *wording.Templates
+	Registry  *prometheus.Registry
+	Metrics   *metrics.Metrics
+	Ingester  *ingest.Ingester
+	Webhook   *ingest.Webhook
+	Renderer  *letter.Renderer
+	Mailer    mail.Sender
+	Links     *links.Signer
+	Runner    *runner.Runner
+}
+
+// New opens the database, migrates it, loads the templates and fonts and
+// connects the mailer. Close releases what it opened.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain.Clock) (*App, error) {
+	tmpl, err := wording.Load(cfg.TemplatesDir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	renderer, err := letter.New(letter.Options{})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("letter renderer: %w", err)
+	}
+	mailer, err := mail.Open(cfg.SMTPURL, mail.Options{})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	m := metrics.New(reg)
+	in := &ingest.Ingester{Store: st, Clock: clock, Log: log}
+	signer := links.NewSigner(cfg.SecretKey)
+	a := &App{
+		Config: cfg, Log: log, Clock: clock, Store: st, Templates: tmpl, Registry: reg, Metrics: m,
+		Ingester: in, Renderer: renderer, Mailer: mailer, Links: signer,
+		Webhook: &ingest.Webhook{Ingester: in, Secret: cfg.StripeWebhookSecret, Tolerance: cfg.StripeTolerance, Metrics: m, Log: log},
+	}
+	a.Runner = &runner.Runner{
+		Store: st, Renderer: renderer, Mailer: mailer, Templates: tmpl, Clock: clock, Log: log, Metrics: m,
+		Sender:  runner.Sender{From: cfg.MailFrom, FromName: cfg.MailFromName, ReplyTo: cfg.MailReplyTo},
+		BaseURL: cfg.BaseURL, Links: signer, Workers: 2,
+		Builder: &statement.Builder{
+			Store: st, Templates: tmpl, Location: cfg.Location, PaperSize: cfg.PaperSize,
+			Org: domain.Org{Name: cfg.OrgName, CharityNumber: cfg.OrgCharityNumber, Address: cfg.OrgAddress, Website: cfg.OrgWebsite, Email: cfg.OrgEmail},
+		},
+	}
+	return a, nil
+}
+
+// Close closes the mailer and the database.
+func (a *App) Close() error {
+	merr := a.Mailer.Close()
+	serr := a.Store.Close()
+	if merr != nil {
+		return fmt.Errorf("close mailer: %w", merr)
+	}
+	return serr
+}

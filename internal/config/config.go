@@ -1,0 +1,181 @@
+// Package config reads impactd's settings from IMPACTD_* environment
+// variables into one typed struct, validated once at start-up. Secrets may
+// also be given as a file path in the variable's *_FILE twin, for container
+// secrets. The table in Vars is the single source for defaults and for the
+// README's settings table (a test keeps the two in step).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"impactd/internal/period"
+)
+
+// Config is every setting.
+type Config struct {
+	DatabaseURL         string
+	HTTPAddr            string
+	BaseURL             string
+	StripeWebhookSecret string
+	StripeTolerance     time.Duration
+	SMTPURL             string
+	MailFrom            string
+	MailFromName        string
+	MailReplyTo         string
+	OrgName             string
+	OrgCharityNumber    string
+	OrgAddress          []string
+	OrgWebsite          string
+	OrgEmail            string
+	Location            *time.Location
+	PeriodKind          period.Kind
+	TemplatesDir        string
+	PaperSize           string
+	SecretKey           string
+	LogLevel            string
+	LogFormat           string
+}
+
+// Var documents one environment variable.
+type Var struct {
+	Name, Default, Help string
+	Secret              bool // may also be read from NAME_FILE; never logged
+}
+
+// Vars lists every setting, in README order.
+var Vars = []Var{
+	{"IMPACTD_DATABASE_URL", "sqlite:impactd.db", "Database: `sqlite:PATH` or `postgres://user@host:5432/db`.", true},
+	{"IMPACTD_HTTP_ADDR", "127.0.0.1:8080", "Address `impactd serve` listens on.", false},
+	{"IMPACTD_BASE_URL", "http://127.0.0.1:8080", "Public URL of impactd, used in links in emails and letters.", false},
+	{"IMPACTD_STRIPE_WEBHOOK_SECRET", "", "Stripe endpoint signing secret (`whsec_…`). Required by `serve`.", true},
+	{"IMPACTD_STRIPE_WEBHOOK_TOLERANCE", "300s", "Oldest webhook signature accepted.", false},
+	{"IMPACTD_SMTP_URL", "file://outbox", "Mail transport: `smtp://user:pass@host:587` (STARTTLS when offered), `smtps://…` (TLS), or `file://DIR` (one `.eml` per message).", true},
+	{"IMPACTD_MAIL_FROM", "impact@example.org", "Sender address of the letters.", false},
+	{"IMPACTD_MAIL_FROM_NAME", "", "Sender display name (default: the organisation's name).", false},
+	{"IMPACTD_MAIL_REPLY_TO", "", "Reply-To address (default: none).", false},
+	{"IMPACTD_ORG_NAME", "International Justice Mission UK", "Organisation name on the letterhead.", false},
+	{"IMPACTD_ORG_CHARITY_NUMBER", "", "Registered charity number, printed when set.", false},
+	{"IMPACTD_ORG_ADDRESS", "", "Postal address on the letterhead, lines separated by `|`.", false},
+	{"IMPACTD_ORG_WEBSITE", "", "Website on the letterhead and in the verification line.", false},
+	{"IMPACTD_ORG_EMAIL", "", "Supporter-care email address on the letterhead.", false},
+	{"IMPACTD_TIMEZONE", "Europe/London", "Organisation's time zone: period boundaries and letter dates.", false},
+	{"IMPACTD_PERIOD", "quarter", "Statement period: `quarter`, `month`, `year` or `taxyear` (UK, 6 April).", false},
+	{"IMPACTD_TEMPLATES_DIR", "", "Directory whose templates override the embedded ones (same file names).", false},
+	{"IMPACTD_PAPER_SIZE", "A4", "`A4` or `Letter`.", false},
+	{"IMPACTD_SECRET_KEY", "", "Key for signed supporter links (unsubscribe); at least 32 characters. Links are left out when unset.", true},
+	{"IMPACTD_LOG_LEVEL", "info", "`debug`, `info`, `warn` or `error`.", false},
+	{"IMPACTD_LOG_FORMAT", "json", "`json` or `text`.", false},
+}
+
+// Load reads the configuration through getenv and validates it. Every error
+// names the variable at fault; all errors are reported together.
+func Load(getenv func(string) string) (*Config, error) {
+	var errs []error
+	get := func(name string) string {
+		var v Var
+		for _, x := range Vars {
+			if x.Name == name {
+				v = x
+			}
+		}
+		if val := getenv(name); val != "" {
+			return strings.TrimSpace(val)
+		}
+		if v.Secret {
+			if path := getenv(name + "_FILE"); path != "" {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s_FILE: %w", name, err))
+					return ""
+				}
+				return strings.TrimSpace(string(b))
+			}
+		}
+		return v.Default
+	}
+	c := &Config{
+		DatabaseURL:         get("IMPACTD_DATABASE_URL"),
+		HTTPAddr:            get("IMPACTD_HTTP_ADDR"),
+		BaseURL:             strings.TrimRight(get("IMPACTD_BASE_URL"), "/"),
+		StripeWebhookSecret: get("IMPACTD_STRIPE_WEBHOOK_SECRET"),
+		SMTPURL:             get("IMPACTD_SMTP_URL"),
+		MailFrom:            get("IMPACTD_MAIL_FROM"),
+		MailFromName:        get("IMPACTD_MAIL_FROM_NAME"),
+		MailReplyTo:         get("IMPACTD_MAIL_REPLY_TO"),
+		OrgName:             get("IMPACTD_ORG_NAME"),
+		OrgCharityNumber:    get("IMPACTD_ORG_CHARITY_NUMBER"),
+		OrgWebsite:          get("IMPACTD_ORG_WEBSITE"),
+		OrgEmail:            get("IMPACTD_ORG_EMAIL"),
+		TemplatesDir:        get("IMPACTD_TEMPLATES_DIR"),
+		PaperSize:           get("IMPACTD_PAPER_SIZE"),
+		SecretKey:           get("IMPACTD_SECRET_KEY"),
+		LogLevel:            strings.ToLower(get("IMPACTD_LOG_LEVEL")),
+		LogFormat:           strings.ToLower(get("IMPACTD_LOG_FORMAT")),
+	}
+	for _, line := range strings.Split(get("IMPACTD_ORG_ADDRESS"), "|") {
+		if line = strings.TrimSpace(line); line != "" {
+			c.OrgAddress = append(c.OrgAddress, line)
+		}
+	}
+	if c.MailFromName == "" {
+		c.MailFromName = c.OrgName
+	}
+	var err error
+	if c.StripeTolerance, err = time.ParseDuration(get("IMPACTD_STRIPE_WEBHOOK_TOLERANCE")); err != nil || c.StripeTolerance <= 0 {
+		errs = append(errs, fmt.Errorf("IMPACTD_STRIPE_WEBHOOK_TOLERANCE: want a positive duration such as 300s"))
+	}
+	if c.Location, err = time.LoadLocation(get("IMPACTD_TIMEZONE")); err != nil {
+		errs = append(errs, fmt.Errorf("IMPACTD_TIMEZONE: %w", err))
+	}
+	if c.PeriodKind, err = period.ParseKind(get("IMPACTD_PERIOD")); err != nil {
+		errs = append(errs, fmt.Errorf("IMPACTD_PERIOD: %w", err))
+	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		errs = append(errs, fmt.Errorf("IMPACTD_MAIL_FROM %q: not an email address", c.MailFrom))
+	}
+	if c.MailReplyTo != "" {
+		if _, err := mail.ParseAddress(c.MailReplyTo); err != nil {
+			errs = append(errs, fmt.Errorf("IMPACTD_MAIL_REPLY_TO %q: not an email address", c.MailReplyTo))
+		}
+	}
+	switch c.PaperSize = strings.ToUpper(c.PaperSize); c.PaperSize {
+	case "A4":
+	case "LETTER":
+		c.PaperSize = "Letter"
+	default:
+		errs = append(errs, fmt.Errorf("IMPACTD_PAPER_SIZE %q: want A4 or Letter", c.PaperSize))
+	}
+	if c.SecretKey != "" && len(c.SecretKey) < 32 {
+		errs = append(errs, errors.New("IMPACTD_SECRET_KEY: must be at least 32 characters"))
+	}
+	if !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
+		errs = append(errs, fmt.Errorf("IMPACTD_BASE_URL %q: want an http:// or https:// URL", c.BaseURL))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("IMPACTD_LOG_LEVEL %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("IMPACTD_LOG_FORMAT %q: want json or text", c.LogFormat))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// Duration parses an integer number of seconds or a Go duration; it is for
+// flags that accept either.
+func Duration(s string) (time.Duration, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	return time.ParseDuration(s)
+}

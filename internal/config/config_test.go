@@ -1,0 +1,65 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"impactd/internal/config"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "sqlite:impactd.db" || c.SMTPURL != "file://outbox" || c.Location.String() != "Europe/London" || c.PaperSize != "A4" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestErrorsNameTheVariable(t *testing.T) {
+	tests := map[string]string{
+		"IMPACTD_TIMEZONE":                 "Mars/Olympus",
+		"IMPACTD_PERIOD":                   "fortnight",
+		"IMPACTD_PAPER_SIZE":               "A3",
+		"IMPACTD_MAIL_FROM":                "not an address",
+		"IMPACTD_SECRET_KEY":               "short",
+		"IMPACTD_STRIPE_WEBHOOK_TOLERANCE": "soon",
+		"IMPACTD_LOG_LEVEL":                "loud",
+		"IMPACTD_BASE_URL":                 "example.org",
+	}
+	for name, val := range tests {
+		_, err := config.Load(env(map[string]string{name: val}))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: err = %v", name, val, err)
+		}
+	}
+}
+
+func TestSecretFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(path, []byte("whsec_from_file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(env(map[string]string{"IMPACTD_STRIPE_WEBHOOK_SECRET_FILE": path}))
+	if err != nil || c.StripeWebhookSecret != "whsec_from_file" {
+		t.Fatalf("%v %q", err, c.StripeWebhookSecret)
+	}
+}
+
+// TestREADMEListsEverySetting keeps the README's table and Vars in step.
+func TestREADMEListsEverySetting(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range config.Vars {
+		if !strings.Contains(string(b), "`"+v.Name+"`") {
+			t.Errorf("README.md does not document %s", v.Name)
+		}
+	}
+}

@@ -1,0 +1,17 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// addRoutes lists every route impactd serves.
+func addRoutes(mux *http.ServeMux, d Deps) {
+	mux.Handle("GET /healthz", handleHealthz())
+	mux.Handle("GET /readyz", handleReadyz(d.Store, d.Log))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("POST /webhooks/stripe", d.Webhook)
+	mux.Handle("GET /unsubscribe/{token}", handleUnsubscribePage(d))
+	mux.Handle("POST /unsubscribe/{token}", handleUnsubscribe(d))
+}

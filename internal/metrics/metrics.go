@@ -1,0 +1,42 @@
+// Package metrics declares impactd's Prometheus metrics in one place, so that
+// names and labels stay consistent and every collector is registered once.
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the collectors the other packages update.
+type Metrics struct {
+	WebhookEvents      *prometheus.CounterVec
+	StatementsRendered prometheus.Counter
+	StatementsSent     prometheus.Counter
+	StatementsFailed   prometheus.Counter
+	RunDuration        prometheus.Histogram
+}
+
+// New creates the collectors and registers them with reg.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		WebhookEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "impactd_webhook_events_total",
+			Help: "Stripe webhook deliveries by event type and outcome (applied, duplicate, ignored, rejected, error).",
+		}, []string{"type", "outcome"}),
+		StatementsRendered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "impactd_statements_rendered_total", Help: "Statement PDFs rendered.",
+		}),
+		StatementsSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "impactd_statements_sent_total", Help: "Statement emails accepted by the mail relay.",
+		}),
+		StatementsFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "impactd_statements_failed_total", Help: "Statement emails that failed.",
+		}),
+		RunDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "impactd_run_duration_seconds", Help: "Wall time of statement runs.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 14),
+		}),
+	}
+	reg.MustRegister(m.WebhookEvents, m.StatementsRendered, m.StatementsSent, m.StatementsFailed, m.RunDuration)
+	return m
+}
+
+// Discard returns collectors registered nowhere, for tests and one-shot commands.
+func Discard() *Metrics { return New(prometheus.NewRegistry()) }

@@ -1,0 +1,276 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"impactd/internal/domain"
+)
+
+// StripeEvent is one verified webhook event as stored.
+type StripeEvent struct {
+	ID         string `db:"id"`
+	Type       string `db:"type"`
+	APIVersion string `db:"api_version"`
+	Created    int64  `db:"created"`
+	Livemode   int    `db:"livemode"`
+	Payload    string `db:"payload"`
+	ReceivedAt int64  `db:"received_at"`
+}
+
+// InsertEvent records a Stripe event once. It reports false, and changes
+// nothing, when the event id is already stored: a redelivery.
+func (q Q) InsertEvent(ctx context.Context, ev StripeEvent) (bool, error) {
+	res, err := q.exec(ctx, `INSERT INTO stripe_events (id, type, api_version, created, livemode, payload, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		ev.ID, ev.Type, ev.APIVersion, ev.Created, ev.Livemode, ev.Payload, ev.ReceivedAt)
+	if err != nil {
+		return false, fmt.Errorf("insert event: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("insert event: %w", err)
+	}
+	return n == 1, nil
+}
+
+// CountEvents returns how many Stripe events are stored.
+func (q Q) CountEvents(ctx context.Context) (int, error) {
+	var n int
+	if err := q.get(ctx, &n, `SELECT COUNT(*) FROM stripe_events`); err != nil {
+		return 0, fmt.Errorf("count events: %w", err)
+	}
+	return n, nil
+}
+
+const donorCols = `id, name, email, address, status, created_at, updated_at`
+
+// Donor returns one donor by id.
+func (q Q) Donor(ctx context.Context, id string) (*domain.Donor, error) {
+	var d domain.Donor
+	if err := q.get(ctx, &d, `SELECT `+donorCols+` FROM donors WHERE id = ?`, id); err != nil {
+		return nil, fmt.Errorf("donor: %w", notFound(err, "donor"))
+	}
+	return &d, nil
+}
+
+// DonorByCustomer returns the donor linked to a Stripe customer id.
+func (q Q) DonorByCustomer(ctx context.Context, customerID string) (*domain.Donor, error) {
+	var d domain.Donor
+	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.created_at, d.updated_at
+		FROM donors d JOIN donor_customers c ON c.donor_id = d.id WHERE c.stripe_customer_id = ?`, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("donor by customer: %w", notFound(err, "donor"))
+	}
+	return &d, nil
+}
+
+// DonorByEmail returns the donor linked to a normalised email address.
+func (q Q) DonorByEmail(ctx context.Context, email string) (*domain.Donor, error) {
+	var d domain.Donor
+	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.created_at, d.updated_at
+		FROM donors d JOIN donor_emails e ON e.donor_id = d.id WHERE e.email = ?`, email)
+	if err != nil {
+		return nil, fmt.Errorf("donor by email: %w", notFound(err, "donor"))
+	}
+	return &d, nil
+}
+
+// CreateDonor inserts a donor; it sets ID when empty.
+func (q Q) CreateDonor(ctx context.Context, d *domain.Donor) error {
+	if d.ID == "" {
+		d.ID = NewID("dnr")
+	}
+	if d.Status == "" {
+		d.Status = domain.DonorActive
+	}
+	_, err := q.exec(ctx, `INSERT INTO donors (`+donorCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Name, d.Email, d.Address, d.Status, d.CreatedAt, d.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("create donor: %w", err)
+	}
+	return nil
+}
+
+// UpdateDonorContact sets a donor's name, email and address.
+func (q Q) UpdateDonorContact(ctx context.Context, d *domain.Donor) error {
+	_, err := q.exec(ctx, `UPDATE donors SET name = ?, email = ?, address = ?, updated_at = ? WHERE id = ?`,
+		d.Name, d.Email, d.Address, d.UpdatedAt, d.ID)
+	if err != nil {
+		return fmt.Errorf("update donor: %w", err)
+	}
+	return nil
+}
+
+// LinkCustomer links a Stripe customer to a donor; an existing link is kept.
+func (q Q) LinkCustomer(ctx context.Context, customerID, donorID string, now int64) error {
+	_, err := q.exec(ctx, `INSERT INTO donor_customers (stripe_customer_id, donor_id, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (stripe_customer_id) DO NOTHING`, customerID, donorID, now)
+	if err != nil {
+		return fmt.Errorf("link customer: %w", err)
+	}
+	return nil
+}
+
+// LinkEmail links a normalised email address to a donor; an existing link is kept.
+func (q Q) LinkEmail(ctx context.Context, email, donorID string, now int64) error {
+	_, err := q.exec(ctx, `INSERT INTO donor_emails (email, donor_id, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (email) DO NOTHING`, email, donorID, now)
+	if err != nil {
+		return fmt.Errorf("link email: %w", err)
+	}
+	return nil
+}
+
+// CountDonors returns the number of donors.
+func (q Q) CountDonors(ctx context.Context) (int, error) {
+	var n int
+	if err := q.get(ctx, &n, `SELECT COUNT(*) FROM donors`); err != nil {
+		return 0, fmt.Errorf("count donors: %w", err)
+	}
+	return n, nil
+}
+
+const donationCols = `id, donor_id, stripe_charge_id, amount, currency, amount_refunded, status, recurring, designation, created, updated_at`
+
+// DonationByChargeForUpdate returns the donation of a Stripe charge, locking
+// its row until the transaction ends.
+func (q Q) DonationByChargeForUpdate(ctx context.Context, chargeID string) (*domain.Donation, error) {
+	var d domain.Donation
+	err := q.get(ctx, &d, `SELECT `+donationCols+` FROM donations WHERE stripe_charge_id = ?`+q.forUpdate(), chargeID)
+	if err != nil {
+		return nil, fmt.Errorf("donation by charge: %w", notFound(err, "donation"))
+	}
+	return &d, nil
+}
+
+// InsertDonation inserts a donation unless one exists for its charge; it
+// reports whether it inserted.
+func (q Q) InsertDonation(ctx context.Context, d *domain.Donation) (bool, error) {
+	if d.ID == "" {
+		d.ID = NewID("gift")
+	}
+	res, err := q.exec(ctx, `INSERT INTO donations (`+donationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (stripe_charge_id) DO NOTHING`,
+		d.ID, d.DonorID, d.ChargeID, d.Amount, d.Currency, d.AmountRefunded, d.Status, d.Recurring, d.Designation, d.Created, d.UpdatedAt)
+	if err != nil {
+		return false, fmt.Errorf("insert donation: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("insert donation: %w", err)
+	}
+	return n == 1, nil
+}
+
+// UpdateDonationRefunds sets a donation's refunded amount and status.
+func (q Q) UpdateDonationRefunds(ctx context.Context, d *domain.Donation) error {
+	_, err := q.exec(ctx, `UPDATE donations SET amount_refunded = ?, status = ?, updated_at = ? WHERE id = ?`,
+		d.AmountRefunded, d.Status, d.UpdatedAt, d.ID)
+	if err != nil {
+		return fmt.Errorf("update donation: %w", err)
+	}
+	return nil
+}
+
+// InsertRefund records a refund once, by its id.
+func (q Q) InsertRefund(ctx context.Context, r domain.Refund) error {
+	_, err := q.exec(ctx, `INSERT INTO refunds (id, donation_id, amount, currency, created) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`, r.ID, r.DonationID, r.Amount, r.Currency, r.Created)
+	if err != nil {
+		return fmt.Errorf("insert refund: %w", err)
+	}
+	return nil
+}
+
+// SumRefunds returns the total of the refunds recorded for a donation.
+func (q Q) SumRefunds(ctx context.Context, donationID string) (int64, error) {
+	var n int64
+	if err := q.get(ctx, &n, `SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE donation_id = ?`, donationID); err != nil {
+		return 0, fmt.Errorf("sum refunds: %w", err)
+	}
+	return n, nil
+}
+
+// DonationsForDonor returns a donor's donations made in [from, to), oldest first.
+func (q Q) DonationsForDonor(ctx context.Context, donorID string, from, to int64) ([]domain.Donation, error) {
+	var ds []domain.Donation
+	err := q.selectAll(ctx, &ds, `SELECT `+donationCols+` FROM donations
+		WHERE donor_id = ? AND created >= ? AND created < ? ORDER BY created, id`, donorID, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("donations for donor: %w", err)
+	}
+	return ds, nil
+}
+
+// RefundWithGift is a refund together with the date of the gift it returns.
+type RefundWithGift struct {
+	domain.Refund
+	GiftCreated int64 `db:"gift_created"`
+}
+
+// RefundsForDonor returns the refunds made in [from, to) of a donor's gifts,
+// whenever those gifts were made, oldest first.
+func (q Q) RefundsForDonor(ctx context.Context, donorID string, from, to int64) ([]RefundWithGift, error) {
+	var rs []RefundWithGift
+	err := q.selectAll(ctx, &rs, `SELECT r.id, r.donation_id, r.amount, r.currency, r.created, d.created AS gift_created
+		FROM refunds r JOIN donations d ON d.id = r.donation_id
+		WHERE d.donor_id = ? AND r.created >= ? AND r.created < ? ORDER BY r.created, r.id`, donorID, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("refunds for donor: %w", err)
+	}
+	return rs, nil
+}
+
+// DonorsWithActivity returns the donors who gave, or were refunded, in
+// [from, to), ordered by id, whatever their status: the caller decides who
+// is skipped and counts why.
+func (q Q) DonorsWithActivity(ctx context.Context, from, to int64) ([]domain.Donor, error) {
+	var ds []domain.Donor
+	err := q.selectAll(ctx, &ds, `SELECT `+donorCols+` FROM donors WHERE id IN (
+			SELECT donor_id FROM donations WHERE created >= ? AND created < ?
+			UNION
+			SELECT d.donor_id FROM refunds r JOIN donations d ON d.id = r.donation_id WHERE r.created >= ? AND r.created < ?
+		) ORDER BY id`, from, to, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("donors with activity: %w", err)
+	}
+	return ds, nil
+}
+
+// CurrencyTotal is the sum of donations in one currency.
+type CurrencyTotal struct {
+	Currency string `db:"currency"`
+	Gross    int64  `db:"gross"`
+	Refunded int64  `db:"refunded"`
+	Count    int    `db:"n"`
+}
+
+// TotalsBetween sums the donations made in [from, to) per currency.
+func (q Q) TotalsBetween(ctx context.Context, from, to int64) ([]CurrencyTotal, error) {
+	var ts []CurrencyTotal
+	err := q.selectAll(ctx, &ts, `SELECT currency, COALESCE(SUM(amount), 0) AS gross, COALESCE(SUM(amount_refunded), 0) AS refunded, COUNT(*) AS n
+		FROM donations WHERE created >= ? AND created < ? GROUP BY currency ORDER BY currency`, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("totals: %w", err)
+	}
+	return ts, nil
+}
+
+// CountDonorsBetween counts the distinct donors who gave in [from, to).
+func (q Q) CountDonorsBetween(ctx context.Context, from, to int64) (int, error) {
+	var n int
+	if err := q.get(ctx, &n, `SELECT COUNT(DISTINCT donor_id) FROM donations WHERE created >= ? AND created < ?`, from, to); err != nil {
+		return 0, fmt.Errorf("count donors: %w", err)
+	}
+	return n, nil
+}
+
+// SetDonorStatus moves a donor from one status to another; a donor in any
+// other status (already unsubscribed, erased) is left as it is.
+func (q Q) SetDonorStatus(ctx context.Context, id, from, to string, now int64) error {
+	if _, err := q.exec(ctx, `UPDATE donors SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, to, now, id, from); err != nil {
+		return fmt.Errorf("set donor status: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"impactd/internal/domain"
+)
+
+const runCols = `id, period, triggered_by, reason, status, dry_run, eligible, rendered, sent, failed, skipped, error, exceptions, started_at, finished_at`
+
+// CreateRun inserts a run; it sets ID when empty.
+func (q Q) CreateRun(ctx context.Context, r *domain.Run) error {
+	if r.ID == "" {
+		r.ID = NewID("run")
+	}
+	_, err := q.exec(ctx, `INSERT INTO runs (`+runCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.Period, r.Trigger, r.Reason, r.Status, r.DryRun, r.Eligible, r.Rendered, r.Sent, r.Failed, r.Skipped, r.Error, r.Exceptions, r.StartedAt, r.FinishedAt)
+	if err != nil {
+		return fmt.Errorf("create run: %w", err)
+	}
+	return nil
+}
+
+// UpdateRun saves a run's status and counts.
+func (q Q) UpdateRun(ctx context.Context, r *domain.Run) error {
+	_, err := q.exec(ctx, `UPDATE runs SET status = ?, eligible = ?, rendered = ?, sent = ?, failed = ?, skipped = ?, error = ?, exceptions = ?, finished_at = ?
+		WHERE id = ?`, r.Status, r.Eligible, r.Rendered, r.Sent, r.Failed, r.Skipped, r.Error, r.Exceptions, r.FinishedAt, r.ID)
+	if err != nil {
+		return fmt.Errorf("update run: %w", err)
+	}
+	return nil
+}
+
+// Run returns one run.
+func (q Q) Run(ctx context.Context, id string) (*domain.Run, error) {
+	var r domain.Run
+	if err := q.get(ctx, &r, `SELECT `+runCols+` FROM runs WHERE id = ?`, id); err != nil {
+		return nil, fmt.Errorf("run: %w", notFound(err, "run"))
+	}
+	return &r, nil
+}
+
+const statementCols = `id, run_id, donor_id, period, snapshot, content_hash, created_at`
+
+// InsertStatement stores a statement; it sets ID when empty.
+func (q Q) InsertStatement(ctx context.Context, s *domain.Statement) error {
+	if s.ID == "" {
+		s.ID = NewID("stmt")
+	}
+	_, err := q.exec(ctx, `INSERT INTO statements (`+statementCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.RunID, s.DonorID, s.Period, s.Snapshot, s.ContentHash, s.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("insert statement: %w", err)
+	}
+	return nil
+}
+
+// Statement returns one statement.
+func (q Q) Statement(ctx context.Context, id string) (*domain.Statement, error) {
+	var s domain.Statement
+	if err := q.get(ctx, &s, `SELECT `+statementCols+` FROM statements WHERE id = ?`, id); err != nil {
+		return nil, fmt.Errorf("statement: %w", notFound(err, "statement"))
+	}
+	return &s, nil
+}
+
+// SentStatement is the newest statement of a donor for a period that was
+// delivered, with the time it was sent.
+type SentStatement struct {
+	domain.Statement
+	SentAt int64 `db:"sent_at"`
+}
+
+// LastSentStatement returns the newest delivered statement of a donor for a period.
+func (q Q) LastSentStatement(ctx context.Context, donorID, period string) (*SentStatement, error) {
+	var s SentStatement
+	err := q.get(ctx, &s, `SELECT s.id, s.run_id, s.donor_id, s.period, s.snapshot, s.content_hash, s.created_at, d.updated_at AS sent_at
+		FROM statements s JOIN deliveries d ON d.statement_id = s.id
+		WHERE s.donor_id = ? AND s.period = ? AND d.status = ?
+		ORDER BY d.updated_at DESC, s.created_at DESC LIMIT 1`, donorID, period, domain.DeliverySent)
+	if err != nil {
+		return nil, fmt.Errorf("last sent statement: %w", notFound(err, "sent statement"))
+	}
+	return &s, nil
+}
+
+// StatementsForRun returns a run's statements in id order.
+func (q Q) StatementsForRun(ctx context.Context, runID string) ([]domain.Statement, error) {
+	var ss []domain.Statement
+	if err := q.selectAll(ctx, &ss, `SELECT `+statementCols+` FROM statements WHERE run_id = ? ORDER BY id`, runID); err != nil {
+		return nil, fmt.Errorf("statements for run: %w", err)
+	}
+	return ss, nil
+}
+
+const deliveryCols = `id, statement_id, attempt, status, message_id, detail, created_at, updated_at`
+
+// InsertDelivery records an email attempt; it sets ID when empty.
+func (q Q) InsertDelivery(ctx context.Context, d *domain.Delivery) error {
+	if d.ID == "" {
+		d.ID = NewID("dlv")
+	}
+	_, err := q.exec(ctx, `INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.StatementID, d.Attempt, d.Status, d.MessageID, d.Detail, d.CreatedAt, d.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("insert delivery: %w", err)
+	}
+	return nil
+}
+
+// UpdateDelivery saves a delivery's status and detail.
+func (q Q) UpdateDelivery(ctx context.Context, d *domain.Delivery) error {
+	_, err := q.exec(ctx, `UPDATE deliveries SET status = ?, detail = ?, updated_at = ? WHERE id = ?`,
+		d.Status, d.Detail, d.UpdatedAt, d.ID)
+	if err != nil {
+		return fmt.Errorf("update delivery: %w", err)
+	}
+	return nil
+}
+
+// DeliveriesForStatement returns a statement's email attempts, first first.
+func (q Q) DeliveriesForStatement(ctx context.Context, statementID string) ([]domain.Delivery, error) {
+	var ds []domain.Delivery
+	if err := q.selectAll(ctx, &ds, `SELECT `+deliveryCols+` FROM deliveries WHERE statement_id = ? ORDER BY attempt`, statementID); err != nil {
+		return nil, fmt.Errorf("deliveries: %w", err)
+	}
+	return ds, nil
+}

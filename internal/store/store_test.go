@@ -1,0 +1,208 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"impactd/internal/domain"
+	"impactd/internal/store"
+	"impactd/internal/store/storetest"
+)
+
+func ptr(v int64) *int64 { return &v }
+
+// TestConformance is the store's behaviour, run on every database.
+func TestConformance(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		t.Run("events are stored once", func(t *testing.T) {
+			ev := store.StripeEvent{ID: "evt_1", Type: "charge.succeeded", Created: 100, Payload: "{}", ReceivedAt: 101}
+			for i, want := range []bool{true, false} {
+				got, err := s.InsertEvent(ctx, ev)
+				if err != nil || got != want {
+					t.Fatalf("insert %d: got %v, %v; want %v", i, got, err, want)
+				}
+			}
+			if n, _ := s.CountEvents(ctx); n != 1 {
+				t.Fatalf("events = %d, want 1", n)
+			}
+		})
+
+		t.Run("donors, links, donations and refunds", func(t *testing.T) {
+			d := &domain.Donor{Name: "Zoë Łukasiewicz", Email: "zoe@example.org", CreatedAt: 1, UpdatedAt: 1}
+			if err := s.CreateDonor(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.LinkCustomer(ctx, "cus_1", d.ID, 1); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.LinkEmail(ctx, "zoe@example.org", d.ID, 1); err != nil {
+				t.Fatal(err)
+			}
+			// A second link of the same customer is ignored, not an error.
+			if err := s.LinkCustomer(ctx, "cus_1", "dnr_other", 2); err != nil {
+				t.Fatal(err)
+			}
+			for name, get := range map[string]func() (*domain.Donor, error){
+				"customer": func() (*domain.Donor, error) { return s.DonorByCustomer(ctx, "cus_1") },
+				"email":    func() (*domain.Donor, error) { return s.DonorByEmail(ctx, "zoe@example.org") },
+			} {
+				got, err := get()
+				if err != nil || got.ID != d.ID || got.Name != d.Name {
+					t.Fatalf("by %s: %+v, %v", name, got, err)
+				}
+			}
+			if _, err := s.DonorByEmail(ctx, "nobody@example.org"); domain.ErrorCode(err) != domain.ENOTFOUND {
+				t.Fatalf("unknown email: %v, want not found", err)
+			}
+
+			g := &domain.Donation{DonorID: d.ID, ChargeID: "ch_1", Amount: 2500, Currency: "GBP", Status: domain.DonationSucceeded, Created: 1000}
+			if ok, err := s.InsertDonation(ctx, g); err != nil || !ok {
+				t.Fatalf("insert donation: %v %v", ok, err)
+			}
+			dup := *g
+			dup.ID = ""
+			if ok, err := s.InsertDonation(ctx, &dup); err != nil || ok {
+				t.Fatalf("duplicate charge inserted: %v %v", ok, err)
+			}
+			err := s.InTx(ctx, func(tx *store.Tx) error {
+				got, err := tx.DonationByChargeForUpdate(ctx, "ch_1")
+				if err != nil {
+					return err
+				}
+				got.AmountRefunded = 500
+				if err := tx.UpdateDonationRefunds(ctx, got); err != nil {
+					return err
+				}
+				return tx.InsertRefund(ctx, domain.Refund{ID: "re_1", DonationID: got.ID, Amount: 500, Currency: "GBP", Created: 2000})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum, _ := s.SumRefunds(ctx, g.ID); sum != 500 {
+				t.Fatalf("refund sum = %d", sum)
+			}
+			gifts, err := s.DonationsForDonor(ctx, d.ID, 0, 1500)
+			if err != nil || len(gifts) != 1 || gifts[0].AmountRefunded != 500 {
+				t.Fatalf("donations: %+v %v", gifts, err)
+			}
+			refunds, err := s.RefundsForDonor(ctx, d.ID, 1500, 3000)
+			if err != nil || len(refunds) != 1 || refunds[0].GiftCreated != 1000 {
+				t.Fatalf("refunds: %+v %v", refunds, err)
+			}
+			// The donor is active in the period of the gift and in the period of the refund.
+			for _, r := range [][2]int64{{0, 1500}, {1500, 3000}} {
+				ds, err := s.DonorsWithActivity(ctx, r[0], r[1])
+				if err != nil || len(ds) != 1 {
+					t.Fatalf("activity %v: %+v %v", r, ds, err)
+				}
+			}
+			if ds, _ := s.DonorsWithActivity(ctx, 3000, 4000); len(ds) != 0 {
+				t.Fatalf("activity after: %+v", ds)
+			}
+			tot, err := s.TotalsBetween(ctx, 0, 1500)
+			if err != nil || len(tot) != 1 || tot[0].Gross != 2500 || tot[0].Refunded != 500 {
+				t.Fatalf("totals: %+v %v", tot, err)
+			}
+		})
+
+		t.Run("a failed transaction leaves nothing", func(t *testing.T) {
+			boom := errors.New("boom")
+			err := s.InTx(ctx, func(tx *store.Tx) error {
+				if _, err := tx.InsertEvent(ctx, store.StripeEvent{ID: "evt_rollback", Type: "x", Payload: "{}"}); err != nil {
+					return err
+				}
+				return boom
+			})
+			if !errors.Is(err, boom) {
+				t.Fatalf("err = %v", err)
+			}
+			if ok, _ := s.InsertEvent(ctx, store.StripeEvent{ID: "evt_rollback", Type: "x", Payload: "{}"}); !ok {
+				t.Fatal("rolled-back event was kept")
+			}
+		})
+
+		t.Run("impact updates are versioned and published once", func(t *testing.T) {
+			u := &domain.ImpactUpdate{Period: "2026-Q3", Title: "Q3", Narrative: "n", Source: "s", AsOf: "2026-10-01",
+				Metrics: []domain.Metric{
+					{Key: "rescued", Label: "Children brought to safety", Period: ptr(12), Cumulative: ptr(1407), CumulativeSince: "2011"},
+					{Key: "arrested", Label: "Suspects arrested", Cumulative: ptr(431)},
+				}}
+			if err := s.CreateImpactUpdate(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.PublishedImpactUpdate(ctx, "2026-Q3"); domain.ErrorCode(err) != domain.ENOTFOUND {
+				t.Fatalf("draft reached donors: %v", err)
+			}
+			if err := s.PublishImpactUpdate(ctx, u.ID, "staff@example.org", 5); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.PublishImpactUpdate(ctx, u.ID, "staff@example.org", 6); domain.ErrorCode(err) != domain.ECONFLICT {
+				t.Fatalf("second publish: %v", err)
+			}
+			got, err := s.PublishedImpactUpdate(ctx, "2026-Q3")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Version != 1 || len(got.Metrics) != 2 || *got.Metrics[0].Period != 12 || got.Metrics[1].Period != nil {
+				t.Fatalf("published: %+v", got)
+			}
+			v2 := &domain.ImpactUpdate{Period: "2026-Q3", Title: "Q3 corrected"}
+			if err := s.CreateImpactUpdate(ctx, v2); err != nil || v2.Version != 2 {
+				t.Fatalf("v2: %+v %v", v2, err)
+			}
+		})
+
+		t.Run("concurrent writers do not lose a refund", func(t *testing.T) {
+			d := &domain.Donor{Name: "x"}
+			if err := s.CreateDonor(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			g := &domain.Donation{DonorID: d.ID, ChargeID: "ch_conc", Amount: 10000, Currency: "GBP", Status: domain.DonationSucceeded}
+			if _, err := s.InsertDonation(ctx, g); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, 10)
+			for range 10 {
+				wg.Go(func() {
+					errs <- s.InTx(ctx, func(tx *store.Tx) error {
+						got, err := tx.DonationByChargeForUpdate(ctx, "ch_conc")
+						if err != nil {
+							return err
+						}
+						got.AmountRefunded += 100
+						return tx.UpdateDonationRefunds(ctx, got)
+					})
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := s.InTx(ctx, func(tx *store.Tx) error {
+				got, err := tx.DonationByChargeForUpdate(ctx, "ch_conc")
+				if err == nil && got.AmountRefunded != 1000 {
+					t.Errorf("refunded = %d, want 1000", got.AmountRefunded)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+}
+
+func TestOpenRejectsBadURLs(t *testing.T) {
+	for _, u := range []string{"", "mysql://x", "sqlite:", "impactd.db"} {
+		if _, err := store.Open(context.Background(), u); err == nil {
+			t.Errorf("Open(%q) succeeded", u)
+		}
+	}
+}

@@ -1,0 +1,256 @@
+// Package wording renders the copy of letters and emails from the templates
+// in templates/ (or IMPACTD_TEMPLATES_DIR). Templates are parsed and
+// test-rendered when loaded, so a broken one stops impactd before the first
+// letter, with the file and line in the error.
+package wording
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"impactd/internal/domain"
+	"impactd/templates"
+)
+
+// Files are the template files, each of which may be overridden.
+var Files = []string{"letter.tmpl", "email_subject.tmpl", "email_text.tmpl", "email_html.tmpl"}
+
+// Templates are the parsed copy.
+type Templates struct {
+	letter, subject, text *template.Template
+	html                  *htmltemplate.Template
+	// Version identifies the exact copy (a hash of all four files); it is
+	// frozen into every snapshot.
+	Version string
+}
+
+// LetterData is what the letter's copy may use.
+type LetterData struct {
+	Donor           NameParts
+	Org             domain.Org
+	Period          string // 2026-Q3
+	PeriodLabel     string // July to September 2026
+	PeriodStartLong string // 1 July 2026
+	PeriodEndLong   string // 30 September 2026
+	NetText         string // "£57.50" or "£57.50 and $20.00"
+	GiftCount       int
+	Monthly         bool
+	HasRefunds      bool
+	Supporters      int
+	SupportersText  string // "3,214"
+	Impact          *domain.ImpactSection
+}
+
+// EmailData is what the email's copy may use.
+type EmailData struct {
+	LetterData
+	Corrected      bool
+	CorrectedFrom  string // date of the statement this one replaces
+	UnsubscribeURL string
+}
+
+// NameParts is the donor's name as the copy addresses them.
+type NameParts struct{ Name, FirstName string }
+
+// Letter is the rendered copy of one letter.
+type Letter struct {
+	Greeting   string
+	Paragraphs []string
+	SignOff    []string
+	Footer     []string
+}
+
+// Email is the rendered copy of one email.
+type Email struct{ Subject, Text, HTML string }
+
+var funcs = map[string]any{
+	"lower": strings.ToLower,
+	"deref": func(p *int64) string {
+		if p == nil {
+			return ""
+		}
+		return Thousands(*p)
+	},
+}
+
+// Load parses the embedded templates, each replaced by the file of the same
+// name in dir when dir is not empty and has it, then test-renders them.
+func Load(dir string) (*Templates, error) {
+	read := func(name string) (string, error) {
+		if dir != "" {
+			b, err := os.ReadFile(dir + "/" + name)
+			if err == nil {
+				return string(b), nil
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return "", fmt.Errorf("templates: %w", err)
+			}
+		}
+		b, err := templates.FS.ReadFile(name)
+		if err != nil {
+			return "", fmt.Errorf("templates: %w", err)
+		}
+		return string(b), nil
+	}
+	src := make(map[string]string, len(Files))
+	h := sha256.New()
+	for _, f := range Files {
+		s, err := read(f)
+		if err != nil {
+			return nil, err
+		}
+		src[f] = s
+		fmt.Fprintf(h, "%s\x00%s\x00", f, s)
+	}
+	t := &Templates{Version: hex.EncodeToString(h.Sum(nil))[:12]}
+	var err error
+	parse := func(name string) *template.Template {
+		if err != nil {
+			return nil
+		}
+		var tt *template.Template
+		tt, err = template.New(name).Funcs(funcs).Option("missingkey=error").Parse(src[name])
+		return tt
+	}
+	t.letter, t.subject, t.text = parse("letter.tmpl"), parse("email_subject.tmpl"), parse("email_text.tmpl")
+	if err == nil {
+		t.html, err = htmltemplate.New("email_html.tmpl").Funcs(funcs).Option("missingkey=error").Parse(src["email_html.tmpl"])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	for _, name := range []string{"greeting", "body", "signoff", "footer"} {
+		if t.letter.Lookup(name) == nil {
+			return nil, fmt.Errorf("templates: letter.tmpl must define %q", name)
+		}
+	}
+	if err := t.Check(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Check renders every template with sample data, so that errors that only
+// show at execution (a misspelt field) are found before a run, not during it.
+func (t *Templates) Check() error {
+	one := int64(12)
+	d := EmailData{
+		LetterData: LetterData{
+			Donor: NameParts{Name: "Sample Donor", FirstName: "Sample"}, Org: domain.Org{Name: "Sample Org", Email: "care@example.org"},
+			Period: "2026-Q3", PeriodLabel: "July to September 2026", PeriodStartLong: "1 July 2026", PeriodEndLong: "30 September 2026",
+			NetText: "£10.00", GiftCount: 1, Monthly: true, HasRefunds: true, Supporters: 2, SupportersText: "2",
+			Impact: &domain.ImpactSection{Title: "t", Metrics: []domain.Metric{{Key: "k", Label: "Label", Period: &one}}},
+		},
+		Corrected: true, CorrectedFrom: "1 October 2026", UnsubscribeURL: "https://example.org/u/x",
+	}
+	if _, err := t.Letter(d.LetterData); err != nil {
+		return err
+	}
+	_, err := t.Email(d)
+	return err
+}
+
+// Letter renders the letter's copy.
+func (t *Templates) Letter(d LetterData) (*Letter, error) {
+	part := func(name string) (string, error) {
+		var b bytes.Buffer
+		if err := t.letter.ExecuteTemplate(&b, name, d); err != nil {
+			return "", fmt.Errorf("templates: %w", err)
+		}
+		return strings.TrimSpace(b.String()), nil
+	}
+	var l Letter
+	var err error
+	if l.Greeting, err = part("greeting"); err != nil {
+		return nil, err
+	}
+	body, err := part("body")
+	if err != nil {
+		return nil, err
+	}
+	l.Paragraphs = paragraphs(body)
+	signoff, err := part("signoff")
+	if err != nil {
+		return nil, err
+	}
+	l.SignOff = lines(signoff)
+	footer, err := part("footer")
+	if err != nil {
+		return nil, err
+	}
+	l.Footer = lines(footer)
+	return &l, nil
+}
+
+// Email renders the email's subject and bodies.
+func (t *Templates) Email(d EmailData) (*Email, error) {
+	var s, txt, html bytes.Buffer
+	if err := t.subject.Execute(&s, d); err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	if err := t.text.Execute(&txt, d); err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	if err := t.html.Execute(&html, d); err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	subject := strings.Join(strings.Fields(s.String()), " ")
+	return &Email{Subject: subject, Text: strings.TrimSpace(txt.String()) + "\n", HTML: html.String()}, nil
+}
+
+// paragraphs splits text at blank lines and joins each paragraph's lines.
+func paragraphs(s string) []string {
+	var out []string
+	for _, p := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n") {
+		if p = strings.Join(strings.Fields(p), " "); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Thousands formats an integer with thousands separators: 3214 → "3,214".
+func Thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// FirstName is the word a greeting uses: the first word of the name.
+func FirstName(name string) string {
+	f := strings.Fields(name)
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}

@@ -1,0 +1,89 @@
+package wording_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"impactd/internal/wording"
+)
+
+func TestEmbeddedTemplatesLoad(t *testing.T) {
+	tm, err := wording.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tm.Version) != 12 {
+		t.Fatalf("version %q", tm.Version)
+	}
+	l, err := tm.Letter(wording.LetterData{Donor: wording.NameParts{Name: "Ngọc Ánh", FirstName: "Ngọc"}, PeriodLabel: "x", NetText: "£1.00"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Greeting != "Dear Ngọc," || len(l.Paragraphs) < 2 || len(l.Footer) == 0 {
+		t.Fatalf("letter: %+v", l)
+	}
+}
+
+func TestHTMLEscapesHostileNames(t *testing.T) {
+	tm, err := wording.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := tm.Email(wording.EmailData{LetterData: wording.LetterData{Donor: wording.NameParts{FirstName: `<script>alert(1)</script>`}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(e.HTML, "<script>") {
+		t.Fatal("name not escaped in HTML")
+	}
+}
+
+func TestBrokenTemplatesNameFileAndLine(t *testing.T) {
+	tests := []struct {
+		file, body, want string
+	}{
+		{"email_subject.tmpl", "Hello {{.Nope", "email_subject.tmpl:1"},
+		{"email_text.tmpl", "line one\n{{.NoSuchField}}", "email_text.tmpl:2"},
+		{"letter.tmpl", `{{define "greeting"}}hi{{end}}`, `must define "body"`},
+		{"email_html.tmpl", "{{if}}", "email_html.tmpl:1"},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, tt.file), []byte(tt.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := wording.Load(dir)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want it to mention %q", tt.file, err, tt.want)
+		}
+	}
+}
+
+func TestOverrideChangesVersion(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "email_subject.tmpl"), []byte("Thank you for {{.PeriodLabel}}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := wording.Load("")
+	b, err := wording.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Version == b.Version {
+		t.Fatal("override did not change the template version")
+	}
+	e, _ := b.Email(wording.EmailData{LetterData: wording.LetterData{PeriodLabel: "Q3"}})
+	if e.Subject != "Thank you for Q3" {
+		t.Fatalf("subject %q", e.Subject)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1407: "1,407", 1234567: "1,234,567", -4200: "-4,200"} {
+		if got := wording.Thousands(n); got != want {
+			t.Errorf("%d: %q", n, got)
+		}
+	}
+}
