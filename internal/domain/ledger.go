@@ -11,6 +11,11 @@ type Donor struct {
 	Email     string `db:"email" json:"email"`     // normalised, lower case; "" when unknown
 	Address   string `db:"address" json:"address"` // postal address, lines joined by "\n"
 	Status    string `db:"status" json:"status"`   // DonorActive, DonorUnsubscribed, DonorErased
+	// GiftAidFrom is the date (YYYY-MM-DD) from which the donor's GBP gifts
+	// are Gift Aid eligible, from their declaration; "" when none.
+	GiftAidFrom string `db:"gift_aid_from" json:"gift_aid_from,omitempty"`
+	// MergedInto is the donor this one was merged into; "" for a live donor.
+	MergedInto string `db:"merged_into" json:"merged_into,omitempty"`
 	CreatedAt int64  `db:"created_at" json:"created_at"`
 	UpdatedAt int64  `db:"updated_at" json:"updated_at"`
 }
@@ -20,6 +25,7 @@ const (
 	DonorActive       = "active"
 	DonorUnsubscribed = "unsubscribed"
 	DonorErased       = "erased"
+	DonorMerged       = "merged" // folded into another donor (MergedInto)
 )
 
 // Donation is one successful gift, a Stripe charge, with the refunds and lost
@@ -36,19 +42,43 @@ type Donation struct {
 	Designation    string `db:"designation" json:"designation"`
 	Created        int64  `db:"created" json:"created"` // unix seconds, Stripe's charge.created
 	UpdatedAt      int64  `db:"updated_at" json:"updated_at"`
+	// AmountDisputed is the amount reversed by a lost dispute.
+	AmountDisputed  int64  `db:"amount_disputed" json:"amount_disputed"`
+	PaymentIntentID string `db:"payment_intent_id" json:"payment_intent_id,omitempty"`
+	InvoiceID       string `db:"invoice_id" json:"invoice_id,omitempty"`
+	SubscriptionID  string `db:"subscription_id" json:"subscription_id,omitempty"`
+	// SettledAmount and SettledCurrency are what reached the charity's
+	// balance (from the balance transaction), when known; 0 and "" otherwise.
+	SettledAmount   int64  `db:"settled_amount" json:"settled_amount,omitempty"`
+	SettledCurrency string `db:"settled_currency" json:"settled_currency,omitempty"`
 }
 
 // Donation states.
 const (
 	DonationSucceeded = "succeeded"
 	DonationRefunded  = "refunded" // fully refunded
+	DonationReversed  = "reversed" // a lost dispute took it back
 )
 
 // Gross is the amount given.
 func (d Donation) Gross() money.Money { return money.New(d.Amount, d.Currency) }
 
-// Net is the amount given less the amount refunded.
-func (d Donation) Net() money.Money { return money.New(d.Amount-d.AmountRefunded, d.Currency) }
+// Net is the amount given less refunds and lost disputes.
+func (d Donation) Net() money.Money {
+	return money.New(d.Amount-d.AmountRefunded-d.AmountDisputed, d.Currency)
+}
+
+// Settle sets Status from the amounts.
+func (d *Donation) Settle() {
+	switch {
+	case d.AmountDisputed > 0 && d.AmountRefunded+d.AmountDisputed >= d.Amount:
+		d.Status = DonationReversed
+	case d.AmountRefunded >= d.Amount:
+		d.Status = DonationRefunded
+	default:
+		d.Status = DonationSucceeded
+	}
+}
 
 // Refund is one refund of a donation, dated when it happened, so that a
 // refund of last quarter's gift shows in this quarter's letter.
@@ -58,4 +88,12 @@ type Refund struct {
 	Amount     int64  `db:"amount" json:"amount"`
 	Currency   string `db:"currency" json:"currency"`
 	Created    int64  `db:"created" json:"created"`
+	Kind       string `db:"kind" json:"kind"`           // RefundKindRefund or RefundKindDispute
+	Synthetic  int    `db:"synthetic" json:"synthetic"` // 1: stands for refunds not seen one by one
 }
+
+// Kinds of money returned.
+const (
+	RefundKindRefund  = "refund"
+	RefundKindDispute = "dispute"
+)

@@ -1,6 +1,12 @@
-// Package ingest turns Stripe events into the donation ledger. The webhook
-// handler and (later) the API backfill both call Apply, so the two paths can
-// never disagree about what an event means.
+// Package ingest turns Stripe events — and the objects the backfill reads
+// from Stripe's API — into the donation ledger. Webhooks and the backfill
+// both call the same apply functions, so the two can never disagree.
+//
+// Stripe delivers events at least once, in any order, sometimes days late.
+// Everything here is therefore idempotent and order-insensitive: a gift is
+// keyed by its charge id whichever event reveals it first; refunded and
+// disputed amounts only grow; customer and dispute states carry the time of
+// the event that set them, and an older event never overwrites a newer one.
 package ingest
 
 import (
@@ -17,11 +23,12 @@ import (
 	"impactd/internal/store"
 )
 
-// Ingester applies Stripe events to the ledger.
+// Ingester applies Stripe events and objects to the ledger.
 type Ingester struct {
 	Store *store.Store
 	Clock domain.Clock
 	Log   *slog.Logger
+	Rule  Rule // which charges are donations; the zero Rule accepts all
 }
 
 // Outcome says what Apply did with an event.
@@ -31,11 +38,11 @@ type Outcome string
 const (
 	Applied   Outcome = "applied"   // stored and applied to the ledger
 	Duplicate Outcome = "duplicate" // seen before: nothing changed
-	Ignored   Outcome = "ignored"   // stored, but of a type that does not touch the ledger
+	Ignored   Outcome = "ignored"   // stored, but of a type (or a charge) that is not a gift
 )
 
-// Apply stores the event and applies it to the ledger in one transaction: either
-// both happen or neither does, so a failure can always be retried by Stripe.
+// Apply stores the event and applies it in one transaction: either both
+// happen or neither does, so a failed delivery can always be retried.
 func (in *Ingester) Apply(ctx context.Context, ev *stripe.Event) (Outcome, error) {
 	if ev.ID == "" || ev.Data == nil || len(ev.Data.Raw) == 0 {
 		return "", domain.Errorf(domain.EINVALID, "event without id or data object")
@@ -45,7 +52,7 @@ func (in *Ingester) Apply(ctx context.Context, ev *stripe.Event) (Outcome, error
 		return "", domain.Errorf(domain.EINVALID, "event %s: data object is not JSON", ev.ID)
 	}
 	now := in.Clock.Now().Unix()
-	outcome := Ignored
+	var outcome Outcome
 	err = in.Store.InTx(ctx, func(tx *store.Tx) error {
 		live := 0
 		if ev.Livemode {
@@ -62,18 +69,8 @@ func (in *Ingester) Apply(ctx context.Context, ev *stripe.Event) (Outcome, error
 			outcome = Duplicate
 			return nil
 		}
-		switch ev.Type {
-		case "charge.succeeded", "charge.refunded", "charge.updated":
-			var ch stripe.Charge
-			if err := json.Unmarshal(ev.Data.Raw, &ch); err != nil {
-				return domain.Errorf(domain.EINVALID, "event %s: charge object: %v", ev.ID, err)
-			}
-			if err := in.applyCharge(ctx, tx, &ch, ev.Created, now); err != nil {
-				return err
-			}
-			outcome = Applied
-		}
-		return nil
+		outcome, err = in.apply(ctx, tx, string(ev.Type), ev.Data.Raw, ev.Created, now)
+		return err
 	})
 	if err != nil {
 		return "", fmt.Errorf("apply %s: %w", ev.Type, err)
@@ -81,150 +78,106 @@ func (in *Ingester) Apply(ctx context.Context, ev *stripe.Event) (Outcome, error
 	return outcome, nil
 }
 
-// applyCharge records a succeeded charge as a donation, or brings an existing
-// donation up to the charge's state. It is idempotent and order-insensitive:
-// the refunded amount only ever grows, so an old event arriving late cannot
-// roll a newer refund back.
-func (in *Ingester) applyCharge(ctx context.Context, tx *store.Tx, ch *stripe.Charge, eventCreated, now int64) error {
-	if ch.ID == "" || ch.Amount <= 0 || ch.Currency == "" {
-		return domain.Errorf(domain.EINVALID, "charge without id, amount or currency")
-	}
-	if ch.Status != stripe.ChargeStatusSucceeded {
-		return nil // pending and failed charges are not gifts
-	}
-	don, err := tx.DonationByChargeForUpdate(ctx, ch.ID)
-	if domain.ErrorCode(err) == domain.ENOTFOUND {
-		donor, err := in.resolveDonor(ctx, tx, ch, now)
-		if err != nil {
-			return err
-		}
-		recurring := 0
-		if ch.Invoice != nil && ch.Invoice.ID != "" {
-			recurring = 1
-		}
-		if _, err := tx.InsertDonation(ctx, &domain.Donation{
-			DonorID: donor.ID, ChargeID: ch.ID, Amount: ch.Amount, Currency: strings.ToUpper(string(ch.Currency)),
-			Status: domain.DonationSucceeded, Recurring: recurring, Designation: ch.Metadata["designation"],
-			Created: ch.Created, UpdatedAt: now,
-		}); err != nil {
-			return err
-		}
-		don, err = tx.DonationByChargeForUpdate(ctx, ch.ID)
-		if err != nil {
-			return err
-		}
-	} else if err != nil {
+// ApplyObject applies one object read from Stripe's API (the backfill), as
+// if the event named by typ had delivered it at observed (unix seconds).
+func (in *Ingester) ApplyObject(ctx context.Context, typ string, raw []byte, observed int64) (Outcome, error) {
+	var outcome Outcome
+	err := in.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		outcome, err = in.apply(ctx, tx, typ, raw, observed, in.Clock.Now().Unix())
 		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("apply %s: %w", typ, err)
 	}
-	return applyRefunds(ctx, tx, don, ch, eventCreated, now)
+	return outcome, nil
 }
 
-func applyRefunds(ctx context.Context, tx *store.Tx, don *domain.Donation, ch *stripe.Charge, eventCreated, now int64) error {
-	recorded, err := tx.SumRefunds(ctx, don.ID)
-	if err != nil {
-		return err
-	}
-	if ch.Refunds != nil && len(ch.Refunds.Data) > 0 {
-		for _, r := range ch.Refunds.Data {
-			if r.ID == "" || r.Amount <= 0 || (r.Status != "" && r.Status != stripe.RefundStatusSucceeded) {
-				continue
-			}
-			if err := tx.InsertRefund(ctx, domain.Refund{ID: r.ID, DonationID: don.ID, Amount: r.Amount, Currency: don.Currency, Created: r.Created}); err != nil {
-				return err
-			}
+// Types lists the event types impactd acts on; every other type is stored and ignored.
+var Types = []string{
+	"charge.succeeded", "charge.updated", "charge.captured", "charge.refunded",
+	"charge.refund.updated", "refund.created", "refund.updated",
+	"payment_intent.succeeded",
+	"checkout.session.completed", "checkout.session.async_payment_succeeded",
+	"invoice.paid", "invoice.payment_succeeded",
+	"charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
+	"customer.created", "customer.updated", "customer.deleted",
+	"customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
+}
+
+func (in *Ingester) apply(ctx context.Context, tx *store.Tx, typ string, raw []byte, eventCreated, now int64) (Outcome, error) {
+	a := &applier{in: in, tx: tx, eventCreated: eventCreated, now: now}
+	parse := func(v any) error {
+		if err := json.Unmarshal(raw, v); err != nil {
+			return domain.Errorf(domain.EINVALID, "%s: object does not parse: %v", typ, err)
 		}
-	} else if ch.AmountRefunded > recorded {
-		// The charge does not list its refunds (API versions since 2022-11-15
-		// leave them out of events), so record the difference as one refund,
-		// dated by the event. Its id is derived from the new cumulative amount,
-		// so applying the same state twice records it once.
-		if err := tx.InsertRefund(ctx, domain.Refund{
-			ID: fmt.Sprintf("%s:refunded:%d", ch.ID, ch.AmountRefunded), DonationID: don.ID,
-			Amount: ch.AmountRefunded - recorded, Currency: don.Currency, Created: eventCreated,
-		}); err != nil {
-			return err
-		}
-	}
-	if recorded, err = tx.SumRefunds(ctx, don.ID); err != nil {
-		return err
-	}
-	refunded := max(don.AmountRefunded, ch.AmountRefunded, recorded)
-	if refunded > don.Amount {
-		return domain.Errorf(domain.EINVALID, "charge %s: refunds %d exceed the amount %d", ch.ID, refunded, don.Amount)
-	}
-	if refunded == don.AmountRefunded {
 		return nil
 	}
-	don.AmountRefunded = refunded
-	don.Status = domain.DonationSucceeded
-	if refunded == don.Amount {
-		don.Status = domain.DonationRefunded
+	var err error
+	var ok bool
+	switch typ {
+	case "charge.succeeded", "charge.updated", "charge.captured", "charge.refunded":
+		var ch stripe.Charge
+		if err = parse(&ch); err == nil {
+			ok, err = a.charge(ctx, &ch)
+		}
+	case "charge.refund.updated", "refund.created", "refund.updated":
+		var r stripe.Refund
+		if err = parse(&r); err == nil {
+			ok, err = a.refund(ctx, &r)
+		}
+	case "payment_intent.succeeded":
+		var pi stripe.PaymentIntent
+		if err = parse(&pi); err == nil {
+			ok, err = a.paymentIntent(ctx, &pi)
+		}
+	case "checkout.session.completed", "checkout.session.async_payment_succeeded":
+		var cs stripe.CheckoutSession
+		if err = parse(&cs); err == nil {
+			ok, err = a.checkoutSession(ctx, &cs)
+		}
+	case "invoice.paid", "invoice.payment_succeeded":
+		var inv stripe.Invoice
+		if err = parse(&inv); err == nil {
+			ok, err = a.invoice(ctx, &inv)
+		}
+	case "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed":
+		var d stripe.Dispute
+		if err = parse(&d); err == nil {
+			ok, err = a.dispute(ctx, &d)
+		}
+	case "customer.created", "customer.updated", "customer.deleted":
+		var c stripe.Customer
+		if err = parse(&c); err == nil {
+			ok, err = a.customer(ctx, &c, typ == "customer.deleted")
+		}
+	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted":
+		var s stripe.Subscription
+		if err = parse(&s); err == nil {
+			ok, err = a.subscription(ctx, &s)
+		}
+	default:
+		return Ignored, nil
 	}
-	don.UpdatedAt = now
-	return tx.UpdateDonationRefunds(ctx, don)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return Ignored, nil
+	}
+	return Applied, nil
+}
+
+// applier applies one event inside one transaction.
+type applier struct {
+	in           *Ingester
+	tx           *store.Tx
+	eventCreated int64
+	now          int64
 }
 
 // NormaliseEmail is the form in which email addresses are compared and stored.
 func NormaliseEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-// resolveDonor finds the donor of a charge — by Stripe customer, then by email
-// — or creates one. A guest checkout is a donor known only by email.
-func (in *Ingester) resolveDonor(ctx context.Context, tx *store.Tx, ch *stripe.Charge, now int64) (*domain.Donor, error) {
-	var customerID, name, email, address string
-	if ch.Customer != nil {
-		customerID = ch.Customer.ID
-	}
-	if b := ch.BillingDetails; b != nil {
-		name, email, address = strings.TrimSpace(b.Name), NormaliseEmail(b.Email), formatAddress(b.Address)
-	}
-	if email == "" {
-		email = NormaliseEmail(ch.ReceiptEmail)
-	}
-	var donor *domain.Donor
-	var err error
-	if customerID != "" {
-		donor, err = tx.DonorByCustomer(ctx, customerID)
-	}
-	if donor == nil && email != "" {
-		donor, err = tx.DonorByEmail(ctx, email)
-	}
-	if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
-		return nil, err
-	}
-	if donor == nil {
-		donor = &domain.Donor{Name: name, Email: email, Address: address, CreatedAt: now, UpdatedAt: now}
-		if err := tx.CreateDonor(ctx, donor); err != nil {
-			return nil, err
-		}
-	} else if (donor.Name == "" && name != "") || (donor.Email == "" && email != "") || (donor.Address == "" && address != "") {
-		donor.Name = cmp(donor.Name, name)
-		donor.Email = cmp(donor.Email, email)
-		donor.Address = cmp(donor.Address, address)
-		donor.UpdatedAt = now
-		if err := tx.UpdateDonorContact(ctx, donor); err != nil {
-			return nil, err
-		}
-	}
-	if customerID != "" {
-		if err := tx.LinkCustomer(ctx, customerID, donor.ID, now); err != nil {
-			return nil, err
-		}
-	}
-	if email != "" {
-		if err := tx.LinkEmail(ctx, email, donor.ID, now); err != nil {
-			return nil, err
-		}
-	}
-	return donor, nil
-}
-
-// cmp keeps what is known and fills in what is missing.
-func cmp(have, got string) string {
-	if have != "" {
-		return have
-	}
-	return got
-}
 
 func formatAddress(a *stripe.Address) string {
 	if a == nil {

@@ -22,6 +22,7 @@ const secret = "whsec_test_secret"
 
 type bundle struct {
 	store   *store.Store
+	in      *ingest.Ingester
 	handler http.Handler
 }
 
@@ -29,7 +30,7 @@ func setup(t *testing.T, s *store.Store) bundle {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	in := &ingest.Ingester{Store: s, Clock: domain.SystemClock{}, Log: log}
-	return bundle{store: s, handler: &ingest.Webhook{Ingester: in, Secret: secret, Metrics: metrics.Discard(), Log: log}}
+	return bundle{store: s, in: in, handler: &ingest.Webhook{Ingester: in, Secret: secret, Metrics: metrics.Discard(), Log: log}}
 }
 
 func (b bundle) post(t *testing.T, payload []byte, header string) *httptest.ResponseRecorder {

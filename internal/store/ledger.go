@@ -43,7 +43,7 @@ func (q Q) CountEvents(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-const donorCols = `id, name, email, address, status, created_at, updated_at`
+const donorCols = `id, name, email, address, status, gift_aid_from, merged_into, created_at, updated_at`
 
 // Donor returns one donor by id.
 func (q Q) Donor(ctx context.Context, id string) (*domain.Donor, error) {
@@ -57,7 +57,7 @@ func (q Q) Donor(ctx context.Context, id string) (*domain.Donor, error) {
 // DonorByCustomer returns the donor linked to a Stripe customer id.
 func (q Q) DonorByCustomer(ctx context.Context, customerID string) (*domain.Donor, error) {
 	var d domain.Donor
-	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.created_at, d.updated_at
+	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.created_at, d.updated_at
 		FROM donors d JOIN donor_customers c ON c.donor_id = d.id WHERE c.stripe_customer_id = ?`, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("donor by customer: %w", notFound(err, "donor"))
@@ -68,7 +68,7 @@ func (q Q) DonorByCustomer(ctx context.Context, customerID string) (*domain.Dono
 // DonorByEmail returns the donor linked to a normalised email address.
 func (q Q) DonorByEmail(ctx context.Context, email string) (*domain.Donor, error) {
 	var d domain.Donor
-	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.created_at, d.updated_at
+	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.created_at, d.updated_at
 		FROM donors d JOIN donor_emails e ON e.donor_id = d.id WHERE e.email = ?`, email)
 	if err != nil {
 		return nil, fmt.Errorf("donor by email: %w", notFound(err, "donor"))
@@ -84,8 +84,8 @@ func (q Q) CreateDonor(ctx context.Context, d *domain.Donor) error {
 	if d.Status == "" {
 		d.Status = domain.DonorActive
 	}
-	_, err := q.exec(ctx, `INSERT INTO donors (`+donorCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.Name, d.Email, d.Address, d.Status, d.CreatedAt, d.UpdatedAt)
+	_, err := q.exec(ctx, `INSERT INTO donors (`+donorCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Name, d.Email, d.Address, d.Status, d.GiftAidFrom, d.MergedInto, d.CreatedAt, d.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("create donor: %w", err)
 	}
@@ -131,7 +131,8 @@ func (q Q) CountDonors(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-const donationCols = `id, donor_id, stripe_charge_id, amount, currency, amount_refunded, status, recurring, designation, created, updated_at`
+const donationCols = `id, donor_id, stripe_charge_id, amount, currency, amount_refunded, status, recurring, designation, created, updated_at,
+	amount_disputed, payment_intent_id, invoice_id, subscription_id, settled_amount, settled_currency`
 
 // DonationByChargeForUpdate returns the donation of a Stripe charge, locking
 // its row until the transaction ends.
@@ -150,9 +151,10 @@ func (q Q) InsertDonation(ctx context.Context, d *domain.Donation) (bool, error)
 	if d.ID == "" {
 		d.ID = NewID("gift")
 	}
-	res, err := q.exec(ctx, `INSERT INTO donations (`+donationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	res, err := q.exec(ctx, `INSERT INTO donations (`+donationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (stripe_charge_id) DO NOTHING`,
-		d.ID, d.DonorID, d.ChargeID, d.Amount, d.Currency, d.AmountRefunded, d.Status, d.Recurring, d.Designation, d.Created, d.UpdatedAt)
+		d.ID, d.DonorID, d.ChargeID, d.Amount, d.Currency, d.AmountRefunded, d.Status, d.Recurring, d.Designation, d.Created, d.UpdatedAt,
+		d.AmountDisputed, d.PaymentIntentID, d.InvoiceID, d.SubscriptionID, d.SettledAmount, d.SettledCurrency)
 	if err != nil {
 		return false, fmt.Errorf("insert donation: %w", err)
 	}
@@ -163,10 +165,13 @@ func (q Q) InsertDonation(ctx context.Context, d *domain.Donation) (bool, error)
 	return n == 1, nil
 }
 
-// UpdateDonationRefunds sets a donation's refunded amount and status.
-func (q Q) UpdateDonationRefunds(ctx context.Context, d *domain.Donation) error {
-	_, err := q.exec(ctx, `UPDATE donations SET amount_refunded = ?, status = ?, updated_at = ? WHERE id = ?`,
-		d.AmountRefunded, d.Status, d.UpdatedAt, d.ID)
+// UpdateDonation saves the parts of a donation that later events may change.
+func (q Q) UpdateDonation(ctx context.Context, d *domain.Donation) error {
+	_, err := q.exec(ctx, `UPDATE donations SET donor_id = ?, amount_refunded = ?, amount_disputed = ?, status = ?, recurring = ?,
+		designation = ?, payment_intent_id = ?, invoice_id = ?, subscription_id = ?, settled_amount = ?, settled_currency = ?, updated_at = ?
+		WHERE id = ?`,
+		d.DonorID, d.AmountRefunded, d.AmountDisputed, d.Status, d.Recurring, d.Designation, d.PaymentIntentID, d.InvoiceID,
+		d.SubscriptionID, d.SettledAmount, d.SettledCurrency, d.UpdatedAt, d.ID)
 	if err != nil {
 		return fmt.Errorf("update donation: %w", err)
 	}
@@ -175,21 +180,43 @@ func (q Q) UpdateDonationRefunds(ctx context.Context, d *domain.Donation) error 
 
 // InsertRefund records a refund once, by its id.
 func (q Q) InsertRefund(ctx context.Context, r domain.Refund) error {
-	_, err := q.exec(ctx, `INSERT INTO refunds (id, donation_id, amount, currency, created) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`, r.ID, r.DonationID, r.Amount, r.Currency, r.Created)
+	if r.Kind == "" {
+		r.Kind = domain.RefundKindRefund
+	}
+	_, err := q.exec(ctx, `INSERT INTO refunds (id, donation_id, amount, currency, created, kind, synthetic) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`, r.ID, r.DonationID, r.Amount, r.Currency, r.Created, r.Kind, r.Synthetic)
 	if err != nil {
 		return fmt.Errorf("insert refund: %w", err)
 	}
 	return nil
 }
 
-// SumRefunds returns the total of the refunds recorded for a donation.
+// SumRefunds returns the total of the refunds (not disputes) recorded for a donation.
 func (q Q) SumRefunds(ctx context.Context, donationID string) (int64, error) {
 	var n int64
-	if err := q.get(ctx, &n, `SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE donation_id = ?`, donationID); err != nil {
+	if err := q.get(ctx, &n, `SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE donation_id = ? AND kind = 'refund'`, donationID); err != nil {
 		return 0, fmt.Errorf("sum refunds: %w", err)
 	}
 	return n, nil
+}
+
+// RefundLines returns the refund lines (not disputes) of a donation, oldest first.
+func (q Q) RefundLines(ctx context.Context, donationID string) ([]domain.Refund, error) {
+	var rs []domain.Refund
+	err := q.selectAll(ctx, &rs, `SELECT id, donation_id, amount, currency, created, kind, synthetic FROM refunds
+		WHERE donation_id = ? AND kind = 'refund' ORDER BY created, id`, donationID)
+	if err != nil {
+		return nil, fmt.Errorf("refund lines: %w", err)
+	}
+	return rs, nil
+}
+
+// DeleteRefund removes one refund line (a synthetic one that real refunds replaced).
+func (q Q) DeleteRefund(ctx context.Context, id string) error {
+	if _, err := q.exec(ctx, `DELETE FROM refunds WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("delete refund: %w", err)
+	}
+	return nil
 }
 
 // DonationsForDonor returns a donor's donations made in [from, to), oldest first.
@@ -213,7 +240,7 @@ type RefundWithGift struct {
 // whenever those gifts were made, oldest first.
 func (q Q) RefundsForDonor(ctx context.Context, donorID string, from, to int64) ([]RefundWithGift, error) {
 	var rs []RefundWithGift
-	err := q.selectAll(ctx, &rs, `SELECT r.id, r.donation_id, r.amount, r.currency, r.created, d.created AS gift_created
+	err := q.selectAll(ctx, &rs, `SELECT r.id, r.donation_id, r.amount, r.currency, r.created, r.kind, r.synthetic, d.created AS gift_created
 		FROM refunds r JOIN donations d ON d.id = r.donation_id
 		WHERE d.donor_id = ? AND r.created >= ? AND r.created < ? ORDER BY r.created, r.id`, donorID, from, to)
 	if err != nil {
@@ -249,7 +276,7 @@ type CurrencyTotal struct {
 // TotalsBetween sums the donations made in [from, to) per currency.
 func (q Q) TotalsBetween(ctx context.Context, from, to int64) ([]CurrencyTotal, error) {
 	var ts []CurrencyTotal
-	err := q.selectAll(ctx, &ts, `SELECT currency, COALESCE(SUM(amount), 0) AS gross, COALESCE(SUM(amount_refunded), 0) AS refunded, COUNT(*) AS n
+	err := q.selectAll(ctx, &ts, `SELECT currency, COALESCE(SUM(amount), 0) AS gross, COALESCE(SUM(amount_refunded + amount_disputed), 0) AS refunded, COUNT(*) AS n
 		FROM donations WHERE created >= ? AND created < ? GROUP BY currency ORDER BY currency`, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("totals: %w", err)

@@ -73,7 +73,7 @@ func TestConformance(t *testing.T) {
 					return err
 				}
 				got.AmountRefunded = 500
-				if err := tx.UpdateDonationRefunds(ctx, got); err != nil {
+				if err := tx.UpdateDonation(ctx, got); err != nil {
 					return err
 				}
 				return tx.InsertRefund(ctx, domain.Refund{ID: "re_1", DonationID: got.ID, Amount: 500, Currency: "GBP", Created: 2000})
@@ -174,7 +174,7 @@ func TestConformance(t *testing.T) {
 							return err
 						}
 						got.AmountRefunded += 100
-						return tx.UpdateDonationRefunds(ctx, got)
+						return tx.UpdateDonation(ctx, got)
 					})
 				})
 			}

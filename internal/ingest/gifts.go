@@ -1,0 +1,427 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"impactd/internal/domain"
+	"impactd/internal/store"
+)
+
+// gift is what one object says about a gift. Whichever object reveals the
+// charge id first creates the donation; the others fill in what it lacked.
+type gift struct {
+	chargeID, paymentIntentID, invoiceID, subscriptionID string
+	amount                                               int64
+	currency                                             string
+	created                                              int64
+	customerID, email, name, address                     string
+	designation                                          string
+	metadata                                             map[string]string
+	prices                                               []string
+	settledAmount                                        int64
+	settledCurrency                                      string
+	// refunds seen on the object; refundsKnown is false when the object
+	// does not list them (then only amountRefunded is known).
+	refunds        []*stripe.Refund
+	refundsKnown   bool
+	amountRefunded int64
+}
+
+func (a *applier) charge(ctx context.Context, ch *stripe.Charge) (bool, error) {
+	if ch.ID == "" {
+		return false, domain.Errorf(domain.EINVALID, "charge without id")
+	}
+	if ch.Status != stripe.ChargeStatusSucceeded {
+		return false, nil // pending and failed charges are not gifts
+	}
+	g := gift{
+		chargeID: ch.ID, amount: ch.Amount, currency: string(ch.Currency), created: ch.Created,
+		metadata: ch.Metadata, email: NormaliseEmail(ch.ReceiptEmail), amountRefunded: ch.AmountRefunded,
+	}
+	if ch.PaymentIntent != nil {
+		g.paymentIntentID = ch.PaymentIntent.ID
+	}
+	if ch.Invoice != nil {
+		g.invoiceID = ch.Invoice.ID
+	}
+	if ch.Customer != nil {
+		g.customerID = ch.Customer.ID
+	}
+	if b := ch.BillingDetails; b != nil {
+		g.name, g.address = strings.TrimSpace(b.Name), formatAddress(b.Address)
+		if e := NormaliseEmail(b.Email); e != "" {
+			g.email = e
+		}
+	}
+	if bt := ch.BalanceTransaction; bt != nil && bt.Currency != "" {
+		g.settledAmount, g.settledCurrency = bt.Amount, strings.ToUpper(string(bt.Currency))
+	}
+	if ch.Refunds != nil && ch.Refunds.Data != nil {
+		g.refunds, g.refundsKnown = ch.Refunds.Data, true
+	}
+	return a.gift(ctx, &g)
+}
+
+func (a *applier) paymentIntent(ctx context.Context, pi *stripe.PaymentIntent) (bool, error) {
+	if pi.ID == "" || pi.Status != stripe.PaymentIntentStatusSucceeded {
+		return false, nil
+	}
+	g := gift{paymentIntentID: pi.ID, amount: pi.AmountReceived, currency: string(pi.Currency), created: pi.Created,
+		metadata: pi.Metadata, email: NormaliseEmail(pi.ReceiptEmail)}
+	if pi.Customer != nil {
+		g.customerID = pi.Customer.ID
+	}
+	if pi.Invoice != nil {
+		g.invoiceID = pi.Invoice.ID
+	}
+	if err := a.hint(ctx, &g); err != nil {
+		return false, err
+	}
+	if pi.LatestCharge == nil || pi.LatestCharge.ID == "" {
+		return true, nil // the charge event will make the donation
+	}
+	g.chargeID = pi.LatestCharge.ID
+	if pi.LatestCharge.Created != 0 {
+		g.created = pi.LatestCharge.Created
+	}
+	return a.gift(ctx, &g)
+}
+
+func (a *applier) checkoutSession(ctx context.Context, cs *stripe.CheckoutSession) (bool, error) {
+	if cs.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid {
+		return false, nil
+	}
+	g := gift{metadata: cs.Metadata, email: NormaliseEmail(cs.CustomerEmail)}
+	if cs.Customer != nil {
+		g.customerID = cs.Customer.ID
+	}
+	if d := cs.CustomerDetails; d != nil {
+		g.name, g.address = strings.TrimSpace(d.Name), formatAddress(d.Address)
+		if e := NormaliseEmail(d.Email); e != "" {
+			g.email = e
+		}
+	}
+	if cs.Subscription != nil {
+		g.subscriptionID = cs.Subscription.ID
+	}
+	if cs.PaymentIntent != nil {
+		g.paymentIntentID = cs.PaymentIntent.ID
+	}
+	if g.subscriptionID != "" {
+		donor, err := a.donorFor(ctx, &g)
+		if err != nil {
+			return false, err
+		}
+		if err := a.tx.SaveSubscription(ctx, &store.Subscription{ID: g.subscriptionID, DonorID: donor.ID, CustomerID: g.customerID,
+			Status: "active", Started: cs.Created, UpdatedAt: a.now}); err != nil {
+			return false, err
+		}
+	}
+	if g.paymentIntentID == "" {
+		return g.subscriptionID != "", nil
+	}
+	if err := a.hint(ctx, &g); err != nil {
+		return false, err
+	}
+	// The charge may have arrived first: give its donation what the session knew.
+	don, err := a.tx.DonationByPaymentIntentForUpdate(ctx, g.paymentIntentID)
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, a.fillDonation(ctx, don, &g)
+}
+
+func (a *applier) invoice(ctx context.Context, inv *stripe.Invoice) (bool, error) {
+	if inv.Status != stripe.InvoiceStatusPaid || inv.AmountPaid <= 0 {
+		return false, nil
+	}
+	g := gift{invoiceID: inv.ID, amount: inv.AmountPaid, currency: string(inv.Currency), created: inv.Created,
+		metadata: inv.Metadata, email: NormaliseEmail(inv.CustomerEmail), name: strings.TrimSpace(inv.CustomerName),
+		address: formatAddress(inv.CustomerAddress)}
+	if inv.StatusTransitions != nil && inv.StatusTransitions.PaidAt != 0 {
+		g.created = inv.StatusTransitions.PaidAt
+	}
+	if inv.Customer != nil {
+		g.customerID = inv.Customer.ID
+	}
+	if inv.Subscription != nil {
+		g.subscriptionID = inv.Subscription.ID
+	}
+	if inv.PaymentIntent != nil {
+		g.paymentIntentID = inv.PaymentIntent.ID
+	}
+	if inv.Lines != nil {
+		for _, l := range inv.Lines.Data {
+			if l != nil && l.Price != nil {
+				g.prices = append(g.prices, l.Price.ID)
+			}
+			if g.subscriptionID == "" && l != nil && l.Subscription != nil {
+				g.subscriptionID = l.Subscription.ID
+			}
+		}
+	}
+	if g.paymentIntentID != "" {
+		if err := a.hint(ctx, &g); err != nil {
+			return false, err
+		}
+	}
+	if g.subscriptionID != "" {
+		donor, err := a.donorFor(ctx, &g)
+		if err != nil {
+			return false, err
+		}
+		if err := a.tx.SaveSubscription(ctx, &store.Subscription{ID: g.subscriptionID, DonorID: donor.ID, CustomerID: g.customerID,
+			Started: g.created, UpdatedAt: a.now}); err != nil {
+			return false, err
+		}
+	}
+	if inv.Charge == nil || inv.Charge.ID == "" {
+		return true, nil
+	}
+	g.chargeID = inv.Charge.ID
+	return a.gift(ctx, &g)
+}
+
+// hint records what g says about the payment intent's gift, for a charge
+// that arrives later (or has arrived).
+func (a *applier) hint(ctx context.Context, g *gift) error {
+	isDonation := 0
+	if a.in.Rule.matches(g.metadata, g.prices) {
+		isDonation = 1
+	}
+	return a.tx.SavePaymentHint(ctx, &store.PaymentHint{
+		PaymentIntentID: g.paymentIntentID, CustomerID: g.customerID, Email: g.email, Name: g.name, Address: g.address,
+		SubscriptionID: g.subscriptionID, Designation: designation(g.metadata), IsDonation: isDonation, UpdatedAt: a.now,
+	})
+}
+
+// gift creates or completes the donation of a charge.
+func (a *applier) gift(ctx context.Context, g *gift) (bool, error) {
+	if g.amount <= 0 || g.currency == "" {
+		return false, domain.Errorf(domain.EINVALID, "gift %s without amount or currency", g.chargeID)
+	}
+	isDonation := a.in.Rule.matches(g.metadata, g.prices)
+	if g.paymentIntentID != "" {
+		h, err := a.tx.PaymentHint(ctx, g.paymentIntentID)
+		if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
+			return false, err
+		}
+		if h != nil {
+			g.customerID = fill(g.customerID, h.CustomerID)
+			g.email = fill(g.email, h.Email)
+			g.name = fill(g.name, h.Name)
+			g.address = fill(g.address, h.Address)
+			g.subscriptionID = fill(g.subscriptionID, h.SubscriptionID)
+			g.designation = fill(g.designation, h.Designation)
+			isDonation = isDonation || h.IsDonation == 1
+		}
+	}
+	don, err := a.tx.DonationByChargeForUpdate(ctx, g.chargeID)
+	if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
+		return false, err
+	}
+	if don == nil {
+		if !isDonation {
+			return false, nil // not a gift under the configured rule: merchandise, tickets …
+		}
+		donor, err := a.donorFor(ctx, g)
+		if err != nil {
+			return false, err
+		}
+		recurring := 0
+		if g.invoiceID != "" || g.subscriptionID != "" {
+			recurring = 1
+		}
+		if _, err := a.tx.InsertDonation(ctx, &domain.Donation{
+			DonorID: donor.ID, ChargeID: g.chargeID, Amount: g.amount, Currency: strings.ToUpper(g.currency),
+			Status: domain.DonationSucceeded, Recurring: recurring, Designation: fill(designation(g.metadata), g.designation),
+			Created: g.created, UpdatedAt: a.now, PaymentIntentID: g.paymentIntentID, InvoiceID: g.invoiceID,
+			SubscriptionID: g.subscriptionID, SettledAmount: g.settledAmount, SettledCurrency: g.settledCurrency,
+		}); err != nil {
+			return false, err
+		}
+		if don, err = a.tx.DonationByChargeForUpdate(ctx, g.chargeID); err != nil {
+			return false, err
+		}
+		if err := a.applyDisputes(ctx, don); err != nil {
+			return false, err
+		}
+	} else if err := a.fillDonation(ctx, don, g); err != nil {
+		return false, err
+	}
+	return true, a.applyRefunds(ctx, don, g)
+}
+
+// fillDonation completes a donation, and its donor's contact details, with
+// what a later object knows.
+func (a *applier) fillDonation(ctx context.Context, don *domain.Donation, g *gift) error {
+	donor, err := a.live(ctx, don.DonorID)
+	if err != nil {
+		return err
+	}
+	if err := a.fillContact(ctx, donor, g); err != nil {
+		return err
+	}
+	before := *don
+	don.PaymentIntentID = fill(don.PaymentIntentID, g.paymentIntentID)
+	don.InvoiceID = fill(don.InvoiceID, g.invoiceID)
+	don.SubscriptionID = fill(don.SubscriptionID, g.subscriptionID)
+	don.Designation = fill(don.Designation, fill(designation(g.metadata), g.designation))
+	if don.InvoiceID != "" || don.SubscriptionID != "" {
+		don.Recurring = 1
+	}
+	if don.SettledCurrency == "" && g.settledCurrency != "" {
+		don.SettledAmount, don.SettledCurrency = g.settledAmount, g.settledCurrency
+	}
+	if *don == before {
+		return nil
+	}
+	don.UpdatedAt = a.now
+	return a.tx.UpdateDonation(ctx, don)
+}
+
+// applyRefunds brings a donation's refunds up to what g shows. Real refund
+// objects are recorded by id; an increase of amount_refunded that no refund
+// object explains is recorded as one synthetic line, dated by the event, and
+// replaced when the real refunds arrive. The refunded amount never shrinks.
+func (a *applier) applyRefunds(ctx context.Context, don *domain.Donation, g *gift) error {
+	for _, r := range g.refunds {
+		if r == nil || r.ID == "" || r.Amount <= 0 || (r.Status != "" && r.Status != stripe.RefundStatusSucceeded) {
+			continue
+		}
+		created := r.Created
+		if created == 0 {
+			created = a.eventCreated
+		}
+		if err := a.tx.InsertRefund(ctx, domain.Refund{ID: r.ID, DonationID: don.ID, Amount: r.Amount, Currency: don.Currency, Created: created}); err != nil {
+			return err
+		}
+	}
+	lines, err := a.tx.RefundLines(ctx, don.ID)
+	if err != nil {
+		return err
+	}
+	var real, synthetic int64
+	var synth []domain.Refund
+	for _, l := range lines {
+		if l.Synthetic == 1 {
+			synthetic += l.Amount
+			synth = append(synth, l)
+		} else {
+			real += l.Amount
+		}
+	}
+	target := max(don.AmountRefunded, g.amountRefunded, real)
+	// Drop synthetic lines, newest first, that real refunds now explain.
+	for i := len(synth) - 1; i >= 0 && real+synthetic > target; i-- {
+		if err := a.tx.DeleteRefund(ctx, synth[i].ID); err != nil {
+			return err
+		}
+		synthetic -= synth[i].Amount
+	}
+	if gap := target - real - synthetic; gap > 0 {
+		if err := a.tx.InsertRefund(ctx, domain.Refund{
+			ID: fmt.Sprintf("%s:refunded:%d", don.ChargeID, target), DonationID: don.ID,
+			Amount: gap, Currency: don.Currency, Created: a.eventCreated, Synthetic: 1,
+		}); err != nil {
+			return err
+		}
+	}
+	if target+don.AmountDisputed > don.Amount {
+		return domain.Errorf(domain.EINVALID, "charge %s: refunds and disputes %d exceed the amount %d", don.ChargeID, target+don.AmountDisputed, don.Amount)
+	}
+	if target == don.AmountRefunded {
+		return nil
+	}
+	don.AmountRefunded = target
+	don.Settle()
+	don.UpdatedAt = a.now
+	return a.tx.UpdateDonation(ctx, don)
+}
+
+func (a *applier) refund(ctx context.Context, r *stripe.Refund) (bool, error) {
+	if r.Charge == nil || r.Charge.ID == "" {
+		return false, nil
+	}
+	don, err := a.tx.DonationByChargeForUpdate(ctx, r.Charge.ID)
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		return false, nil // the charge event will list it, or the sync will
+	}
+	if err != nil {
+		return false, err
+	}
+	g := &gift{chargeID: don.ChargeID, refunds: []*stripe.Refund{r}, refundsKnown: true}
+	return true, a.applyRefunds(ctx, don, g)
+}
+
+func (a *applier) dispute(ctx context.Context, d *stripe.Dispute) (bool, error) {
+	if d.ID == "" || d.Charge == nil || d.Charge.ID == "" {
+		return false, domain.Errorf(domain.EINVALID, "dispute without id or charge")
+	}
+	changed, err := a.tx.SaveDispute(ctx, &store.Dispute{ID: d.ID, ChargeID: d.Charge.ID, Amount: d.Amount,
+		Currency: strings.ToUpper(string(d.Currency)), Status: string(d.Status), Created: d.Created, EventCreated: a.eventCreated})
+	if err != nil || !changed {
+		return changed, err
+	}
+	don, err := a.tx.DonationByChargeForUpdate(ctx, d.Charge.ID)
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		return true, nil // applied when the gift arrives
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, a.applyDisputes(ctx, don)
+}
+
+// applyDisputes sets the amount a donation lost to disputes, with a dated
+// line for each lost dispute.
+func (a *applier) applyDisputes(ctx context.Context, don *domain.Donation) error {
+	lost, err := a.tx.LostDisputes(ctx, don.ChargeID)
+	if err != nil {
+		return err
+	}
+	var total int64
+	for _, d := range lost {
+		total += d.Amount
+		if err := a.tx.InsertRefund(ctx, domain.Refund{ID: d.ID, DonationID: don.ID, Amount: d.Amount, Currency: don.Currency,
+			Created: d.EventCreated, Kind: domain.RefundKindDispute}); err != nil {
+			return err
+		}
+	}
+	if total == don.AmountDisputed {
+		return nil
+	}
+	if total+don.AmountRefunded > don.Amount {
+		return domain.Errorf(domain.EINVALID, "charge %s: refunds and disputes exceed the amount", don.ChargeID)
+	}
+	don.AmountDisputed = total
+	don.Settle()
+	don.UpdatedAt = a.now
+	return a.tx.UpdateDonation(ctx, don)
+}
+
+// designationKeys are the metadata keys read, in order, as a gift's fund or programme.
+var designationKeys = []string{"designation", "fund", "programme", "program"}
+
+func designation(md map[string]string) string {
+	for _, k := range designationKeys {
+		if v := strings.TrimSpace(md[k]); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func fill(have, got string) string {
+	if have != "" {
+		return have
+	}
+	return got
+}

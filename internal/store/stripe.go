@@ -1,0 +1,303 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"impactd/internal/domain"
+)
+
+// PaymentHint is what a checkout session, payment intent or invoice said
+// about the gift that its charge is, kept for when the charge arrives.
+type PaymentHint struct {
+	PaymentIntentID string `db:"payment_intent_id"`
+	CustomerID      string `db:"customer_id"`
+	Email           string `db:"email"`
+	Name            string `db:"name"`
+	Address         string `db:"address"`
+	SubscriptionID  string `db:"subscription_id"`
+	Designation     string `db:"designation"`
+	IsDonation      int    `db:"is_donation"` // 1 matched the donation rule, 0 did not
+	UpdatedAt       int64  `db:"updated_at"`
+}
+
+// PaymentHint returns the hint for a payment intent.
+func (q Q) PaymentHint(ctx context.Context, paymentIntentID string) (*PaymentHint, error) {
+	var h PaymentHint
+	err := q.get(ctx, &h, `SELECT payment_intent_id, customer_id, email, name, address, subscription_id, designation, is_donation, updated_at
+		FROM payment_hints WHERE payment_intent_id = ?`, paymentIntentID)
+	if err != nil {
+		return nil, fmt.Errorf("payment hint: %w", notFound(err, "payment hint"))
+	}
+	return &h, nil
+}
+
+// SavePaymentHint stores a hint, filling in what an earlier one lacked.
+func (q Q) SavePaymentHint(ctx context.Context, h *PaymentHint) error {
+	_, err := q.exec(ctx, `INSERT INTO payment_hints (payment_intent_id, customer_id, email, name, address, subscription_id, designation, is_donation, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (payment_intent_id) DO UPDATE SET
+			customer_id = CASE WHEN payment_hints.customer_id = '' THEN excluded.customer_id ELSE payment_hints.customer_id END,
+			email = CASE WHEN payment_hints.email = '' THEN excluded.email ELSE payment_hints.email END,
+			name = CASE WHEN payment_hints.name = '' THEN excluded.name ELSE payment_hints.name END,
+			address = CASE WHEN payment_hints.address = '' THEN excluded.address ELSE payment_hints.address END,
+			subscription_id = CASE WHEN payment_hints.subscription_id = '' THEN excluded.subscription_id ELSE payment_hints.subscription_id END,
+			designation = CASE WHEN payment_hints.designation = '' THEN excluded.designation ELSE payment_hints.designation END,
+			is_donation = CASE WHEN excluded.is_donation = 1 THEN 1 ELSE payment_hints.is_donation END,
+			updated_at = excluded.updated_at`,
+		h.PaymentIntentID, h.CustomerID, h.Email, h.Name, h.Address, h.SubscriptionID, h.Designation, h.IsDonation, h.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("save payment hint: %w", err)
+	}
+	return nil
+}
+
+// DonationByPaymentIntentForUpdate returns the donation paid through a payment intent, locked.
+func (q Q) DonationByPaymentIntentForUpdate(ctx context.Context, paymentIntentID string) (*domain.Donation, error) {
+	var d domain.Donation
+	err := q.get(ctx, &d, `SELECT `+donationCols+` FROM donations WHERE payment_intent_id = ? ORDER BY created LIMIT 1`+q.forUpdate(), paymentIntentID)
+	if err != nil {
+		return nil, fmt.Errorf("donation by payment intent: %w", notFound(err, "donation"))
+	}
+	return &d, nil
+}
+
+// Dispute is a Stripe dispute of a charge.
+type Dispute struct {
+	ID           string `db:"id"`
+	ChargeID     string `db:"charge_id"`
+	Amount       int64  `db:"amount"`
+	Currency     string `db:"currency"`
+	Status       string `db:"status"`
+	Created      int64  `db:"created"`
+	EventCreated int64  `db:"event_created"`
+}
+
+// SaveDispute stores a dispute's state unless a newer state is already stored.
+// It reports whether it changed anything.
+func (q Q) SaveDispute(ctx context.Context, d *Dispute) (bool, error) {
+	res, err := q.exec(ctx, `INSERT INTO disputes (id, charge_id, amount, currency, status, created, event_created) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, status = excluded.status, event_created = excluded.event_created
+		WHERE disputes.event_created <= excluded.event_created AND disputes.status NOT IN ('won', 'lost')`,
+		d.ID, d.ChargeID, d.Amount, d.Currency, d.Status, d.Created, d.EventCreated)
+	if err != nil {
+		return false, fmt.Errorf("save dispute: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("save dispute: %w", err)
+	}
+	return n > 0, nil
+}
+
+// LostDisputes returns the lost disputes of a charge.
+func (q Q) LostDisputes(ctx context.Context, chargeID string) ([]Dispute, error) {
+	var ds []Dispute
+	err := q.selectAll(ctx, &ds, `SELECT id, charge_id, amount, currency, status, created, event_created FROM disputes
+		WHERE charge_id = ? AND status = 'lost' ORDER BY id`, chargeID)
+	if err != nil {
+		return nil, fmt.Errorf("lost disputes: %w", err)
+	}
+	return ds, nil
+}
+
+// Subscription links a recurring gift to its donor.
+type Subscription struct {
+	ID         string `db:"id"`
+	DonorID    string `db:"donor_id"`
+	CustomerID string `db:"customer_id"`
+	Status     string `db:"status"`
+	Started    int64  `db:"started"`
+	UpdatedAt  int64  `db:"updated_at"`
+}
+
+// SaveSubscription records a subscription; an earlier start date is kept.
+func (q Q) SaveSubscription(ctx context.Context, s *Subscription) error {
+	_, err := q.exec(ctx, `INSERT INTO subscriptions (id, donor_id, customer_id, status, started, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			status = CASE WHEN excluded.status = '' THEN subscriptions.status ELSE excluded.status END,
+			started = CASE WHEN excluded.started < subscriptions.started THEN excluded.started ELSE subscriptions.started END,
+			updated_at = excluded.updated_at`,
+		s.ID, s.DonorID, s.CustomerID, s.Status, s.Started, s.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("save subscription: %w", err)
+	}
+	return nil
+}
+
+// MonthlySince returns when the donor's earliest subscription started, or 0.
+func (q Q) MonthlySince(ctx context.Context, donorID string) (int64, error) {
+	var n int64
+	if err := q.get(ctx, &n, `SELECT COALESCE(MIN(started), 0) FROM subscriptions WHERE donor_id = ?`, donorID); err != nil {
+		return 0, fmt.Errorf("monthly since: %w", err)
+	}
+	return n, nil
+}
+
+// CustomerLink is a Stripe customer's link to a donor.
+type CustomerLink struct {
+	CustomerID   string `db:"stripe_customer_id"`
+	DonorID      string `db:"donor_id"`
+	EventCreated int64  `db:"event_created"`
+	Deleted      int    `db:"deleted"`
+}
+
+// CustomerLink returns the link of a Stripe customer.
+func (q Q) CustomerLink(ctx context.Context, customerID string) (*CustomerLink, error) {
+	var l CustomerLink
+	err := q.get(ctx, &l, `SELECT stripe_customer_id, donor_id, event_created, deleted FROM donor_customers WHERE stripe_customer_id = ?`+q.forUpdate(), customerID)
+	if err != nil {
+		return nil, fmt.Errorf("customer link: %w", notFound(err, "customer"))
+	}
+	return &l, nil
+}
+
+// TouchCustomerLink records the time of the newest customer event applied, and deletion.
+func (q Q) TouchCustomerLink(ctx context.Context, customerID string, eventCreated int64, deleted int) error {
+	_, err := q.exec(ctx, `UPDATE donor_customers SET event_created = ?, deleted = ? WHERE stripe_customer_id = ?`, eventCreated, deleted, customerID)
+	if err != nil {
+		return fmt.Errorf("touch customer: %w", err)
+	}
+	return nil
+}
+
+// SetGiftAid sets the date from which a donor's GBP gifts are Gift Aid eligible ("" for none).
+func (q Q) SetGiftAid(ctx context.Context, donorID, from string, now int64) error {
+	if _, err := q.exec(ctx, `UPDATE donors SET gift_aid_from = ?, updated_at = ? WHERE id = ?`, from, now, donorID); err != nil {
+		return fmt.Errorf("set gift aid: %w", err)
+	}
+	return nil
+}
+
+// MergeDonors moves everything of donor other onto donor keep — gifts,
+// customers, email addresses, subscriptions, statements — and marks other
+// as merged. Contact details keep's has win; other's fill the gaps.
+func (q Q) MergeDonors(ctx context.Context, keep, other string, now int64) error {
+	if keep == other {
+		return domain.Errorf(domain.EINVALID, "cannot merge a donor into itself")
+	}
+	k, err := q.Donor(ctx, keep)
+	if err != nil {
+		return fmt.Errorf("merge donors: %w", err)
+	}
+	o, err := q.Donor(ctx, other)
+	if err != nil {
+		return fmt.Errorf("merge donors: %w", err)
+	}
+	if k.MergedInto != "" || o.MergedInto != "" {
+		return domain.Errorf(domain.ECONFLICT, "donor already merged")
+	}
+	for _, stmt := range []string{
+		`UPDATE donations SET donor_id = ? WHERE donor_id = ?`,
+		`UPDATE donor_customers SET donor_id = ? WHERE donor_id = ?`,
+		`UPDATE donor_emails SET donor_id = ? WHERE donor_id = ?`,
+		`UPDATE subscriptions SET donor_id = ? WHERE donor_id = ?`,
+		`UPDATE statements SET donor_id = ? WHERE donor_id = ?`,
+	} {
+		if _, err := q.exec(ctx, stmt, keep, other); err != nil {
+			return fmt.Errorf("merge donors: %w", err)
+		}
+	}
+	fill := func(a, b string) string {
+		if a != "" {
+			return a
+		}
+		return b
+	}
+	giftAid := k.GiftAidFrom
+	if o.GiftAidFrom != "" && (giftAid == "" || o.GiftAidFrom < giftAid) {
+		giftAid = o.GiftAidFrom
+	}
+	_, err = q.exec(ctx, `UPDATE donors SET name = ?, email = ?, address = ?, gift_aid_from = ?, updated_at = ? WHERE id = ?`,
+		fill(k.Name, o.Name), fill(k.Email, o.Email), fill(k.Address, o.Address), giftAid, now, keep)
+	if err != nil {
+		return fmt.Errorf("merge donors: %w", err)
+	}
+	_, err = q.exec(ctx, `UPDATE donors SET status = 'merged', merged_into = ?, name = '', email = '', address = '', updated_at = ? WHERE id = ?`,
+		keep, now, other)
+	if err != nil {
+		return fmt.Errorf("merge donors: %w", err)
+	}
+	return nil
+}
+
+// EraseDonor removes a donor's personal data — name, email addresses, postal
+// address, and the same in their statements' snapshots — and stops their
+// letters. Amounts stay, for the accounts.
+func (q Q) EraseDonor(ctx context.Context, id string, now int64) error {
+	if _, err := q.Donor(ctx, id); err != nil {
+		return fmt.Errorf("erase donor: %w", err)
+	}
+	if _, err := q.exec(ctx, `UPDATE donors SET status = ?, name = '', email = '', address = '', updated_at = ? WHERE id = ?`,
+		domain.DonorErased, now, id); err != nil {
+		return fmt.Errorf("erase donor: %w", err)
+	}
+	if _, err := q.exec(ctx, `DELETE FROM donor_emails WHERE donor_id = ?`, id); err != nil {
+		return fmt.Errorf("erase donor: %w", err)
+	}
+	if _, err := q.exec(ctx, `UPDATE payment_hints SET email = '', name = '', address = '' WHERE customer_id IN
+		(SELECT stripe_customer_id FROM donor_customers WHERE donor_id = ?)`, id); err != nil {
+		return fmt.Errorf("erase donor: %w", err)
+	}
+	var sts []domain.Statement
+	if err := q.selectAll(ctx, &sts, `SELECT `+statementCols+` FROM statements WHERE donor_id = ?`, id); err != nil {
+		return fmt.Errorf("erase donor: %w", err)
+	}
+	for _, st := range sts {
+		snap, err := domain.DecodeSnapshot([]byte(st.Snapshot))
+		if err != nil {
+			return fmt.Errorf("erase donor: %w", err)
+		}
+		snap.Donor.Name, snap.Donor.Address, snap.Greeting = "", nil, ""
+		b, err := snap.Encode()
+		if err != nil {
+			return fmt.Errorf("erase donor: %w", err)
+		}
+		if _, err := q.exec(ctx, `UPDATE statements SET snapshot = ? WHERE id = ?`, string(b), st.ID); err != nil {
+			return fmt.Errorf("erase donor: %w", err)
+		}
+	}
+	return nil
+}
+
+// AuditEntry is one line of the audit log: who did what, to what, and why.
+type AuditEntry struct {
+	ID        string `db:"id" json:"id"`
+	Actor     string `db:"actor" json:"actor"`
+	Action    string `db:"action" json:"action"`
+	Subject   string `db:"subject" json:"subject"`
+	Reason    string `db:"reason" json:"reason"`
+	Detail    string `db:"detail" json:"detail"`
+	CreatedAt int64  `db:"created_at" json:"created_at"`
+}
+
+// Audit appends to the audit log.
+func (q Q) Audit(ctx context.Context, e *AuditEntry) error {
+	if e.ID == "" {
+		e.ID = NewID("aud")
+	}
+	_, err := q.exec(ctx, `INSERT INTO audit_log (id, actor, action, subject, reason, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.Actor, e.Action, e.Subject, e.Reason, e.Detail, e.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+// AuditLog returns the newest entries first.
+func (q Q) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
+	var es []AuditEntry
+	if err := q.selectAll(ctx, &es, `SELECT id, actor, action, subject, reason, detail, created_at FROM audit_log ORDER BY created_at DESC, id DESC LIMIT ?`, limit); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	return es, nil
+}
+
+// CountCustomers counts the Stripe customers linked to a donor.
+func (q Q) CountCustomers(ctx context.Context, donorID string) (int, error) {
+	var n int
+	if err := q.get(ctx, &n, `SELECT COUNT(*) FROM donor_customers WHERE donor_id = ?`, donorID); err != nil {
+		return 0, fmt.Errorf("count customers: %w", err)
+	}
+	return n, nil
+}
