@@ -67,7 +67,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
-	in := &ingest.Ingester{Store: st, Clock: clock, Log: log}
+	rule, err := ingest.ParseRule(cfg.DonationRule)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	in := &ingest.Ingester{Store: st, Clock: clock, Log: log, Rule: rule}
 	signer := links.NewSigner(cfg.SecretKey)
 	a := &App{
 		Config: cfg, Log: log, Clock: clock, Store: st, Templates: tmpl, Registry: reg, Metrics: m,

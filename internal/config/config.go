@@ -24,6 +24,9 @@ type Config struct {
 	BaseURL             string
 	StripeWebhookSecret string
 	StripeTolerance     time.Duration
+	StripeAPIKey        string
+	StripeAPIBase       string
+	DonationRule        string
 	SMTPURL             string
 	MailFrom            string
 	MailFromName        string
@@ -55,6 +58,9 @@ var Vars = []Var{
 	{"IMPACTD_BASE_URL", "http://127.0.0.1:8080", "Public URL of impactd, used in links in emails and letters.", false},
 	{"IMPACTD_STRIPE_WEBHOOK_SECRET", "", "Stripe endpoint signing secret (`whsec_…`). Required by `serve`.", true},
 	{"IMPACTD_STRIPE_WEBHOOK_TOLERANCE", "300s", "Oldest webhook signature accepted.", false},
+	{"IMPACTD_STRIPE_API_KEY", "", "Stripe secret or restricted key (read access) for `impactd stripe sync` and `reconcile`.", true},
+	{"IMPACTD_STRIPE_API_BASE", "", "Override of Stripe's API address, for tests against a local server (e.g. stripe-mock).", false},
+	{"IMPACTD_DONATION_RULE", "all", "Which charges are gifts: `all`, or `;`-separated clauses `metadata:KEY=VALUE[,…]` and `price:PRICE_ID[,…]`, any of which may match.", false},
 	{"IMPACTD_SMTP_URL", "file://outbox", "Mail transport: `smtp://user:pass@host:587` (STARTTLS when offered), `smtps://…` (TLS), or `file://DIR` (one `.eml` per message).", true},
 	{"IMPACTD_MAIL_FROM", "impact@example.org", "Sender address of the letters.", false},
 	{"IMPACTD_MAIL_FROM_NAME", "", "Sender display name (default: the organisation's name).", false},
@@ -104,6 +110,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		HTTPAddr:            get("IMPACTD_HTTP_ADDR"),
 		BaseURL:             strings.TrimRight(get("IMPACTD_BASE_URL"), "/"),
 		StripeWebhookSecret: get("IMPACTD_STRIPE_WEBHOOK_SECRET"),
+		StripeAPIKey:        get("IMPACTD_STRIPE_API_KEY"),
+		StripeAPIBase:       strings.TrimRight(get("IMPACTD_STRIPE_API_BASE"), "/"),
+		DonationRule:        get("IMPACTD_DONATION_RULE"),
 		SMTPURL:             get("IMPACTD_SMTP_URL"),
 		MailFrom:            get("IMPACTD_MAIL_FROM"),
 		MailFromName:        get("IMPACTD_MAIL_FROM_NAME"),
@@ -164,6 +173,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("IMPACTD_LOG_FORMAT %q: want json or text", c.LogFormat))
+	}
+	if c.StripeAPIBase != "" && !strings.HasPrefix(c.StripeAPIBase, "http://") && !strings.HasPrefix(c.StripeAPIBase, "https://") {
+		errs = append(errs, fmt.Errorf("IMPACTD_STRIPE_API_BASE %q: want an http:// or https:// URL", c.StripeAPIBase))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("configuration: %w", errors.Join(errs...))

@@ -1,23 +1,28 @@
 package domain
 
-import "impactd/internal/money"
+import (
+	"sort"
+	"time"
+
+	"impactd/internal/money"
+)
 
 // Donor is a supporter. A donor is linked to zero or more Stripe customers and
 // one or more email addresses; a guest who gave through Checkout without an
 // account is a donor known only by email.
 type Donor struct {
-	ID        string `db:"id" json:"id"`
-	Name      string `db:"name" json:"name"`
-	Email     string `db:"email" json:"email"`     // normalised, lower case; "" when unknown
-	Address   string `db:"address" json:"address"` // postal address, lines joined by "\n"
-	Status    string `db:"status" json:"status"`   // DonorActive, DonorUnsubscribed, DonorErased
+	ID      string `db:"id" json:"id"`
+	Name    string `db:"name" json:"name"`
+	Email   string `db:"email" json:"email"`     // normalised, lower case; "" when unknown
+	Address string `db:"address" json:"address"` // postal address, lines joined by "\n"
+	Status  string `db:"status" json:"status"`   // DonorActive, DonorUnsubscribed, DonorErased
 	// GiftAidFrom is the date (YYYY-MM-DD) from which the donor's GBP gifts
 	// are Gift Aid eligible, from their declaration; "" when none.
 	GiftAidFrom string `db:"gift_aid_from" json:"gift_aid_from,omitempty"`
 	// MergedInto is the donor this one was merged into; "" for a live donor.
 	MergedInto string `db:"merged_into" json:"merged_into,omitempty"`
-	CreatedAt int64  `db:"created_at" json:"created_at"`
-	UpdatedAt int64  `db:"updated_at" json:"updated_at"`
+	CreatedAt  int64  `db:"created_at" json:"created_at"`
+	UpdatedAt  int64  `db:"updated_at" json:"updated_at"`
 }
 
 // Donor states.
@@ -97,3 +102,51 @@ const (
 	RefundKindRefund  = "refund"
 	RefundKindDispute = "dispute"
 )
+
+// GiftAidEligible reports whether a gift qualifies for Gift Aid: a GBP gift
+// made on or after the donor's declaration date (giftAidFrom, YYYY-MM-DD, in
+// the organisation's time zone loc).
+func GiftAidEligible(d Donation, giftAidFrom string, loc *time.Location) bool {
+	if giftAidFrom == "" || d.Currency != "GBP" {
+		return false
+	}
+	return time.Unix(d.Created, 0).In(loc).Format(time.DateOnly) >= giftAidFrom
+}
+
+// CurrencySummary is a donor's giving in one currency.
+type CurrencySummary struct {
+	Currency        string `json:"currency"`
+	Gifts           int    `json:"gifts"`
+	Gross           int64  `json:"gross"`
+	Refunded        int64  `json:"refunded"` // refunds and lost disputes
+	Net             int64  `json:"net"`
+	GiftAidEligible int64  `json:"gift_aid_eligible"` // net of eligible gifts
+}
+
+// Summarise totals gifts per currency, in currency order. Currencies are
+// never added together.
+func Summarise(gifts []Donation, giftAidFrom string, loc *time.Location) []CurrencySummary {
+	by := map[string]*CurrencySummary{}
+	var order []string
+	for _, g := range gifts {
+		s := by[g.Currency]
+		if s == nil {
+			s = &CurrencySummary{Currency: g.Currency}
+			by[g.Currency] = s
+			order = append(order, g.Currency)
+		}
+		s.Gifts++
+		s.Gross += g.Amount
+		s.Refunded += g.AmountRefunded + g.AmountDisputed
+		s.Net += g.Net().Amount
+		if GiftAidEligible(g, giftAidFrom, loc) {
+			s.GiftAidEligible += g.Net().Amount
+		}
+	}
+	sort.Strings(order)
+	out := make([]CurrencySummary, 0, len(order))
+	for _, c := range order {
+		out = append(out, *by[c])
+	}
+	return out
+}

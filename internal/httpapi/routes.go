@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"impactd/internal/auth"
 )
 
 // addRoutes lists every route impactd serves.
@@ -14,4 +16,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /webhooks/stripe", d.Webhook)
 	mux.Handle("GET /unsubscribe/{token}", handleUnsubscribePage(d))
 	mux.Handle("POST /unsubscribe/{token}", handleUnsubscribe(d))
+
+	mux.Handle("GET /api/v1/donors", requireRole(d, auth.Viewer, handleDonorsByEmail(d)))
+	mux.Handle("GET /api/v1/donors/{id}", requireRole(d, auth.Viewer, handleDonor(d)))
 }

@@ -26,6 +26,7 @@ type Deps struct {
 	Registry *prometheus.Registry
 	Links    *links.Signer
 	Clock    domain.Clock
+	Location *time.Location // the organisation's time zone
 }
 
 // NewServer returns the HTTP handler.

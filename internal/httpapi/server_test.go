@@ -8,9 +8,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"impactd/internal/auth"
 	"impactd/internal/domain"
 	"impactd/internal/httpapi"
 	"impactd/internal/links"
@@ -65,6 +67,79 @@ func TestUnsubscribe(t *testing.T) {
 			got, err := s.Donor(ctx, d.ID)
 			if err != nil || got.Status != want {
 				t.Errorf("%s: status %q, want %q (%v)", d.Name, got.Status, want, err)
+			}
+		}
+	})
+}
+
+func TestDonorAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: s, Webhook: http.NotFoundHandler(),
+			Registry: prometheus.NewRegistry(), Clock: domain.SystemClock{}, Location: time.UTC,
+		}))
+		defer srv.Close()
+		donor := &domain.Donor{Name: "Zoë", Email: "zoe@example.org", GiftAidFrom: "2026-01-01"}
+		if err := s.CreateDonor(ctx, donor); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.LinkEmail(ctx, "zoe@example.org", donor.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+		jan := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Unix()
+		for i, g := range []domain.Donation{
+			{ChargeID: "ch_a1", Amount: 1000, Currency: "GBP", AmountRefunded: 250, Created: jan},
+			{ChargeID: "ch_a2", Amount: 500, Currency: "GBP", Created: jan - 86400*30}, // before the declaration
+			{ChargeID: "ch_a3", Amount: 2000, Currency: "USD", Created: jan},
+		} {
+			g.DonorID, g.Status = donor.ID, domain.DonationSucceeded
+			if _, err := s.InsertDonation(ctx, &g); err != nil {
+				t.Fatal(i, err)
+			}
+		}
+		tokens := map[auth.Role]string{}
+		for _, role := range []auth.Role{auth.Viewer, auth.Operator} {
+			tok := auth.NewToken()
+			if err := s.CreateToken(ctx, &store.APIToken{Hash: auth.HashToken(tok), Role: string(role), Name: string(role)}); err != nil {
+				t.Fatal(err)
+			}
+			tokens[role] = tok
+		}
+		get := func(path, token string) (int, string) {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		tests := []struct {
+			path, token string
+			status      int
+			want        []string
+		}{
+			{"/api/v1/donors?email=zoe@example.org", "", 401, []string{"token is required"}},
+			{"/api/v1/donors?email=zoe@example.org", "impd_forged", 401, []string{"unknown or revoked"}},
+			{"/api/v1/donors?email=ZOE@example.org", tokens[auth.Viewer], 200, []string{`"net":1250`, `"gift_aid_eligible":750`, `"currency":"USD"`, `"net":2000`}},
+			{"/api/v1/donors/" + donor.ID, tokens[auth.Operator], 200, []string{`"gross":1500`, `"refunded":250`}},
+			{"/api/v1/donors/dnr_missing", tokens[auth.Viewer], 404, []string{"donor not found"}},
+			{"/api/v1/donors", tokens[auth.Viewer], 400, []string{"email"}},
+		}
+		for _, tt := range tests {
+			status, body := get(tt.path, tt.token)
+			if status != tt.status {
+				t.Errorf("%s: %d %s, want %d", tt.path, status, body, tt.status)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("%s: body %s lacks %s", tt.path, body, w)
+				}
 			}
 		}
 	})

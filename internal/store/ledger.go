@@ -301,3 +301,14 @@ func (q Q) SetDonorStatus(ctx context.Context, id, from, to string, now int64) e
 	}
 	return nil
 }
+
+// DonorsByEmail returns the live donors linked to a normalised email address.
+func (q Q) DonorsByEmail(ctx context.Context, email string) ([]domain.Donor, error) {
+	var ds []domain.Donor
+	err := q.selectAll(ctx, &ds, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.created_at, d.updated_at
+		FROM donors d WHERE d.merged_into = '' AND (d.email = ? OR d.id IN (SELECT donor_id FROM donor_emails WHERE email = ?)) ORDER BY d.id`, email, email)
+	if err != nil {
+		return nil, fmt.Errorf("donors by email: %w", err)
+	}
+	return ds, nil
+}

@@ -301,3 +301,43 @@ func (q Q) CountCustomers(ctx context.Context, donorID string) (int, error) {
 	}
 	return n, nil
 }
+
+// APIToken is a stored API token (its hash, never the token).
+type APIToken struct {
+	ID         string `db:"id" json:"id"`
+	Hash       string `db:"hash" json:"-"`
+	Role       string `db:"role" json:"role"`
+	Name       string `db:"name" json:"name"`
+	CreatedAt  int64  `db:"created_at" json:"created_at"`
+	LastUsedAt int64  `db:"last_used_at" json:"last_used_at"`
+	RevokedAt  int64  `db:"revoked_at" json:"revoked_at"`
+}
+
+// CreateToken stores a token's hash; it sets ID.
+func (q Q) CreateToken(ctx context.Context, t *APIToken) error {
+	t.ID = NewID("tok")
+	_, err := q.exec(ctx, `INSERT INTO api_tokens (id, hash, role, name, created_at) VALUES (?, ?, ?, ?, ?)`,
+		t.ID, t.Hash, t.Role, t.Name, t.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	return nil
+}
+
+// TokenByHash returns the live (not revoked) token with this hash.
+func (q Q) TokenByHash(ctx context.Context, hash string) (*APIToken, error) {
+	var t APIToken
+	err := q.get(ctx, &t, `SELECT id, hash, role, name, created_at, last_used_at, revoked_at FROM api_tokens WHERE hash = ? AND revoked_at = 0`, hash)
+	if err != nil {
+		return nil, fmt.Errorf("token: %w", notFound(err, "token"))
+	}
+	return &t, nil
+}
+
+// TouchToken records that a token was used, at most once a minute per token.
+func (q Q) TouchToken(ctx context.Context, id string, now int64) error {
+	if _, err := q.exec(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?`, now, id, now-60); err != nil {
+		return fmt.Errorf("touch token: %w", err)
+	}
+	return nil
+}
