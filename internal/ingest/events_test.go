@@ -341,3 +341,15 @@ func stripeAPIVersion(t *testing.T, payload []byte) string {
 	}
 	return v.APIVersion
 }
+
+func TestUnknownEventTypesAreAcknowledged(t *testing.T) {
+	s := storetest.SQLite(t)
+	b := setup(t, s)
+	body := b.send(t, ev{"evt_unknown", "issuing_card.created", time.Now(), map[string]any{"id": "ic_1", "object": "issuing.card"}})
+	if !strings.Contains(body, "ignored") {
+		t.Fatalf("unknown type: %s", body)
+	}
+	if n, _ := s.CountEvents(context.Background()); n != 1 {
+		t.Fatalf("unknown event not stored for audit: %d", n)
+	}
+}
