@@ -44,6 +44,7 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 		tokenCommand(getenv, stdout, stderr),
 		donorCommand(getenv, stdout, stderr),
 		stripeCommand(getenv, stdout, stderr),
+		staffCommand(getenv, stdout, stderr),
 	)
 	return root
 }
@@ -140,11 +141,15 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 			if a.Links == nil {
 				a.Log.Warn("IMPACTD_SECRET_KEY is not set: emails will carry no unsubscribe link")
 			}
+			staffConsole, supporterPages, err := a.Web(ctx)
+			if err != nil {
+				return err
+			}
 			srv := &http.Server{
 				Addr: a.Config.HTTPAddr,
 				Handler: httpapi.NewServer(httpapi.Deps{
 					Log: a.Log, Store: a.Store, Webhook: a.Webhook, Registry: a.Registry, Links: a.Links, Clock: a.Clock,
-					Location: a.Config.Location,
+					Location: a.Config.Location, Console: staffConsole, Supporter: supporterPages,
 				}),
 				ReadHeaderTimeout: 10 * time.Second,
 				ReadTimeout:       30 * time.Second,

@@ -43,6 +43,9 @@ type Config struct {
 	SecretKey           string
 	LogLevel            string
 	LogFormat           string
+	CookieSecure        bool
+	SessionTTL          time.Duration
+	StatementLinkTTL    time.Duration
 }
 
 // Var documents one environment variable.
@@ -74,9 +77,12 @@ var Vars = []Var{
 	{"IMPACTD_PERIOD", "quarter", "Statement period: `quarter`, `month`, `year` or `taxyear` (UK, 6 April).", false},
 	{"IMPACTD_TEMPLATES_DIR", "", "Directory whose templates override the embedded ones (same file names).", false},
 	{"IMPACTD_PAPER_SIZE", "A4", "`A4` or `Letter`.", false},
-	{"IMPACTD_SECRET_KEY", "", "Key for signed supporter links (unsubscribe); at least 32 characters. Links are left out when unset.", true},
+	{"IMPACTD_SECRET_KEY", "", "Key for signed supporter links (unsubscribe, statements); at least 32 characters. Links are left out when unset.", true},
 	{"IMPACTD_LOG_LEVEL", "info", "`debug`, `info`, `warn` or `error`.", false},
 	{"IMPACTD_LOG_FORMAT", "json", "`json` or `text`.", false},
+	{"IMPACTD_COOKIE_SECURE", "true", "Mark the staff console's session cookie `Secure` (HTTPS only). Set `false` only for local plain-http use.", false},
+	{"IMPACTD_SESSION_TTL", "12h", "How long a staff console sign-in lasts.", false},
+	{"IMPACTD_STATEMENT_LINK_TTL", "2160h", "How long the statement link in an email works (default 90 days).", false},
 }
 
 // Load reads the configuration through getenv and validates it. Every error
@@ -173,6 +179,15 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("IMPACTD_LOG_FORMAT %q: want json or text", c.LogFormat))
+	}
+	if c.CookieSecure, err = strconv.ParseBool(get("IMPACTD_COOKIE_SECURE")); err != nil {
+		errs = append(errs, errors.New("IMPACTD_COOKIE_SECURE: want true or false"))
+	}
+	if c.SessionTTL, err = time.ParseDuration(get("IMPACTD_SESSION_TTL")); err != nil || c.SessionTTL < time.Minute {
+		errs = append(errs, errors.New("IMPACTD_SESSION_TTL: want a duration of at least 1m, such as 12h"))
+	}
+	if c.StatementLinkTTL, err = time.ParseDuration(get("IMPACTD_STATEMENT_LINK_TTL")); err != nil || c.StatementLinkTTL < time.Hour {
+		errs = append(errs, errors.New("IMPACTD_STATEMENT_LINK_TTL: want a duration of at least 1h, such as 2160h"))
 	}
 	if c.StripeAPIBase != "" && !strings.HasPrefix(c.StripeAPIBase, "http://") && !strings.HasPrefix(c.StripeAPIBase, "https://") {
 		errs = append(errs, fmt.Errorf("IMPACTD_STRIPE_API_BASE %q: want an http:// or https:// URL", c.StripeAPIBase))

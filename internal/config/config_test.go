@@ -31,6 +31,9 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"IMPACTD_STRIPE_WEBHOOK_TOLERANCE": "soon",
 		"IMPACTD_LOG_LEVEL":                "loud",
 		"IMPACTD_BASE_URL":                 "example.org",
+		"IMPACTD_COOKIE_SECURE":            "maybe",
+		"IMPACTD_SESSION_TTL":              "5s",
+		"IMPACTD_STATEMENT_LINK_TTL":       "forever",
 	}
 	for name, val := range tests {
 		_, err := config.Load(env(map[string]string{name: val}))

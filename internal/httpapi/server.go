@@ -1,5 +1,6 @@
 // Package httpapi is impactd's HTTP surface: the Stripe webhook, health
-// checks, metrics and the supporter's one-click unsubscribe. Every route is
+// checks, metrics, the supporter's one-click unsubscribe, and the routes of
+// the staff console and the supporter pages. Every route is
 // listed in routes.go; domain error codes become HTTP statuses in Error, and
 // nowhere else.
 package httpapi
@@ -13,9 +14,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"impactd/internal/console"
 	"impactd/internal/domain"
+	"impactd/internal/httpapi/httpstatus"
 	"impactd/internal/links"
 	"impactd/internal/store"
+	"impactd/internal/supporter"
 )
 
 // Deps are what the server needs.
@@ -27,6 +31,10 @@ type Deps struct {
 	Links    *links.Signer
 	Clock    domain.Clock
 	Location *time.Location // the organisation's time zone
+	// Console is the staff console; nil serves no /console routes.
+	Console *console.Console
+	// Supporter serves the supporter pages; nil serves none.
+	Supporter *supporter.Pages
 }
 
 // NewServer returns the HTTP handler.
@@ -40,13 +48,8 @@ func NewServer(d Deps) http.Handler {
 // are logged and shown only as "Internal error.".
 func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	code := domain.ErrorCode(err)
-	status := map[string]int{
-		domain.ECONFLICT: http.StatusConflict, domain.EINVALID: http.StatusBadRequest,
-		domain.ENOTFOUND: http.StatusNotFound, domain.EUNAUTHORIZED: http.StatusUnauthorized,
-		domain.EFORBIDDEN: http.StatusForbidden, domain.EUNAVAILABLE: http.StatusServiceUnavailable,
-	}[code]
-	if status == 0 {
-		status = http.StatusInternalServerError
+	status := httpstatus.Of(err)
+	if status == http.StatusInternalServerError {
 		log.Error("http error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, map[string]string{"error": domain.ErrorMessage(err), "code": code})

@@ -1,0 +1,184 @@
+// Package console is the staff console at /console: server-rendered pages
+// (html/template, embedded) where fundraising staff sign in, watch runs,
+// find donors, preview and resend statements, publish impact updates and
+// read the audit log. Every action is a plain HTML form, so everything works
+// without JavaScript; every route checks the staff member's role on the
+// server (see internal/httpapi/routes.go for the list).
+//
+// Work that starts or reruns statement runs goes through the Runs interface
+// and the next scheduled run comes from the Schedule interface, so that the
+// console does not depend on how runs are executed.
+package console
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"impactd/internal/auth"
+	"impactd/internal/domain"
+	"impactd/internal/httpapi/httpstatus"
+	"impactd/internal/period"
+	"impactd/internal/store"
+	"impactd/internal/webui"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// Renderer renders a statement's PDF from its snapshot (internal/letter).
+type Renderer interface {
+	Render(w io.Writer, s *domain.Snapshot, contentHash string) error
+}
+
+// Options are what the console needs.
+type Options struct {
+	Store    *store.Store
+	Renderer Renderer
+	Runs     Runs
+	Schedule Schedule
+	// Preview builds the letter that shows an impact update (draft or
+	// published) for a sample supporter; see NewPreview.
+	Preview    *Preview
+	Clock      domain.Clock
+	Log        *slog.Logger
+	Location   *time.Location
+	PeriodKind period.Kind
+	// CookieSecure marks the session cookie Secure; turn it off only for
+	// local plain-http use (IMPACTD_COOKIE_SECURE=false).
+	CookieSecure bool
+	SessionTTL   time.Duration // default 12h
+	// SignInEvery and SignInBurst limit sign-in attempts per client address
+	// and per email address: Burst at once, then one per SignInEvery.
+	SignInEvery time.Duration // default 20s
+	SignInBurst int           // default 5
+}
+
+// Console serves the staff pages.
+type Console struct {
+	o       Options
+	pages   map[string]*template.Template
+	limiter *limiter
+	// dummyHash is compared against when an email is unknown, so that a
+	// sign-in takes as long for a stranger as for a staff member.
+	dummyHash []byte
+}
+
+// New parses the templates and returns the console.
+func New(o Options) (*Console, error) {
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	if o.SignInEvery <= 0 {
+		o.SignInEvery = 20 * time.Second
+	}
+	if o.SignInBurst <= 0 {
+		o.SignInBurst = 5
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Schedule == nil {
+		o.Schedule = NoSchedule{}
+	}
+	c := &Console{o: o, pages: map[string]*template.Template{}, limiter: newLimiter(o.SignInEvery, o.SignInBurst, o.Clock)}
+	funcs := webui.Funcs(o.Location)
+	funcs["allows"] = func(r auth.Role, needs string) bool { return r.Allows(auth.Role(needs)) }
+	for _, name := range []string{"signin", "dashboard", "run", "donors", "donor", "updates", "update", "update_form", "audit", "error"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("console templates: %w", err)
+		}
+		c.pages[name] = t
+	}
+	var err error
+	if c.dummyHash, err = hashPassword("not a password of anyone's, only for timing"); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	return c, nil
+}
+
+// view is what every page template receives.
+type view struct {
+	Title   string
+	Nav     string // which navigation entry is current
+	Staff   *store.Staff
+	Role    auth.Role
+	CSRF    string
+	Flash   string
+	Error   string
+	Refresh int // seconds; a running run refreshes the page without JavaScript
+	Data    any
+}
+
+// render writes a page. It renders into a buffer first, so that a template
+// error becomes a clean 500 and not half a page.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	if s, ok := staffFrom(r.Context()); ok {
+		v.Staff, v.Role, v.CSRF = s.staff, auth.Role(s.staff.Role), s.csrf
+	}
+	if v.Flash == "" {
+		v.Flash = flashes[r.URL.Query().Get("done")]
+	}
+	var buf bytes.Buffer
+	if err := c.pages[name].Execute(&buf, v); err != nil {
+		c.o.Log.Error("console template", "page", name, "err", err)
+		status, buf = http.StatusInternalServerError, *bytes.NewBufferString("Internal error.")
+	}
+	webui.SecurityHeaders(w)
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// flashes are the confirmations shown after a form redirects (?done=…);
+// only these fixed sentences can appear, never text from the URL.
+var flashes = map[string]string{
+	"run-started":    "The run has started. It appears below; this page refreshes while it runs.",
+	"rerun-started":  "The rerun has started.",
+	"resent":         "The statement is being sent again.",
+	"merged":         "The donors were merged.",
+	"erased":         "The donor's personal data was erased.",
+	"draft-saved":    "The draft was saved.",
+	"published":      "The impact update is published: letters from now on use it.",
+	"signed-in":      "",
+	"nothing-to-see": "",
+}
+
+// fail shows an error page: the domain error's message and status, or a
+// generic sentence for internal errors, which are logged.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := httpstatus.Of(err)
+	if status == http.StatusInternalServerError {
+		c.o.Log.Error("console error", "method", r.Method, "route", r.Pattern, "err", err)
+	}
+	c.render(w, r, status, "error", view{Title: http.StatusText(status), Error: domain.ErrorMessage(err)})
+}
+
+// audit records a staff action.
+func (c *Console) audit(ctx context.Context, q store.Q, action, subject, reason, detail string) error {
+	s, _ := staffFrom(ctx)
+	actor := "console"
+	if s != nil {
+		actor = "staff:" + s.staff.Email
+	}
+	return q.Audit(ctx, &store.AuditEntry{Actor: actor, Action: action, Subject: subject, Reason: reason, Detail: detail,
+		CreatedAt: c.o.Clock.Now().Unix()})
+}
+
+// actor names the signed-in staff member, for run requests.
+func actor(ctx context.Context) string {
+	if s, ok := staffFrom(ctx); ok {
+		return "staff:" + s.staff.Email
+	}
+	return "console"
+}
+
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}

@@ -1,0 +1,442 @@
+// Package supporter serves the pages a supporter reaches from an email,
+// without an account: their statement (signed, expiring link) with its PDF
+// and their past statements, a preferences page to stop or restart impact
+// letters, and /verify, where anyone can check a letter's verification code.
+//
+// The signed token names one statement; every page derives the donor from
+// that statement and shows nothing of any other donor. A tampered or expired
+// link gets a page that says so and nothing else.
+package supporter
+
+import (
+	"bytes"
+	"embed"
+	"encoding/base32"
+	"encoding/hex"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"impactd/internal/domain"
+	"impactd/internal/httpapi/httpstatus"
+	"impactd/internal/links"
+	"impactd/internal/store"
+	"impactd/internal/webui"
+)
+
+// Purpose is the links.Signer purpose of statement links.
+const Purpose = "statement"
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// StatementURL is the link in a statement's email: BASE/s/TOKEN, where the
+// token signs the statement id and the link's expiry with IMPACTD_SECRET_KEY.
+// It returns "" when links are off (no key).
+func StatementURL(baseURL string, signer *links.Signer, statementID string, expires time.Time) string {
+	if signer == nil {
+		return ""
+	}
+	return strings.TrimRight(baseURL, "/") + "/s/" + Token(signer, statementID, expires)
+}
+
+// Token signs a statement id and an expiry.
+func Token(signer *links.Signer, statementID string, expires time.Time) string {
+	return signer.Token(Purpose, statementID+"~"+strconv.FormatInt(expires.Unix(), 36))
+}
+
+// Link check results.
+const (
+	linkOK = iota
+	linkInvalid
+	linkExpired
+)
+
+// check returns the statement id of a valid, unexpired token.
+func check(signer *links.Signer, token string, now time.Time) (string, int) {
+	if signer == nil {
+		return "", linkInvalid
+	}
+	subject, ok := signer.Check(Purpose, token)
+	if !ok {
+		return "", linkInvalid
+	}
+	id, exp, ok := strings.Cut(subject, "~")
+	if !ok || id == "" {
+		return "", linkInvalid
+	}
+	unix, err := strconv.ParseInt(exp, 36, 64)
+	if err != nil {
+		return "", linkInvalid
+	}
+	if now.Unix() >= unix {
+		return "", linkExpired
+	}
+	return id, linkOK
+}
+
+// Renderer renders a statement's PDF from its snapshot (internal/letter).
+type Renderer interface {
+	Render(w io.Writer, s *domain.Snapshot, contentHash string) error
+}
+
+// Pages serves the supporter pages.
+type Pages struct {
+	Store    *store.Store
+	Renderer Renderer
+	Links    *links.Signer // nil: every statement link is invalid
+	Clock    domain.Clock
+	Log      *slog.Logger
+	Location *time.Location
+	OrgName  string
+	OrgEmail string
+
+	pages map[string]*template.Template
+}
+
+// New parses the templates.
+func New(p Pages) (*Pages, error) {
+	if p.Location == nil {
+		p.Location = time.UTC
+	}
+	p.pages = map[string]*template.Template{}
+	for _, name := range []string{"statement", "preferences", "verify", "message"} {
+		t, err := template.New("layout.html").Funcs(webui.Funcs(p.Location)).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		p.pages[name] = t
+	}
+	return &p, nil
+}
+
+type view struct {
+	Title, Body string
+	OrgName     string
+	OrgEmail    string
+	Token       string
+	Data        any
+}
+
+func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
+	v.OrgName, v.OrgEmail = p.OrgName, p.OrgEmail
+	var buf bytes.Buffer
+	if err := p.pages[name].Execute(&buf, v); err != nil {
+		p.Log.Error("supporter template", "page", name, "err", err)
+		status, buf = http.StatusInternalServerError, *bytes.NewBufferString("Internal error.")
+	}
+	webui.SecurityHeaders(w)
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+func (p *Pages) message(w http.ResponseWriter, status int, title, body string) {
+	p.render(w, status, "message", view{Title: title, Body: body})
+}
+
+func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := httpstatus.Of(err)
+	if status == http.StatusInternalServerError {
+		p.Log.Error("supporter page error", "route", r.Pattern, "err", err)
+	}
+	p.message(w, status, "Something went wrong", "We could not show this page just now. Please try again later.")
+}
+
+// badLink is the page for a tampered, truncated or unknown link: it says
+// nothing about any statement or donor.
+func (p *Pages) badLink(w http.ResponseWriter, result int) {
+	if result == linkExpired {
+		p.message(w, http.StatusGone, "This link has expired",
+			"Links in our emails work for a limited time, to keep your statements private. The link in your most recent email will work, or contact us and we will send your statement again.")
+		return
+	}
+	p.message(w, http.StatusNotFound, "This link is not valid",
+		"The link may have been copied incompletely. Please use the link in your most recent email, or contact us.")
+}
+
+// donorStatements is what a valid token gives access to: its statement and
+// the donor's other statements that were actually emailed.
+type donorStatements struct {
+	This  store.DonorStatement
+	Donor *domain.Donor
+	All   []store.DonorStatement // the statements this donor may download, newest first
+}
+
+func (d *donorStatements) find(id string) (store.DonorStatement, bool) {
+	for _, s := range d.All {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return store.DonorStatement{}, false
+}
+
+// load checks the token and loads what it gives access to. ok is false when
+// a page (bad link) has been written.
+func (p *Pages) load(w http.ResponseWriter, r *http.Request) (*donorStatements, bool) {
+	id, res := check(p.Links, r.PathValue("token"), p.Clock.Now())
+	if res != linkOK {
+		p.badLink(w, res)
+		return nil, false
+	}
+	st, err := p.Store.Statement(r.Context(), id)
+	if err != nil {
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			p.badLink(w, linkInvalid)
+		} else {
+			p.fail(w, r, err)
+		}
+		return nil, false
+	}
+	donor, err := p.Store.Donor(r.Context(), st.DonorID)
+	if err != nil {
+		p.fail(w, r, err)
+		return nil, false
+	}
+	all, err := p.Store.StatementsForDonor(r.Context(), st.DonorID)
+	if err != nil {
+		p.fail(w, r, err)
+		return nil, false
+	}
+	d := &donorStatements{Donor: donor}
+	for _, s := range all {
+		if s.ID == st.ID {
+			d.This = s
+		}
+		if s.ID == st.ID || (s.DryRun == 0 && s.DeliveryStatus == domain.DeliverySent) {
+			d.All = append(d.All, s)
+		}
+	}
+	if d.This.ID == "" { // cannot happen: the statement is the donor's
+		p.badLink(w, linkInvalid)
+		return nil, false
+	}
+	return d, true
+}
+
+type statementRow struct {
+	ID, Period, PeriodLabel, IssuedOn, Code string
+	This                                    bool
+}
+
+func rows(d *donorStatements) []statementRow {
+	var out []statementRow
+	for _, s := range d.All {
+		row := statementRow{ID: s.ID, Period: s.Period, PeriodLabel: s.Period, Code: domain.VerificationCode(s.ContentHash), This: s.ID == d.This.ID}
+		if snap, err := domain.DecodeSnapshot([]byte(s.Snapshot)); err == nil {
+			row.PeriodLabel, row.IssuedOn = snap.PeriodLabel, snap.IssuedOn
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+type statementData struct {
+	This        statementRow
+	Past        []statementRow
+	Unsubscribe bool
+}
+
+// StatementPage shows the statement the link names, with a download button,
+// and the donor's past statements.
+func (p *Pages) StatementPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, ok := p.load(w, r)
+		if !ok {
+			return
+		}
+		data := statementData{Unsubscribe: d.Donor.Status == domain.DonorUnsubscribed}
+		for _, row := range rows(d) {
+			if row.This {
+				data.This = row
+			} else {
+				data.Past = append(data.Past, row)
+			}
+		}
+		p.render(w, http.StatusOK, "statement", view{Title: "Your impact statement", Token: r.PathValue("token"), Data: data})
+	})
+}
+
+// StatementPDF downloads the statement the link names or, with {id}, one of
+// the same donor's past statements. An id of anyone else's statement gets
+// the same page as an unknown one.
+func (p *Pages) StatementPDF() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, ok := p.load(w, r)
+		if !ok {
+			return
+		}
+		want := r.PathValue("id")
+		if want == "" {
+			want = d.This.ID
+		}
+		st, ok := d.find(want)
+		if !ok {
+			p.message(w, http.StatusNotFound, "Statement not found", "There is no such statement among yours.")
+			return
+		}
+		snap, err := domain.DecodeSnapshot([]byte(st.Snapshot))
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		var buf bytes.Buffer
+		if err := p.Renderer.Render(&buf, snap, st.ContentHash); err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Header().Set("Content-Disposition", `attachment; filename="impact-statement-`+strings.ReplaceAll(st.Period, "/", "-")+`.pdf"`)
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+		_, _ = buf.WriteTo(w)
+	})
+}
+
+type prefsData struct {
+	Status string
+	Done   string
+}
+
+// PreferencesPage shows whether impact letters are on, with a button to stop
+// or restart them.
+func (p *Pages) PreferencesPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, ok := p.load(w, r)
+		if !ok {
+			return
+		}
+		p.render(w, http.StatusOK, "preferences", view{Title: "Your letter preferences", Token: r.PathValue("token"),
+			Data: prefsData{Status: d.Donor.Status}})
+	})
+}
+
+// SetPreferences stops (action=stop) or restarts (action=restart) impact
+// letters. The signed link is the authority: no session, and so no CSRF
+// token either, since a forger would need the link itself.
+func (p *Pages) SetPreferences() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, ok := p.load(w, r)
+		if !ok {
+			return
+		}
+		from, to, done := domain.DonorActive, domain.DonorUnsubscribed, "stopped"
+		switch r.PostFormValue("action") {
+		case "stop":
+		case "restart":
+			from, to, done = domain.DonorUnsubscribed, domain.DonorActive, "restarted"
+		default:
+			p.message(w, http.StatusBadRequest, "Choose an option", "Please use one of the buttons on the preferences page.")
+			return
+		}
+		now := p.Clock.Now().Unix()
+		err := p.Store.InTx(r.Context(), func(tx *store.Tx) error {
+			if err := tx.SetDonorStatus(r.Context(), d.Donor.ID, from, to, now); err != nil {
+				return err
+			}
+			return tx.Audit(r.Context(), &store.AuditEntry{Actor: "supporter", Action: "donor.letters_" + done, Subject: d.Donor.ID,
+				Reason: "preferences page", CreatedAt: now})
+		})
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		p.Log.Info("supporter preferences", "donor_id", d.Donor.ID, "letters", done)
+		donor, err := p.Store.Donor(r.Context(), d.Donor.ID)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		p.render(w, http.StatusOK, "preferences", view{Title: "Your letter preferences", Token: r.PathValue("token"),
+			Data: prefsData{Status: donor.Status, Done: done}})
+	})
+}
+
+type verifyData struct {
+	Code        string
+	Checked     bool
+	Genuine     bool
+	PeriodLabel string
+	IssuedOn    string
+	Initials    string
+}
+
+// Verify checks a verification code. A genuine code shows only the period,
+// the letter's date and the donor's initials.
+func (p *Pages) Verify() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw := strings.TrimSpace(r.URL.Query().Get("code"))
+		data := verifyData{Code: raw}
+		if raw != "" {
+			data.Checked = true
+			code := domain.NormaliseVerificationCode(raw)
+			prefix, ok := hashPrefix(code)
+			if ok {
+				sts, err := p.Store.StatementsByHashPrefix(r.Context(), prefix, 20)
+				if err != nil {
+					p.fail(w, r, err)
+					return
+				}
+				for _, st := range sts {
+					if domain.VerificationCode(st.ContentHash) != code {
+						continue
+					}
+					run, err := p.Store.Run(r.Context(), st.RunID)
+					if err != nil {
+						p.fail(w, r, err)
+						return
+					}
+					snap, err := domain.DecodeSnapshot([]byte(st.Snapshot))
+					if run.DryRun == 1 || err != nil {
+						continue // a dry run's letter was never sent
+					}
+					data.Genuine, data.PeriodLabel, data.IssuedOn, data.Initials = true, snap.PeriodLabel, snap.IssuedOn, Initials(snap.Donor.Name)
+					data.Code = code
+					break
+				}
+			}
+		}
+		p.render(w, http.StatusOK, "verify", view{Title: "Check a letter", Data: data})
+	})
+}
+
+// hashPrefix turns a verification code (ten base32 characters, 50 bits of
+// the content hash) into the first twelve hex digits of the hash (48 bits).
+func hashPrefix(code string) (string, bool) {
+	c := strings.ReplaceAll(code, "-", "")
+	if len(c) != 10 {
+		return "", false
+	}
+	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(c + "AAAAAA")
+	if err != nil || len(b) < 6 {
+		return "", false
+	}
+	return hex.EncodeToString(b[:6]), true
+}
+
+// Initials returns "Z. Ł." for "Zoë Łukasiewicz", at most three; "—" for no name.
+func Initials(name string) string {
+	var parts []string
+	for _, f := range strings.Fields(name) {
+		for _, r := range f {
+			if unicode.IsLetter(r) {
+				parts = append(parts, string(unicode.ToUpper(r))+".")
+			}
+			break
+		}
+		if len(parts) == 3 {
+			break
+		}
+	}
+	if len(parts) == 0 {
+		return "—"
+	}
+	return strings.Join(parts, " ")
+}
