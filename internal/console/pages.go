@@ -109,14 +109,17 @@ func (c *Console) StartRun() http.Handler {
 }
 
 func (c *Console) start(w http.ResponseWriter, r *http.Request, req RunRequest, action, subject, done string) {
-	detail, _ := json.Marshal(map[string]any{"period": req.Period, "scope": req.Scope, "donor_id": req.DonorID,
-		"statement_id": req.StatementID, "rerun_of": req.RerunOf, "dry_run": req.DryRun, "force": req.Force})
-	if err := c.audit(r.Context(), c.o.Store.Q, action, subject, req.Reason, string(detail)); err != nil {
+	run, err := c.o.Runs.Start(r.Context(), req)
+	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	run, err := c.o.Runs.Start(r.Context(), req)
-	if err != nil {
+	detail, _ := json.Marshal(map[string]any{"period": req.Period, "scope": req.Scope, "donor_id": req.DonorID,
+		"statement_id": req.StatementID, "rerun_of": req.RerunOf, "dry_run": req.DryRun, "force": req.Force})
+	if run != nil {
+		subject = run.ID
+	}
+	if err := c.audit(r.Context(), c.o.Store.Q, action, subject, req.Reason, string(detail)); err != nil {
 		c.fail(w, r, err)
 		return
 	}
