@@ -4,11 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"impactd/internal/domain"
+	"impactd/internal/links"
 	"impactd/internal/period"
 	"impactd/internal/runner"
 	"impactd/internal/store/storetest"
@@ -113,6 +115,13 @@ func TestSupporterPages(t *testing.T) {
 func TestStatementURL(t *testing.T) {
 	if got := supporter.StatementURL("https://x.example/", nil, "stmt_1", time.Now()); got != "" {
 		t.Errorf("without a key: %q", got)
+	}
+	signer := links.NewSigner("statement-url-test-key-0123456789abcdef")
+	exp := time.Unix(1_800_000_000, 0)
+	got := supporter.StatementURL("https://x.example/", signer, "stmt_1", exp)
+	want := "https://x.example/s/" + signer.Token(supporter.Purpose, "stmt_1~"+strconv.FormatInt(exp.Unix(), 36))
+	if got != want {
+		t.Errorf("StatementURL = %q, want %q", got, want)
 	}
 }
 
