@@ -47,7 +47,7 @@ type Store struct {
 type Q struct {
 	e       sqlx.ExtContext
 	dialect string
-	tx      *sqlx.Tx    // set inside InTx
+	tx      *sqlx.Tx   // set inside InTx
 	stmts   *stmtCache // SQLite only; nil for PostgreSQL, whose driver caches itself
 }
 
