@@ -56,8 +56,8 @@ func TestImpactAPI(t *testing.T) {
 		var firstID string
 		tests := []struct {
 			name, method, path, token, body string
-			status                           int
-			want                             []string
+			status                          int
+			want                            []string
 		}{
 			{"viewer cannot create", "POST", "/api/v1/impact", tokens[auth.Viewer], draft, 403, []string{"operator"}},
 			{"no token", "GET", "/api/v1/impact", "", "", 401, nil},
