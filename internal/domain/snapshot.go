@@ -112,9 +112,6 @@ type Gift struct {
 	Designation string      `json:"designation,omitempty"`
 	// GiftAid marks a Gift Aid eligible gift (UK organisations only).
 	GiftAid bool `json:"gift_aid,omitempty"`
-	// Acknowledged marks a US gift of $250 or more, which the
-	// acknowledgment statement covers.
-	Acknowledged bool `json:"acknowledged,omitempty"`
 }
 
 // GiftAidSummary is the period's Gift Aid: the net amount of eligible gifts

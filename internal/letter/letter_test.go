@@ -215,8 +215,17 @@ func TestText(t *testing.T) {
 				"Verification code " + domain.VerificationCode(hashOf(t, s)) + " — check it at https://example.org/verify",
 				"Page 1 of 2",
 				"Registered charity no. 1234567",
-				"Demonstration figures — not real results",
+				"† Demonstration figure, invented for this demo — not a real result.",
+				"41†",
 				"1,407 since 2011",
+				"as a monthly supporter since March 2025",
+				"Gift Aid",
+				"£10.00 from HMRC",
+				"Your giving over time",
+				"Since 1 January 2026",
+				"£397.50",
+				"Q3 2026",
+				"gifts in USD are not shown",
 			} {
 				if !strings.Contains(text, want) {
 					t.Errorf("letter text lacks %q", want)
@@ -224,6 +233,9 @@ func TestText(t *testing.T) {
 			}
 			if strings.Contains(text, "Dear supporter") {
 				t.Errorf("fell back to the generic greeting for a printable name")
+			}
+			if strings.Contains(text, "1,407 since 2011†") {
+				t.Errorf("a real, published figure is marked as demonstration data")
 			}
 		})
 	}
@@ -385,7 +397,16 @@ func TestLogo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New with logo: %v", err)
 	}
+	if r.LogoSHA256() == "" || MustRenderer(t).LogoSHA256() != "" {
+		t.Fatalf("LogoSHA256: %q with a logo, %q without", r.LogoSHA256(), MustRenderer(t).LogoSHA256())
+	}
 	s := letter.SampleSnapshot()
+	// A snapshot that does not name this logo (an older letter, or one made
+	// before the logo was configured) is printed without it.
+	if !bytes.Equal(MustRender(t, r, s), MustRender(t, MustRenderer(t), s)) {
+		t.Errorf("a snapshot without the logo's hash got the logo")
+	}
+	s.Org.LogoSHA256 = r.LogoSHA256()
 	a, b := MustRender(t, r, s), MustRender(t, r, s)
 	if !bytes.Equal(a, b) {
 		t.Errorf("letters with a logo differ between renders")
@@ -417,5 +438,56 @@ func TestNaiveAndOptimisedAgree(t *testing.T) {
 	b := pdfToText(t, MustRender(t, MustRenderer(t), s))
 	if a != b {
 		t.Errorf("text differs:\nnaive:\n%s\noptimised:\n%s", a, b)
+	}
+}
+
+// TestSections checks the parts of the letter that depend on the snapshot's
+// optional sections: demonstration marks, the US acknowledgment, Gift Aid
+// and the history.
+func TestSections(t *testing.T) {
+	r := MustRenderer(t)
+	legacyDemo := letter.SampleSnapshot()
+	for i := range legacyDemo.Impact.Metrics {
+		legacyDemo.Impact.Metrics[i].PeriodDemo = false
+	}
+	real := letter.SampleSnapshot()
+	real.Impact.DemoData = false
+	us := letter.SampleSnapshot()
+	us.Org.Country = domain.CountryUS
+	us.GiftAid = nil
+	for i := range us.Gifts {
+		us.Gifts[i].GiftAid = false
+	}
+	us.Acknowledgment = "No goods or services were provided in exchange for the contributions listed in this statement."
+	bare := letter.SampleSnapshot()
+	bare.Version = 1
+	bare.YearStart, bare.YearToDate, bare.Lifetime, bare.FirstGiftOn, bare.Chart, bare.GiftAid = "", nil, nil, "", nil, nil
+	for i := range bare.Gifts {
+		bare.Gifts[i].GiftAid = false
+	}
+	tests := []struct {
+		name        string
+		s           *domain.Snapshot
+		want, avoid []string
+	}{
+		{"demo data throughout (version 1 update)", legacyDemo, []string{"41†", "1,407 since 2011†", "† Demonstration figure"}, []string{"Figures without the mark"}},
+		{"real figures", real, []string{"41", "1,407 since 2011"}, []string{"†", "Demonstration"}},
+		{"US charity", us, []string{"No goods or services were provided in exchange"}, []string{"Gift Aid"}},
+		{"version 1 snapshot", bare, []string{"Your gifts", "£57.50"}, []string{"Your giving over time", "Gift Aid", "Q3 2026"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := pdfToText(t, MustRender(t, r, tt.s))
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("letter text lacks %q", w)
+				}
+			}
+			for _, a := range tt.avoid {
+				if strings.Contains(text, a) {
+					t.Errorf("letter text contains %q", a)
+				}
+			}
+		})
 	}
 }
