@@ -44,6 +44,7 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 		tokenCommand(getenv, stdout, stderr),
 		donorCommand(getenv, stdout, stderr),
 		stripeCommand(getenv, stdout, stderr),
+		previewCommand(getenv, stdout, stderr),
 	)
 	return root
 }

@@ -51,6 +51,22 @@ func (b *Builder) NewContext(ctx context.Context, p period.Period) (*Context, er
 	return &Context{Period: p, Impact: upd, Supporters: n}, nil
 }
 
+// NewDraftContext is NewContext for previews: it takes the newest version of
+// the period's impact update, draft or published, so that staff can see a
+// letter before approving its figures. Never send a letter built with it.
+func (b *Builder) NewDraftContext(ctx context.Context, p period.Period) (*Context, error) {
+	upd, err := b.Store.LatestImpactUpdate(ctx, p.String(), "")
+	if err != nil {
+		return nil, fmt.Errorf("statement draft context: %w", err)
+	}
+	from, to := p.Bounds(b.Location)
+	n, err := b.Store.CountDonorsBetween(ctx, from.Unix(), to.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("statement draft context: %w", err)
+	}
+	return &Context{Period: p, Impact: upd, Supporters: n}, nil
+}
+
 // Build returns the snapshot of a donor's statement, dated issuedOn.
 func (b *Builder) Build(ctx context.Context, sc *Context, donor *domain.Donor, issuedOn time.Time) (*domain.Snapshot, error) {
 	p := sc.Period
