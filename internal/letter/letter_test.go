@@ -15,11 +15,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"impactd/internal/domain"
 	"impactd/internal/letter"
-	"impactd/internal/money"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -59,44 +57,8 @@ func hashOf(tb testing.TB, s *domain.Snapshot) string {
 	return domain.ContentHash(enc)
 }
 
-// longSnapshot is the sample with n gifts in two currencies, long
-// designations and a donor whose name and address need wrapping.
-func longSnapshot(n int) *domain.Snapshot {
-	s := letter.SampleSnapshot()
-	s.Donor.Name = "Dr Maximiliana Aurelia Konstantinopoulou-Wojciechowska-Fairweather of the Very Long Household Name"
-	s.Donor.Address = []string{
-		"Apartment 1207, The Extraordinarily Long Residential Tower Building Named After A Benefactor",
-		"1234 Northern Industrial and Commercial Boulevard Extension",
-		"Greater Manchester", "M1 3HE",
-	}
-	s.Gifts = nil
-	totals := money.Totals{}
-	for i := range n {
-		cur := "GBP"
-		if i%7 == 3 {
-			cur = "EUR"
-		}
-		g := domain.Gift{
-			Date:      time.Date(2026, time.July, 1+i*91/n, 0, 0, 0, 0, time.UTC).Format(time.DateOnly),
-			Amount:    money.New(int64(500+i*125), cur),
-			Recurring: i%3 != 0,
-		}
-		if i%5 == 0 {
-			g.Designation = "Survivor aftercare and long-term support for children brought to safety in the Philippines"
-		}
-		s.Gifts = append(s.Gifts, g)
-		totals.Add(g.Amount)
-	}
-	s.Totals = nil
-	for _, t := range totals.List() {
-		refunded := int64(0)
-		if t.Currency == "GBP" {
-			refunded = 750
-		}
-		s.Totals = append(s.Totals, domain.Total{Currency: t.Currency, Gross: t.Amount, Refunded: refunded, Net: t.Amount - refunded})
-	}
-	return s
-}
+// longSnapshot is letter.LongSampleSnapshot.
+func longSnapshot(n int) *domain.Snapshot { return letter.LongSampleSnapshot(n) }
 
 func TestGolden(t *testing.T) {
 	letterPaper := letter.SampleSnapshot()

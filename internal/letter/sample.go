@@ -1,6 +1,8 @@
 package letter
 
 import (
+	"time"
+
 	"impactd/internal/domain"
 	"impactd/internal/money"
 )
@@ -102,4 +104,44 @@ func SampleSnapshot() *domain.Snapshot {
 			},
 		},
 	}
+}
+
+// LongSampleSnapshot is SampleSnapshot with n gifts in two currencies, long
+// designations and a donor whose name and address need wrapping: the
+// multi-page letter of tests, benchmarks and the README.
+func LongSampleSnapshot(n int) *domain.Snapshot {
+	s := SampleSnapshot()
+	s.Donor.Name = "Dr Maximiliana Aurelia Konstantinopoulou-Wojciechowska-Fairweather of the Very Long Household Name"
+	s.Donor.Address = []string{
+		"Apartment 1207, The Extraordinarily Long Residential Tower Building Named After A Benefactor",
+		"1234 Northern Industrial and Commercial Boulevard Extension",
+		"Greater Manchester", "M1 3HE",
+	}
+	s.Gifts = nil
+	totals := money.Totals{}
+	for i := range n {
+		cur := "GBP"
+		if i%7 == 3 {
+			cur = "EUR"
+		}
+		g := domain.Gift{
+			Date:      time.Date(2026, time.July, 1+i*91/n, 0, 0, 0, 0, time.UTC).Format(time.DateOnly),
+			Amount:    money.New(int64(500+i*125), cur),
+			Recurring: i%3 != 0,
+		}
+		if i%5 == 0 {
+			g.Designation = "Survivor aftercare and long-term support for children brought to safety in the Philippines"
+		}
+		s.Gifts = append(s.Gifts, g)
+		totals.Add(g.Amount)
+	}
+	s.Totals = nil
+	for _, t := range totals.List() {
+		refunded := int64(0)
+		if t.Currency == "GBP" {
+			refunded = 750
+		}
+		s.Totals = append(s.Totals, domain.Total{Currency: t.Currency, Gross: t.Amount, Refunded: refunded, Net: t.Amount - refunded})
+	}
+	return s
 }
