@@ -143,5 +143,13 @@ func LongSampleSnapshot(n int) *domain.Snapshot {
 		}
 		s.Totals = append(s.Totals, domain.Total{Currency: t.Currency, Gross: t.Amount, Refunded: refunded, Net: t.Amount - refunded})
 	}
+	// Keep the rest of the letter consistent with these gifts.
+	s.GiftAid = nil
+	s.YearToDate, s.Lifetime = s.Totals, s.Totals
+	for _, t := range s.Totals {
+		if t.Currency == s.Chart.Currency {
+			s.Chart.Bars[len(s.Chart.Bars)-1].Amount = t.Net
+		}
+	}
 	return s
 }
