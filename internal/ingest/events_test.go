@@ -2,8 +2,10 @@ package ingest_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -280,6 +282,109 @@ func TestDonationRule(t *testing.T) {
 		var n int
 		if err := s.DB().Get(&n, `SELECT COUNT(*) FROM donations`); err != nil || n != 2 {
 			t.Fatalf("%d donations, want 2 (%v)", n, err)
+		}
+	})
+}
+
+func TestCurrenciesVersionsAndSettlement(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		b := setup(t, s)
+		at := time.Date(2026, 8, 1, 10, 0, 0, 0, time.UTC)
+		tests := []struct {
+			id, currency string
+			amount       int64
+			apiVersion   string
+		}{
+			{"ch_jpy", "jpy", 5000, ""},               // zero-decimal: ¥5,000
+			{"ch_kwd", "kwd", 12345, ""},              // three decimals: KWD 12.345
+			{"ch_old_api", "gbp", 1000, "2019-02-19"}, // an older API version is read leniently
+			{"ch_new_api", "eur", 1000, "2099-01-01.preview"},
+		}
+		for _, tt := range tests {
+			c := ingest.Charge{ID: tt.id, Email: tt.id + "@example.org", Amount: tt.amount, Currency: tt.currency, Created: at}
+			payload, err := ingest.EventJSON("evt_"+tt.id, "charge.succeeded", at, c.Object())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.apiVersion != "" {
+				payload = []byte(strings.Replace(string(payload), `"api_version":"`+stripeAPIVersion(t, payload)+`"`, `"api_version":"`+tt.apiVersion+`"`, 1))
+			}
+			if rec := b.post(t, payload, ingest.SignatureHeader(payload, secret, time.Now())); rec.Code != 200 {
+				t.Fatalf("%s: %d %s", tt.id, rec.Code, rec.Body)
+			}
+			d := donation(t, s, tt.id)
+			if d.Amount != tt.amount || d.Currency != strings.ToUpper(tt.currency) {
+				t.Errorf("%s: %+v", tt.id, d)
+			}
+		}
+		// The backfill reads charges with their balance transaction: a USD
+		// gift settled in GBP keeps both.
+		obj := ingest.Charge{ID: "ch_settled", Email: "s@example.org", Amount: 2500, Currency: "usd", Created: at}.Object()
+		obj["balance_transaction"] = map[string]any{"id": "txn_1", "object": "balance_transaction", "amount": 1890, "currency": "gbp"}
+		raw, _ := json.Marshal(obj)
+		if _, err := b.in.ApplyObject(ctx, "charge.updated", raw, at.Unix()); err != nil {
+			t.Fatal(err)
+		}
+		if d := donation(t, s, "ch_settled"); d.SettledAmount != 1890 || d.SettledCurrency != "GBP" || d.Amount != 2500 || d.Currency != "USD" {
+			t.Fatalf("settlement: %+v", d)
+		}
+	})
+}
+
+func stripeAPIVersion(t *testing.T, payload []byte) string {
+	t.Helper()
+	var v struct {
+		APIVersion string `json:"api_version"`
+	}
+	if err := json.Unmarshal(payload, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.APIVersion
+}
+
+func TestUnknownEventTypesAreAcknowledged(t *testing.T) {
+	s := storetest.SQLite(t)
+	b := setup(t, s)
+	body := b.send(t, ev{"evt_unknown", "issuing_card.created", time.Now(), map[string]any{"id": "ic_1", "object": "issuing.card"}})
+	if !strings.Contains(body, "ignored") {
+		t.Fatalf("unknown type: %s", body)
+	}
+	if n, _ := s.CountEvents(context.Background()); n != 1 {
+		t.Fatalf("unknown event not stored for audit: %d", n)
+	}
+}
+
+// TestConcurrentFirstGifts: a campaign-day burst of first gifts from the same
+// new supporter, on several connections at once, makes one donor.
+func TestConcurrentFirstGifts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		b := setup(t, s)
+		at := time.Date(2026, 8, 1, 10, 0, 0, 0, time.UTC)
+		for _, who := range []struct{ customer, email string }{{"", "burst-guest@example.org"}, {"cus_burst", "burst-customer@example.org"}} {
+			var wg sync.WaitGroup
+			for i := range 8 {
+				wg.Go(func() {
+					c := ingest.Charge{ID: fmt.Sprintf("ch_burst_%s_%d", who.email, i), Customer: who.customer, Email: who.email,
+						Amount: 1000, Currency: "gbp", Created: at}
+					payload, _ := ingest.EventJSON("evt_"+c.ID, "charge.succeeded", at, c.Object())
+					if rec := b.post(t, payload, ingest.SignatureHeader(payload, secret, time.Now())); rec.Code != 200 {
+						t.Errorf("%d %s", rec.Code, rec.Body)
+					}
+				})
+			}
+			wg.Wait()
+			ds, err := s.DonorsByEmail(context.Background(), who.email)
+			if err != nil || len(ds) != 1 {
+				t.Fatalf("%s: %d donors (%v)", who.email, len(ds), err)
+			}
+			if gifts, _ := s.DonationsForDonor(context.Background(), ds[0].ID, 0, 1<<62); len(gifts) != 8 {
+				t.Fatalf("%s: %d gifts on the donor, want 8", who.email, len(gifts))
+			}
+		}
+		var orphans int
+		if err := s.DB().Get(&orphans, `SELECT COUNT(*) FROM donors WHERE id NOT IN (SELECT donor_id FROM donations)`); err != nil || orphans != 0 {
+			t.Fatalf("%d donors without gifts (%v)", orphans, err)
 		}
 	})
 }

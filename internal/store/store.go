@@ -97,8 +97,13 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		// One writer at a time is SQLite's nature; BEGIN IMMEDIATE (_txlock)
 		// makes writers queue on busy_timeout instead of failing on upgrade.
 		sqldb.SetMaxOpenConns(4)
+		sqldb.SetMaxIdleConns(4)
 	} else {
+		// Idle connections are kept (database/sql keeps only 2 by
+		// default): reopening one costs a TCP and auth round trip and
+		// loses pgx's per-connection statement cache.
 		sqldb.SetMaxOpenConns(20)
+		sqldb.SetMaxIdleConns(20)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	db := sqlx.NewDb(sqldb, bind)

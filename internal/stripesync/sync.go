@@ -14,6 +14,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
+	"golang.org/x/sync/errgroup"
 
 	"impactd/internal/domain"
 	"impactd/internal/ingest"
@@ -47,6 +48,7 @@ type Syncer struct {
 	Log      *slog.Logger
 	Progress io.Writer // a line per page; nil for none
 	PageSize int64     // default 100, Stripe's maximum
+	Workers  int       // objects applied at once; default 1 on SQLite, 8 on PostgreSQL
 }
 
 // Stats counts what a sync did, per resource.
@@ -175,36 +177,72 @@ func (s *Syncer) syncOne(ctx context.Context, r resource, since time.Time) (Stat
 		rng = &stripe.RangeQueryParams{GreaterThanOrEqual: sinceUnix}
 	}
 	it := r.list(s.API, lp, rng)
-	inPage := 0
-	for it.Next() {
-		obj := it.Current()
-		raw, err := json.Marshal(obj)
+	workers := s.Workers
+	if workers <= 0 {
+		workers = 1
+		if s.Store.Dialect() == store.Postgres {
+			workers = 8 // objects of a page are independent; row locks order the rest
+		}
+	}
+	// Objects are applied a page at a time, several at once, and the page's
+	// last id is saved only when all of them are in: a crash repeats at most
+	// one page, which applying idempotently makes harmless.
+	var page []any
+	flush := func() error {
+		if len(page) == 0 {
+			return nil
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(workers)
+		applied := make([]bool, len(page))
+		for i, obj := range page {
+			g.Go(func() error {
+				raw, err := json.Marshal(obj)
+				if err != nil {
+					return fmt.Errorf("encode %s: %w", r.name, err)
+				}
+				outcome, err := s.Ingester.ApplyObject(gctx, r.event, raw, r.observed(obj, time.Now().Unix()))
+				applied[i] = outcome == ingest.Applied
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		for _, a := range applied {
+			st.Objects++
+			if a {
+				st.Applied++
+			}
+		}
+		raw, err := json.Marshal(page[len(page)-1])
 		if err != nil {
-			return st, fmt.Errorf("encode %s: %w", r.name, err)
+			return err
 		}
-		outcome, err := s.Ingester.ApplyObject(ctx, r.event, raw, r.observed(obj, time.Now().Unix()))
-		if err != nil {
-			return st, err
-		}
-		st.Objects++
-		if outcome == ingest.Applied {
-			st.Applied++
-		}
-		var idOnly struct {
+		var last struct {
 			ID string `json:"id"`
 		}
-		_ = json.Unmarshal(raw, &idOnly)
-		cursor = idOnly.ID
-		if inPage++; inPage == int(pageSize) {
-			inPage = 0
-			if err := save(0); err != nil {
+		_ = json.Unmarshal(raw, &last)
+		cursor = last.ID
+		page = page[:0]
+		if err := save(0); err != nil {
+			return err
+		}
+		s.progress(st, start)
+		return nil
+	}
+	for it.Next() {
+		page = append(page, it.Current())
+		if len(page) == int(pageSize) {
+			if err := flush(); err != nil {
 				return st, err
 			}
-			s.progress(st, start)
 		}
 	}
 	if err := it.Err(); err != nil {
-		_ = save(0)
+		return st, err
+	}
+	if err := flush(); err != nil {
 		return st, err
 	}
 	cursor = ""

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,4 +190,70 @@ func TestSyncAgainstStripeMock(t *testing.T) {
 	if _, err := stripesync.Reconcile(context.Background(), sy.API, s, period.MustParse("2026-Q3"), time.UTC); err != nil {
 		t.Fatalf("reconcile against stripe-mock: %v", err)
 	}
+}
+
+// TestReconcile: a ledger built from webhooks matches Stripe; then Stripe
+// is made to disagree in three ways and each difference is reported.
+func TestReconcile(t *testing.T) {
+	h := history(t, 60)
+	q3 := period.MustParse("2026-Q3")
+	loc, _ := time.LoadLocation("Europe/London")
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		webhookLedger(t, s, h)
+		latest := h.Latest()
+		srv := httptest.NewServer(stripefixture.New(latest))
+		defer srv.Close()
+		api := stripesync.NewClient("sk_test_fixture", srv.URL, 0)
+		rep, err := stripesync.Reconcile(context.Background(), api, s, q3, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Differences) != 0 || len(rep.Ledger) == 0 {
+			t.Fatalf("clean ledger: %+v", rep)
+		}
+		for i := range rep.Ledger {
+			if rep.Ledger[i] != rep.Stripe[i] {
+				t.Fatalf("totals differ: %+v vs %+v", rep.Ledger[i], rep.Stripe[i])
+			}
+		}
+
+		// Stripe knows a refund the ledger missed, a charge the ledger lacks,
+		// and the ledger has a charge Stripe does not list.
+		from, to := q3.Bounds(loc)
+		var inQ3 []map[string]any
+		for _, c := range latest["charge"] {
+			if ts := c["created"].(int64); ts >= from.Unix() && ts < to.Unix() {
+				inQ3 = append(inQ3, c)
+			}
+		}
+		changed := map[string]any{}
+		for k, v := range inQ3[0] {
+			changed[k] = v
+		}
+		changed["amount_refunded"] = int64(100)
+		extra := map[string]any{"id": "ch_only_in_stripe", "object": "charge", "amount": int64(999), "currency": "gbp",
+			"status": "succeeded", "created": from.Add(time.Hour).Unix(), "metadata": map[string]string{}}
+		charges := append([]map[string]any{changed, extra}, inQ3[2:]...)
+		srv2 := httptest.NewServer(stripefixture.New(map[string][]map[string]any{"charge": charges}))
+		defer srv2.Close()
+		rep, err = stripesync.Reconcile(context.Background(), stripesync.NewClient("sk_test_fixture", srv2.URL, 0), s, q3, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds := map[string]string{}
+		for _, d := range rep.Differences {
+			kinds[d.ChargeID] = d.Kind
+		}
+		want := map[string]string{inQ3[0]["id"].(string): "refunded", "ch_only_in_stripe": "missing_in_ledger", inQ3[1]["id"].(string): "missing_in_stripe"}
+		for id, k := range want {
+			if kinds[id] != k {
+				t.Errorf("%s: %q, want %q (all: %v)", id, kinds[id], k, kinds)
+			}
+		}
+		var out bytes.Buffer
+		rep.Print(&out)
+		if !strings.Contains(out.String(), "3 differences") {
+			t.Errorf("report:\n%s", out.String())
+		}
+	})
 }

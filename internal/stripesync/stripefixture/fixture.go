@@ -91,6 +91,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		limit = 10
 	}
 	gte, _ := strconv.ParseInt(q.Get("created[gte]"), 10, 64)
+	lt, _ := strconv.ParseInt(q.Get("created[lt]"), 10, 64)
+	charge := q.Get("charge")
 	after := q.Get("starting_after")
 	var page []map[string]any
 	started := after == ""
@@ -100,7 +102,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			started = o["id"] == after
 			continue
 		}
-		if created(o) < gte {
+		if created(o) < gte || (lt > 0 && created(o) >= lt) || (charge != "" && o["charge"] != charge) {
 			continue
 		}
 		if len(page) == limit {
