@@ -44,6 +44,7 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 		tokenCommand(getenv, stdout, stderr),
 		donorCommand(getenv, stdout, stderr),
 		stripeCommand(getenv, stdout, stderr),
+		previewCommand(getenv, stdout, stderr),
 		staffCommand(getenv, stdout, stderr),
 	)
 	return root
@@ -199,7 +200,7 @@ func migrateCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra
 func impactCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "impact", Short: "Manage impact updates (the figures set beside each supporter's gifts)"}
 	var publish bool
-	var approvedBy string
+	var approvedBy, reason string
 	importCmd := &cobra.Command{
 		Use:   "import FILE.yaml",
 		Short: "Import an impact update from YAML as a draft (or publish it with --publish)",
@@ -214,6 +215,10 @@ func impactCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.
 			if err != nil {
 				return fmt.Errorf("impact import %s: %w", args[0], err)
 			}
+			if reason != "" {
+				u.CorrectionReason = reason
+			}
+			u.CreatedBy = "cli"
 			a, err := open(cmd.Context(), getenv, stderr)
 			if err != nil {
 				return err
@@ -239,6 +244,7 @@ func impactCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.
 	}
 	importCmd.Flags().BoolVar(&publish, "publish", false, "publish the update at once (needs --approved-by)")
 	importCmd.Flags().StringVar(&approvedBy, "approved-by", "", "who approved the figures")
+	importCmd.Flags().StringVar(&reason, "reason", "", "why this version corrects a published one (required once a version is published; overrides correction_reason in the file)")
 	var pubApprover string
 	publishCmd := &cobra.Command{
 		Use:   "publish UPDATE_ID",
@@ -258,7 +264,51 @@ func impactCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.
 		},
 	}
 	publishCmd.Flags().StringVar(&pubApprover, "approved-by", "", "who approved the figures (required)")
-	cmd.AddCommand(importCmd, publishCmd)
+	var exportPeriod, exportID, exportOut string
+	exportCmd := &cobra.Command{
+		Use:   "export --period 2026-Q3 [--id UPDATE_ID] [--out FILE.yaml]",
+		Short: "Write an impact update as YAML (the newest version of the period unless --id is given)",
+		Long: "export writes an impact update in the YAML that import reads. To correct a published\n" +
+			"update, export it, change the figures, set correction_reason and import the file.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if exportPeriod == "" && exportID == "" {
+				return errors.New("impact export: give --period or --id")
+			}
+			a, err := open(cmd.Context(), getenv, stderr)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			var u *domain.ImpactUpdate
+			if exportID != "" {
+				u, err = a.Store.ImpactUpdate(cmd.Context(), exportID)
+			} else {
+				p, perr := period.Parse(exportPeriod)
+				if perr != nil {
+					return fmt.Errorf("--period: %w", perr)
+				}
+				u, err = a.Store.LatestImpactUpdate(cmd.Context(), p.String(), "")
+			}
+			if err != nil {
+				return fmt.Errorf("impact export: %w", err)
+			}
+			w := stdout
+			if exportOut != "" {
+				f, err := os.Create(exportOut)
+				if err != nil {
+					return fmt.Errorf("impact export: %w", err)
+				}
+				defer f.Close()
+				w = f
+			}
+			return impact.ExportYAML(w, u)
+		},
+	}
+	exportCmd.Flags().StringVar(&exportPeriod, "period", "", "period, e.g. 2026-Q3")
+	exportCmd.Flags().StringVar(&exportID, "id", "", "a stored version's id (from import or the API)")
+	exportCmd.Flags().StringVar(&exportOut, "out", "", "file to write (default: standard output)")
+	cmd.AddCommand(importCmd, publishCmd, exportCmd)
 	return cmd
 }
 

@@ -21,7 +21,7 @@ func TestHelpListsEveryCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []string{"demo", "serve", "migrate", "impact", "run"} {
+	for _, c := range []string{"demo", "serve", "migrate", "impact", "run", "preview"} {
 		if !strings.Contains(out.String(), c) {
 			t.Errorf("--help does not list %s", c)
 		}

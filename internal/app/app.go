@@ -54,7 +54,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 		st.Close()
 		return nil, err
 	}
-	renderer, err := letter.New(letter.Options{})
+	renderer, err := letter.New(letter.Options{Logo: cfg.OrgLogo})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("letter renderer: %w", err)
@@ -85,7 +85,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 		BaseURL: cfg.BaseURL, Links: signer, Workers: 2,
 		Builder: &statement.Builder{
 			Store: st, Templates: tmpl, Location: cfg.Location, PaperSize: cfg.PaperSize,
-			Org: domain.Org{Name: cfg.OrgName, CharityNumber: cfg.OrgCharityNumber, Address: cfg.OrgAddress, Website: cfg.OrgWebsite, Email: cfg.OrgEmail},
+			Org: domain.Org{Name: cfg.OrgName, CharityNumber: cfg.OrgCharityNumber, Address: cfg.OrgAddress, Website: cfg.OrgWebsite, Email: cfg.OrgEmail,
+				Country: cfg.OrgCountry, LogoSHA256: renderer.LogoSHA256()},
 		},
 	}
 	return a, nil

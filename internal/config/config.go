@@ -6,6 +6,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"impactd/internal/domain"
 	"impactd/internal/period"
 )
 
@@ -36,6 +38,8 @@ type Config struct {
 	OrgAddress          []string
 	OrgWebsite          string
 	OrgEmail            string
+	OrgCountry          string // domain.CountryGB or domain.CountryUS
+	OrgLogo             []byte // PNG bytes from IMPACTD_ORG_LOGO_FILE; nil when unset
 	Location            *time.Location
 	PeriodKind          period.Kind
 	TemplatesDir        string
@@ -73,6 +77,8 @@ var Vars = []Var{
 	{"IMPACTD_ORG_ADDRESS", "", "Postal address on the letterhead, lines separated by `|`.", false},
 	{"IMPACTD_ORG_WEBSITE", "", "Website on the letterhead and in the verification line.", false},
 	{"IMPACTD_ORG_EMAIL", "", "Supporter-care email address on the letterhead.", false},
+	{"IMPACTD_ORG_COUNTRY", "GB", "`GB` (letters mark Gift Aid eligible gifts and show the 25% uplift) or `US` (letters carry the \"no goods or services\" acknowledgment when a gift is $250 or more).", false},
+	{"IMPACTD_ORG_LOGO_FILE", "", "PNG logo printed at the top right of the letterhead.", false},
 	{"IMPACTD_TIMEZONE", "Europe/London", "Organisation's time zone: period boundaries and letter dates.", false},
 	{"IMPACTD_PERIOD", "quarter", "Statement period: `quarter`, `month`, `year` or `taxyear` (UK, 6 April).", false},
 	{"IMPACTD_TEMPLATES_DIR", "", "Directory whose templates override the embedded ones (same file names).", false},
@@ -127,6 +133,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		OrgCharityNumber:    get("IMPACTD_ORG_CHARITY_NUMBER"),
 		OrgWebsite:          get("IMPACTD_ORG_WEBSITE"),
 		OrgEmail:            get("IMPACTD_ORG_EMAIL"),
+		OrgCountry:          strings.ToUpper(get("IMPACTD_ORG_COUNTRY")),
 		TemplatesDir:        get("IMPACTD_TEMPLATES_DIR"),
 		PaperSize:           get("IMPACTD_PAPER_SIZE"),
 		SecretKey:           get("IMPACTD_SECRET_KEY"),
@@ -165,6 +172,20 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.PaperSize = "Letter"
 	default:
 		errs = append(errs, fmt.Errorf("IMPACTD_PAPER_SIZE %q: want A4 or Letter", c.PaperSize))
+	}
+	if c.OrgCountry != domain.CountryGB && c.OrgCountry != domain.CountryUS {
+		errs = append(errs, fmt.Errorf("IMPACTD_ORG_COUNTRY %q: want GB or US", c.OrgCountry))
+	}
+	if path := get("IMPACTD_ORG_LOGO_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("IMPACTD_ORG_LOGO_FILE: %w", err))
+		case !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+			errs = append(errs, fmt.Errorf("IMPACTD_ORG_LOGO_FILE %q: not a PNG image", path))
+		default:
+			c.OrgLogo = b
+		}
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		errs = append(errs, errors.New("IMPACTD_SECRET_KEY: must be at least 32 characters"))

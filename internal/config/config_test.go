@@ -31,6 +31,8 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"IMPACTD_STRIPE_WEBHOOK_TOLERANCE": "soon",
 		"IMPACTD_LOG_LEVEL":                "loud",
 		"IMPACTD_BASE_URL":                 "example.org",
+		"IMPACTD_ORG_COUNTRY":              "FR",
+		"IMPACTD_ORG_LOGO_FILE":            "/nonexistent/logo.png",
 		"IMPACTD_COOKIE_SECURE":            "maybe",
 		"IMPACTD_SESSION_TTL":              "5s",
 		"IMPACTD_STATEMENT_LINK_TTL":       "forever",
@@ -64,5 +66,46 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		if !strings.Contains(string(b), "`"+v.Name+"`") {
 			t.Errorf("README.md does not document %s", v.Name)
 		}
+	}
+}
+
+func TestOrgCountryAndLogo(t *testing.T) {
+	dir := t.TempDir()
+	png := filepath.Join(dir, "logo.png")
+	if err := os.WriteFile(png, []byte("\x89PNG\r\n\x1a\nrest"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jpeg := filepath.Join(dir, "logo.jpg")
+	if err := os.WriteFile(jpeg, []byte("\xff\xd8\xff\xe0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		env         map[string]string
+		wantCountry string
+		wantLogo    bool
+		wantErr     string
+	}{
+		{"defaults", nil, "GB", false, ""},
+		{"us, lower case", map[string]string{"IMPACTD_ORG_COUNTRY": "us"}, "US", false, ""},
+		{"png logo", map[string]string{"IMPACTD_ORG_LOGO_FILE": png}, "GB", true, ""},
+		{"jpeg logo", map[string]string{"IMPACTD_ORG_LOGO_FILE": jpeg}, "", false, "not a PNG"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Load(env(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "IMPACTD_ORG_LOGO_FILE") {
+					t.Fatalf("err = %v, want %q naming the variable", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.OrgCountry != tt.wantCountry || (c.OrgLogo != nil) != tt.wantLogo {
+				t.Errorf("country %q logo %v, want %q %v", c.OrgCountry, c.OrgLogo != nil, tt.wantCountry, tt.wantLogo)
+			}
+		})
 	}
 }

@@ -152,7 +152,7 @@ func (c *Console) CreateUpdate() http.Handler {
 func parseUpdate(r *http.Request) (*domain.ImpactUpdate, error) {
 	f := r.PostFormValue
 	u := &domain.ImpactUpdate{Period: strings.TrimSpace(f("period")), Title: f("title"), Narrative: f("narrative"),
-		Source: f("source"), AsOf: strings.TrimSpace(f("as_of"))}
+		Source: f("source"), AsOf: strings.TrimSpace(f("as_of")), CorrectionReason: f("correction_reason"), CreatedBy: actor(r.Context())}
 	if f("demo_data") == "yes" {
 		u.DemoData = 1
 	}

@@ -13,7 +13,12 @@ import (
 
 // SnapshotVersion is the layout version of Snapshot. Bump it when a field's
 // meaning changes, so that old statements can still be read and rendered.
-const SnapshotVersion = 1
+//
+// Version 2 added year-to-date and lifetime giving, the eight-quarter chart,
+// Gift Aid, the US acknowledgment, the monthly-since date, the logo's hash
+// and per-figure demonstration flags. Every new field is optional, so a
+// version 1 snapshot still decodes and renders (without those sections).
+const SnapshotVersion = 2
 
 // Snapshot is everything one letter shows, frozen when the statement is made.
 // The PDF is a pure function of it: the renderer reads nothing else, and the
@@ -40,6 +45,27 @@ type Snapshot struct {
 	// Totals for the period per currency, in currency order; never summed across currencies.
 	Totals []Total `json:"totals"`
 
+	// YearToDate and Lifetime are the donor's giving per currency from
+	// YearStart (and from their first gift) up to PeriodEnd, net of refunds
+	// recorded by IssuedOn.
+	YearStart  string  `json:"year_start,omitempty"` // YYYY-MM-DD
+	YearToDate []Total `json:"year_to_date,omitempty"`
+	Lifetime   []Total `json:"lifetime,omitempty"`
+	// FirstGiftOn is the date of the donor's first gift, YYYY-MM-DD.
+	FirstGiftOn string `json:"first_gift_on,omitempty"`
+	// MonthlySince is when the donor's first monthly gift began, YYYY-MM-DD;
+	// empty for a donor who never gave monthly.
+	MonthlySince string `json:"monthly_since,omitempty"`
+	// Chart is the donor's giving over the last eight quarters.
+	Chart *GivingChart `json:"chart,omitempty"`
+
+	// GiftAid is set for a UK organisation when some of the period's gifts
+	// are Gift Aid eligible; Gift.GiftAid marks those gifts.
+	GiftAid *GiftAidSummary `json:"gift_aid,omitempty"`
+	// Acknowledgment is the US "no goods or services" statement, printed when
+	// the organisation is a US charity and a gift of $250 or more was made.
+	Acknowledgment string `json:"acknowledgment,omitempty"`
+
 	// Paragraphs is the letter's copy, already rendered from the templates.
 	Greeting   string   `json:"greeting"`
 	Paragraphs []string `json:"paragraphs"`
@@ -56,7 +82,20 @@ type Org struct {
 	Address       []string `json:"address,omitempty"`
 	Website       string   `json:"website,omitempty"`
 	Email         string   `json:"email,omitempty"`
+	// Country is "GB" or "US": it decides Gift Aid or the US acknowledgment.
+	Country string `json:"country,omitempty"`
+	// LogoSHA256 is the hex SHA-256 of the letterhead logo (PNG). The logo's
+	// bytes are configuration, not part of the snapshot; the renderer prints
+	// its logo only when its hash matches, so a re-render of an old letter
+	// never shows a newer logo.
+	LogoSHA256 string `json:"logo_sha256,omitempty"`
 }
+
+// Organisation countries.
+const (
+	CountryGB = "GB"
+	CountryUS = "US"
+)
 
 // SnapshotDonor is the donor as the letter addresses them.
 type SnapshotDonor struct {
@@ -71,6 +110,31 @@ type Gift struct {
 	Amount      money.Money `json:"amount"`
 	Recurring   bool        `json:"recurring"`
 	Designation string      `json:"designation,omitempty"`
+	// GiftAid marks a Gift Aid eligible gift (UK organisations only).
+	GiftAid bool `json:"gift_aid,omitempty"`
+}
+
+// GiftAidSummary is the period's Gift Aid: the net amount of eligible gifts
+// and the 25% the charity may reclaim on them, in GBP.
+type GiftAidSummary struct {
+	Eligible money.Money `json:"eligible"`
+	Uplift   money.Money `json:"uplift"`
+	Note     string      `json:"note"` // the copy, from the templates
+}
+
+// GivingChart is the donor's net giving per quarter in one currency, oldest
+// first; gifts in other currencies are counted in OtherCurrencies.
+type GivingChart struct {
+	Currency        string     `json:"currency"`
+	Bars            []ChartBar `json:"bars"`
+	OtherCurrencies []string   `json:"other_currencies,omitempty"`
+}
+
+// ChartBar is one quarter of the chart.
+type ChartBar struct {
+	Period string `json:"period"` // 2026-Q3
+	Label  string `json:"label"`  // "Q3 2026"
+	Amount int64  `json:"amount"` // net, minor units of GivingChart.Currency
 }
 
 // RefundLine is one refund shown on the letter.

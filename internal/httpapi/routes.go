@@ -21,6 +21,10 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /api/v1/donors", requireRole(d, auth.Viewer, handleDonorsByEmail(d)))
 	mux.Handle("GET /api/v1/donors/{id}", requireRole(d, auth.Viewer, handleDonor(d)))
 
+	mux.Handle("GET /api/v1/impact", requireRole(d, auth.Viewer, handleImpactList(d)))
+	mux.Handle("GET /api/v1/impact/{id}", requireRole(d, auth.Viewer, handleImpactGet(d)))
+	mux.Handle("POST /api/v1/impact", requireRole(d, auth.Operator, handleImpactCreate(d)))
+	mux.Handle("POST /api/v1/impact/{id}/publish", requireRole(d, auth.Operator, handleImpactPublish(d)))
 	mux.Handle("GET "+webui.StylesheetPath, webui.Stylesheet())
 
 	// Supporter pages: the signed link is the authority, no session.

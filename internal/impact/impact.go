@@ -49,6 +49,7 @@ func Validate(u *domain.ImpactUpdate) error {
 		u.Period = p.String()
 	}
 	u.Title, u.Narrative, u.Source = strings.TrimSpace(u.Title), strings.TrimSpace(u.Narrative), strings.TrimSpace(u.Source)
+	u.CorrectionReason = strings.TrimSpace(u.CorrectionReason)
 	if u.Title == "" {
 		errs = append(errs, "title is required")
 	}
@@ -91,7 +92,9 @@ func Validate(u *domain.ImpactUpdate) error {
 
 // Import stores the update as a new draft version, unless the latest version
 // for its period already says exactly the same, in which case that version is
-// returned and created is false. Importing the same file twice is therefore safe.
+// returned and created is false. Importing the same file twice is therefore
+// safe. Once a version is published, a changed update is a correction and
+// must carry a CorrectionReason (the store refuses it otherwise).
 func Import(ctx context.Context, s *store.Store, u *domain.ImpactUpdate, now time.Time) (stored *domain.ImpactUpdate, created bool, err error) {
 	if err := Validate(u); err != nil {
 		return nil, false, err
@@ -106,7 +109,6 @@ func Import(ctx context.Context, s *store.Store, u *domain.ImpactUpdate, now tim
 			return err
 		}
 		u.CreatedAt = now.Unix()
-		u.ApprovedBy, u.PublishedAt = "", 0
 		if err := tx.CreateImpactUpdate(ctx, u); err != nil {
 			return err
 		}
@@ -121,17 +123,39 @@ func Import(ctx context.Context, s *store.Store, u *domain.ImpactUpdate, now tim
 
 // Publish makes a draft the update donors see. approvedBy names who approved it.
 func Publish(ctx context.Context, s *store.Store, id, approvedBy string, now time.Time) error {
-	if strings.TrimSpace(approvedBy) == "" {
-		return domain.Errorf(domain.EINVALID, "publishing needs the name of who approved the update")
-	}
 	if err := s.PublishImpactUpdate(ctx, id, approvedBy, now.Unix()); err != nil {
 		return fmt.Errorf("publish impact update: %w", err)
 	}
 	return nil
 }
 
+// ExportYAML writes an update as YAML that ImportYAML reads back, headed by
+// a comment saying which stored version it is.
+func ExportYAML(w io.Writer, u *domain.ImpactUpdate) error {
+	fmt.Fprintf(w, "# impact update %s: %s version %d, %s", u.ID, u.Period, u.Version, u.Status)
+	if u.ApprovedBy != "" {
+		fmt.Fprintf(w, ", approved by %s", oneLine(u.ApprovedBy))
+	}
+	if u.Supersedes != "" {
+		fmt.Fprintf(w, ", corrects %s", u.Supersedes)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "# To correct a published update, change the figures, set correction_reason and import the file.")
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(u); err != nil {
+		return fmt.Errorf("export impact update: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("export impact update: %w", err)
+	}
+	return nil
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
 func sameContent(a, b *domain.ImpactUpdate) bool {
-	return a.Title == b.Title && a.Narrative == b.Narrative && a.Source == b.Source && a.AsOf == b.AsOf &&
+	return a.Title == b.Title && a.Programme == b.Programme && a.Narrative == b.Narrative && a.Source == b.Source && a.AsOf == b.AsOf &&
 		a.DemoData == b.DemoData && reflect.DeepEqual(normMetrics(a.Metrics), normMetrics(b.Metrics))
 }
 

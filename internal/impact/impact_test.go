@@ -79,8 +79,12 @@ func TestImportIsIdempotentAndVersioned(t *testing.T) {
 		if err := impact.Publish(ctx, s, a.ID, "Head of Fundraising", now); err != nil {
 			t.Fatal(err)
 		}
-		c, created, err := impact.Import(ctx, s, parse(strings.Replace(good, "period: 38", "period: 39", 1)), now)
-		if err != nil || !created || c.Version != 2 {
+		changed := strings.Replace(good, "period: 38", "period: 39", 1)
+		if _, _, err := impact.Import(ctx, s, parse(changed), now); domain.ErrorCode(err) != domain.EINVALID || !strings.Contains(err.Error(), "reason") {
+			t.Fatalf("correction without a reason: err = %v, want invalid asking for a reason", err)
+		}
+		c, created, err := impact.Import(ctx, s, parse(changed+"correction_reason: one child counted twice\n"), now)
+		if err != nil || !created || c.Version != 2 || c.Supersedes != a.ID {
 			t.Fatalf("correction: %+v %v %v", c, created, err)
 		}
 		pub, err := s.PublishedImpactUpdate(ctx, "2026-Q3")
@@ -88,4 +92,30 @@ func TestImportIsIdempotentAndVersioned(t *testing.T) {
 			t.Fatalf("published should still be v1 until v2 is approved: %+v %v", pub, err)
 		}
 	})
+}
+
+func TestExportRoundTrip(t *testing.T) {
+	u, err := impact.ParseYAML(strings.NewReader(good + "demo_data: 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Metrics[0].PeriodDemo = true
+	u.ID, u.Version, u.Status, u.ApprovedBy = "upd_x", 3, domain.UpdatePublished, "Head of Fundraising"
+	var out strings.Builder
+	if err := impact.ExportYAML(&out, u); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# impact update upd_x: 2026-Q3 version 3, published, approved by Head of Fundraising", "period_demo: true", "cumulative_since: \"2011\""} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("export lacks %q:\n%s", want, out.String())
+		}
+	}
+	back, err := impact.ParseYAML(strings.NewReader(out.String()))
+	if err != nil {
+		t.Fatalf("re-import of the export: %v\n%s", err, out.String())
+	}
+	if back.Title != u.Title || back.Narrative != u.Narrative || len(back.Metrics) != 2 || !back.Metrics[0].PeriodDemo ||
+		*back.Metrics[0].Period != 38 || back.Metrics[1].Period != nil || back.DemoData != 1 {
+		t.Errorf("round trip changed the update: %+v", back)
+	}
 }

@@ -71,7 +71,7 @@ type column struct {
 }
 
 func newDoc(r *Renderer, s *domain.Snapshot, contentHash string, issued time.Time) *doc {
-	d := &doc{r: r, s: s, pdf: r.newFpdf(s.PaperSize, issued), code: domain.VerificationCode(contentHash), issued: issued}
+	d := &doc{r: r, s: s, pdf: r.newFpdf(s.PaperSize, issued, s.Org.LogoSHA256), code: domain.VerificationCode(contentHash), issued: issued}
 	pdf := d.pdf
 	d.pageW, d.pageH = pdf.GetPageSize()
 	d.width = d.pageW - marginLeft - marginRight
@@ -144,6 +144,8 @@ func (d *doc) letter() {
 	d.gifts()
 	d.refunds()
 	d.totals()
+	d.notes()
+	d.history()
 	d.impact()
 	d.signOff()
 }
@@ -154,7 +156,7 @@ func (d *doc) letterhead() {
 	pdf, org := d.pdf, d.s.Org
 	textW := d.width
 	logoBottom := letterheadY
-	if d.r.logo != nil {
+	if d.r.showLogo(d.s.Org.LogoSHA256) {
 		h := 18.0
 		w := h * float64(d.r.logoW) / float64(d.r.logoH)
 		if w > 50 {
@@ -240,13 +242,23 @@ func (d *doc) gifts() {
 		d.pdf.MultiCell(d.width, bodyLine, "We received no gifts from you in this period.", "", "L", false)
 		return
 	}
+	giftAid := false
+	for _, g := range d.s.Gifts {
+		giftAid = giftAid || g.GiftAid
+	}
+	gaW := 0.0
+	if giftAid {
+		gaW = 17
+	}
 	cols := []column{
 		{"Date", dateCol, "L"},
-		{"Gift", 13, "C"},
 		{"Type", 22, "L"},
-		{"Designation", d.width - dateCol - 13 - 22 - 34, "L"},
-		{"Amount", 34, "R"},
+		{"Designation", d.width - dateCol - 22 - gaW - 34, "L"},
 	}
+	if giftAid {
+		cols = append(cols, column{"Gift Aid", gaW, "C"})
+	}
+	cols = append(cols, column{"Amount", 34, "R"})
 	d.tableHead(cols)
 	for i, g := range d.s.Gifts {
 		kind := "One-off"
@@ -257,7 +269,15 @@ func (d *doc) gifts() {
 		if strings.TrimSpace(designation) == "" {
 			designation = "—"
 		}
-		d.tableRow(cols, []string{longDate(g.Date), strconv.Itoa(i + 1), kind, designation, g.Amount.String()}, i, "")
+		row := []string{longDate(g.Date), kind, designation}
+		if giftAid {
+			mark := ""
+			if g.GiftAid {
+				mark = "Yes"
+			}
+			row = append(row, mark)
+		}
+		d.tableRow(cols, append(row, g.Amount.String()), i, "")
 	}
 	d.tableEnd()
 }
@@ -306,6 +326,129 @@ func (d *doc) totals() {
 	d.tableEnd()
 }
 
+// notes prints the Gift Aid and US acknowledgment copy under the totals.
+func (d *doc) notes() {
+	var notes []string
+	if d.s.GiftAid != nil && strings.TrimSpace(d.s.GiftAid.Note) != "" {
+		notes = append(notes, d.s.GiftAid.Note)
+	}
+	if strings.TrimSpace(d.s.Acknowledgment) != "" {
+		notes = append(notes, d.s.Acknowledgment)
+	}
+	for _, n := range notes {
+		d.font("", 9.5, colInk)
+		text := d.cleanText(n)
+		d.need(float64(len(d.pdf.SplitText(text, d.width))) * 4.6)
+		d.pdf.SetX(marginLeft)
+		d.pdf.MultiCell(d.width, 4.6, text, "", "L", false)
+		d.pdf.Ln(1.5)
+	}
+}
+
+// history draws the donor's giving over time: this period, the year to date
+// and all time per currency, then the chart of the last eight quarters.
+func (d *doc) history() {
+	s := d.s
+	if len(s.Lifetime) == 0 && s.Chart == nil {
+		return
+	}
+	d.heading("Your giving over time", 40)
+	if len(s.Lifetime) > 0 {
+		ytdTitle := "Year to date"
+		if t, err := time.Parse(time.DateOnly, s.YearStart); err == nil {
+			ytdTitle = "Since 1 January " + strconv.Itoa(t.Year())
+		}
+		allTitle := "All time"
+		if s.FirstGiftOn != "" {
+			allTitle = "Since " + monthYear(s.FirstGiftOn)
+		}
+		cols := []column{
+			{"Currency", d.width - 3*40, "L"},
+			{"This period", 40, "R"},
+			{ytdTitle, 40, "R"},
+			{allTitle, 40, "R"},
+		}
+		d.tableHead(cols)
+		for i, life := range s.Lifetime {
+			c := life.Currency
+			m := func(ts []domain.Total) string {
+				for _, t := range ts {
+					if t.Currency == c {
+						return money.Money{Amount: t.Net, Currency: c}.String()
+					}
+				}
+				return money.Money{Currency: c}.String()
+			}
+			d.tableRow(cols, []string{c, m(s.Totals), m(s.YearToDate), m(s.Lifetime)}, i, "")
+		}
+		d.tableEnd()
+		d.font("", 7.5, colMuted)
+		d.pdf.SetX(marginLeft)
+		d.pdf.MultiCell(d.width, 3.6, "Amounts after refunds. Amounts in different currencies are never added together.", "", "L", false)
+	}
+	if s.Chart != nil {
+		d.chart(s.Chart)
+	}
+}
+
+// chart draws a bar chart of the donor's giving per quarter, the period's
+// own quarter in the darker colour.
+func (d *doc) chart(c *domain.GivingChart) {
+	pdf := d.pdf
+	const (
+		plotH  = 30.0 // height of the tallest bar
+		labelH = 4.0  // room for the amounts above the bars
+		axisH  = 6.0  // room for the quarter labels below the axis
+	)
+	caption := "Your gifts by quarter, in " + c.Currency + ", after refunds"
+	if len(c.OtherCurrencies) > 0 {
+		caption += " (gifts in " + strings.Join(c.OtherCurrencies, " and ") + " are not shown)"
+	}
+	d.font("", 8.5, colInk)
+	capLines := pdf.SplitText(d.clean(caption), d.width)
+	d.need(float64(len(capLines))*4 + 3 + labelH + plotH + axisH + 2)
+	pdf.Ln(3)
+	for _, l := range capLines {
+		pdf.SetX(marginLeft)
+		pdf.CellFormat(d.width, 4, l, "", 1, "L", false, 0, "")
+	}
+	top := pdf.GetY() + labelH + 1
+	base := top + plotH
+	var peak int64
+	for _, b := range c.Bars {
+		peak = max(peak, b.Amount)
+	}
+	slot := d.width / float64(len(c.Bars))
+	barW := slot * 0.56
+	for i, b := range c.Bars {
+		x := marginLeft + float64(i)*slot
+		col := colAccent
+		if b.Period == d.s.Period {
+			col = colBrand
+		}
+		if b.Amount > 0 && peak > 0 {
+			h := max(plotH*float64(b.Amount)/float64(peak), 0.6)
+			pdf.SetFillColor(col.r, col.g, col.b)
+			pdf.Rect(x+(slot-barW)/2, base-h, barW, h, "F")
+			d.font("", 6.8, colInk)
+			pdf.SetXY(x, base-h-labelH)
+			pdf.CellFormat(slot, labelH, d.clean(money.Money{Amount: b.Amount, Currency: c.Currency}.String()), "", 0, "C", false, 0, "")
+		}
+		style := ""
+		if b.Period == d.s.Period {
+			style = "B"
+		}
+		d.font(style, 7, colMuted)
+		pdf.SetXY(x, base+1)
+		pdf.CellFormat(slot, axisH-1, b.Label, "", 0, "C", false, 0, "")
+	}
+	pdf.SetDrawColor(colHairline.r, colHairline.g, colHairline.b)
+	pdf.SetLineWidth(0.3)
+	pdf.Line(marginLeft, base, marginLeft+d.width, base)
+	pdf.SetLineWidth(0.2)
+	pdf.SetXY(marginLeft, base+axisH+2)
+}
+
 // impact draws the organisation's results for the period, if there are any.
 func (d *doc) impact() {
 	im := d.s.Impact
@@ -319,14 +462,17 @@ func (d *doc) impact() {
 	}
 	d.pdf.Ln(3)
 	d.heading(title, 30)
-	if im.DemoData {
-		d.font("B", 9.5, colDemoText)
-		pdf.SetFillColor(colDemoFill.r, colDemoFill.g, colDemoFill.b)
-		pdf.SetDrawColor(colDemoFrame.r, colDemoFrame.g, colDemoFrame.b)
-		pdf.SetX(marginLeft)
-		pdf.CellFormat(d.width, 7, "Demonstration figures — not real results", "1", 1, "C", true, 0, "")
-		pdf.Ln(2.5)
+	// Demonstration data is marked value by value, so that a letter never
+	// labels the organisation's real, published figures as invented. An
+	// update flagged as demo data without any per-value flag (snapshot
+	// version 1) is demonstration data throughout.
+	allDemo := im.DemoData
+	for _, m := range im.Metrics {
+		if m.PeriodDemo || m.CumulativeDemo {
+			allDemo = false
+		}
 	}
+	anyDemo := allDemo
 	if len(im.Metrics) > 0 {
 		cols := []column{
 			{"", d.width - 36 - 50, "L"},
@@ -335,13 +481,34 @@ func (d *doc) impact() {
 		}
 		d.tableHead(cols)
 		for i, m := range im.Metrics {
+			period := count(m.Period, m.Unit)
+			if m.Period != nil && (allDemo || (im.DemoData && m.PeriodDemo)) {
+				period += demoMark
+				anyDemo = true
+			}
 			cum := count(m.Cumulative, m.Unit)
 			if m.Cumulative != nil && m.CumulativeSince != "" {
 				cum += " since " + m.CumulativeSince
 			}
-			d.tableRow(cols, []string{m.Label, count(m.Period, m.Unit), cum}, i, "")
+			if m.Cumulative != nil && (allDemo || (im.DemoData && m.CumulativeDemo)) {
+				cum += demoMark
+				anyDemo = true
+			}
+			d.tableRow(cols, []string{m.Label, period, cum}, i, "")
 		}
 		d.tableEnd()
+		pdf.Ln(1)
+	}
+	if anyDemo {
+		note := demoMark + " Demonstration figure, invented for this demo — not a real result."
+		if !allDemo {
+			note += " Figures without the mark are the organisation's own, as published (see the source below)."
+		}
+		d.font("", 8.5, colDemoText)
+		pdf.SetFillColor(colDemoFill.r, colDemoFill.g, colDemoFill.b)
+		pdf.SetDrawColor(colDemoFrame.r, colDemoFrame.g, colDemoFrame.b)
+		pdf.SetX(marginLeft)
+		pdf.MultiCell(d.width, 4.4, d.clean(note), "1", "L", true)
 		pdf.Ln(3)
 	}
 	if strings.TrimSpace(im.Narrative) != "" {
@@ -485,6 +652,18 @@ func (d *doc) pageFooter() {
 	// ends at the margin.
 	slack := pdf.GetStringWidth("{nb}") - pdf.GetStringWidth("0")
 	pdf.CellFormat(30+slack, footerLine, fmt.Sprintf("Page %d of {nb}", pdf.PageNo()), "", 0, "R", false, 0, "")
+}
+
+// demoMark follows every demonstration value.
+const demoMark = "†"
+
+// monthYear formats "2025-03-14" as "March 2025".
+func monthYear(s string) string {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return s
+	}
+	return t.Format("January 2006")
 }
 
 // longDate formats "2026-11-26" as "26 November 2026"; text that is not a

@@ -6,6 +6,8 @@ package letter
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"image"
 	_ "image/png" // registers the PNG decoder for the logo check in New
@@ -29,9 +31,16 @@ type Options struct {
 type Renderer struct {
 	fonts *fontSet
 	logo  []byte
+	// logoHash is the hex SHA-256 of logo: a snapshot shows the logo only
+	// when its Org.LogoSHA256 names this one.
+	logoHash string
 	// logoW and logoH are the logo's size in pixels, for its aspect ratio.
 	logoW, logoH int
 }
+
+// LogoSHA256 is the hex SHA-256 of the renderer's logo, "" without one. The
+// statement builder freezes it into each snapshot (Org.LogoSHA256).
+func (r *Renderer) LogoSHA256() string { return r.logoHash }
 
 // New prepares a Renderer: it loads and subsets the embedded fonts and checks
 // the logo, so that Render cannot fail on them later.
@@ -59,11 +68,14 @@ func newRenderer(opts Options, subset bool) (*Renderer, error) {
 			return nil, fmt.Errorf("new letter renderer: logo has no pixels")
 		}
 		r.logo = bytes.Clone(opts.Logo)
+		sum := sha256.Sum256(r.logo)
+		r.logoHash = hex.EncodeToString(sum[:])
 		r.logoW, r.logoH = cfg.Width, cfg.Height
 	}
 	// Render one letter now, so that a font or logo fpdf cannot use fails at
 	// start-up rather than in the middle of a run.
 	s := SampleSnapshot()
+	s.Org.LogoSHA256 = r.logoHash
 	if err := r.Render(io.Discard, s, "0000000000000000000000000000000000000000000000000000000000000000"); err != nil {
 		return nil, fmt.Errorf("new letter renderer: trial render: %w", err)
 	}
@@ -95,7 +107,7 @@ func (r *Renderer) Render(w io.Writer, s *domain.Snapshot, contentHash string) e
 // newFpdf starts a document with everything that makes its bytes
 // reproducible: fixed dates from the snapshot, sorted catalogue (fpdf
 // otherwise writes its font dictionary in map order), no encryption.
-func (r *Renderer) newFpdf(paper string, issued time.Time) *fpdf.Fpdf {
+func (r *Renderer) newFpdf(paper string, issued time.Time, logoHash string) *fpdf.Fpdf {
 	size := "A4"
 	if paper == "Letter" {
 		size = "Letter"
@@ -110,11 +122,15 @@ func (r *Renderer) newFpdf(paper string, issued time.Time) *fpdf.Fpdf {
 	pdf.AliasNbPages("{nb}")
 	pdf.AddUTF8FontFromBytes(fontFamily, "", r.fonts.regular)
 	pdf.AddUTF8FontFromBytes(fontFamily, "B", r.fonts.bold)
-	if r.logo != nil {
+	if r.showLogo(logoHash) {
 		pdf.RegisterImageOptionsReader(logoName, fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(r.logo))
 	}
 	return pdf
 }
+
+// showLogo reports whether a snapshot that names the logo with hash gets
+// this renderer's logo.
+func (r *Renderer) showLogo(hash string) bool { return r.logo != nil && hash == r.logoHash }
 
 const (
 	fontFamily = "DejaVu"

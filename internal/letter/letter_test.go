@@ -15,11 +15,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"impactd/internal/domain"
 	"impactd/internal/letter"
-	"impactd/internal/money"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -59,44 +57,8 @@ func hashOf(tb testing.TB, s *domain.Snapshot) string {
 	return domain.ContentHash(enc)
 }
 
-// longSnapshot is the sample with n gifts in two currencies, long
-// designations and a donor whose name and address need wrapping.
-func longSnapshot(n int) *domain.Snapshot {
-	s := letter.SampleSnapshot()
-	s.Donor.Name = "Dr Maximiliana Aurelia Konstantinopoulou-Wojciechowska-Fairweather of the Very Long Household Name"
-	s.Donor.Address = []string{
-		"Apartment 1207, The Extraordinarily Long Residential Tower Building Named After A Benefactor",
-		"1234 Northern Industrial and Commercial Boulevard Extension",
-		"Greater Manchester", "M1 3HE",
-	}
-	s.Gifts = nil
-	totals := money.Totals{}
-	for i := range n {
-		cur := "GBP"
-		if i%7 == 3 {
-			cur = "EUR"
-		}
-		g := domain.Gift{
-			Date:      time.Date(2026, time.July, 1+i*91/n, 0, 0, 0, 0, time.UTC).Format(time.DateOnly),
-			Amount:    money.New(int64(500+i*125), cur),
-			Recurring: i%3 != 0,
-		}
-		if i%5 == 0 {
-			g.Designation = "Survivor aftercare and long-term support for children brought to safety in the Philippines"
-		}
-		s.Gifts = append(s.Gifts, g)
-		totals.Add(g.Amount)
-	}
-	s.Totals = nil
-	for _, t := range totals.List() {
-		refunded := int64(0)
-		if t.Currency == "GBP" {
-			refunded = 750
-		}
-		s.Totals = append(s.Totals, domain.Total{Currency: t.Currency, Gross: t.Amount, Refunded: refunded, Net: t.Amount - refunded})
-	}
-	return s
-}
+// longSnapshot is letter.LongSampleSnapshot.
+func longSnapshot(n int) *domain.Snapshot { return letter.LongSampleSnapshot(n) }
 
 func TestGolden(t *testing.T) {
 	letterPaper := letter.SampleSnapshot()
@@ -215,8 +177,17 @@ func TestText(t *testing.T) {
 				"Verification code " + domain.VerificationCode(hashOf(t, s)) + " — check it at https://example.org/verify",
 				"Page 1 of 2",
 				"Registered charity no. 1234567",
-				"Demonstration figures — not real results",
+				"† Demonstration figure, invented for this demo — not a real result.",
+				"41†",
 				"1,407 since 2011",
+				"as a monthly supporter since March 2025",
+				"Gift Aid",
+				"£10.00 from HMRC",
+				"Your giving over time",
+				"Since 1 January 2026",
+				"£397.50",
+				"Q3 2026",
+				"gifts in USD are not shown",
 			} {
 				if !strings.Contains(text, want) {
 					t.Errorf("letter text lacks %q", want)
@@ -224,6 +195,9 @@ func TestText(t *testing.T) {
 			}
 			if strings.Contains(text, "Dear supporter") {
 				t.Errorf("fell back to the generic greeting for a printable name")
+			}
+			if strings.Contains(text, "1,407 since 2011†") {
+				t.Errorf("a real, published figure is marked as demonstration data")
 			}
 		})
 	}
@@ -385,7 +359,16 @@ func TestLogo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New with logo: %v", err)
 	}
+	if r.LogoSHA256() == "" || MustRenderer(t).LogoSHA256() != "" {
+		t.Fatalf("LogoSHA256: %q with a logo, %q without", r.LogoSHA256(), MustRenderer(t).LogoSHA256())
+	}
 	s := letter.SampleSnapshot()
+	// A snapshot that does not name this logo (an older letter, or one made
+	// before the logo was configured) is printed without it.
+	if !bytes.Equal(MustRender(t, r, s), MustRender(t, MustRenderer(t), s)) {
+		t.Errorf("a snapshot without the logo's hash got the logo")
+	}
+	s.Org.LogoSHA256 = r.LogoSHA256()
 	a, b := MustRender(t, r, s), MustRender(t, r, s)
 	if !bytes.Equal(a, b) {
 		t.Errorf("letters with a logo differ between renders")
@@ -417,5 +400,56 @@ func TestNaiveAndOptimisedAgree(t *testing.T) {
 	b := pdfToText(t, MustRender(t, MustRenderer(t), s))
 	if a != b {
 		t.Errorf("text differs:\nnaive:\n%s\noptimised:\n%s", a, b)
+	}
+}
+
+// TestSections checks the parts of the letter that depend on the snapshot's
+// optional sections: demonstration marks, the US acknowledgment, Gift Aid
+// and the history.
+func TestSections(t *testing.T) {
+	r := MustRenderer(t)
+	legacyDemo := letter.SampleSnapshot()
+	for i := range legacyDemo.Impact.Metrics {
+		legacyDemo.Impact.Metrics[i].PeriodDemo = false
+	}
+	real := letter.SampleSnapshot()
+	real.Impact.DemoData = false
+	us := letter.SampleSnapshot()
+	us.Org.Country = domain.CountryUS
+	us.GiftAid = nil
+	for i := range us.Gifts {
+		us.Gifts[i].GiftAid = false
+	}
+	us.Acknowledgment = "No goods or services were provided in exchange for the contributions listed in this statement."
+	bare := letter.SampleSnapshot()
+	bare.Version = 1
+	bare.YearStart, bare.YearToDate, bare.Lifetime, bare.FirstGiftOn, bare.Chart, bare.GiftAid = "", nil, nil, "", nil, nil
+	for i := range bare.Gifts {
+		bare.Gifts[i].GiftAid = false
+	}
+	tests := []struct {
+		name        string
+		s           *domain.Snapshot
+		want, avoid []string
+	}{
+		{"demo data throughout (version 1 update)", legacyDemo, []string{"41†", "1,407 since 2011†", "† Demonstration figure"}, []string{"Figures without the mark"}},
+		{"real figures", real, []string{"41", "1,407 since 2011"}, []string{"†", "Demonstration"}},
+		{"US charity", us, []string{"No goods or services were provided in exchange"}, []string{"Gift Aid"}},
+		{"version 1 snapshot", bare, []string{"Your gifts", "£57.50"}, []string{"Your giving over time", "Gift Aid", "Q3 2026"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := pdfToText(t, MustRender(t, r, tt.s))
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("letter text lacks %q", w)
+				}
+			}
+			for _, a := range tt.avoid {
+				if strings.Contains(text, a) {
+					t.Errorf("letter text contains %q", a)
+				}
+			}
+		})
 	}
 }

@@ -1,14 +1,19 @@
 package letter
 
 import (
+	"time"
+
 	"impactd/internal/domain"
 	"impactd/internal/money"
 )
 
 // SampleSnapshot returns a realistic statement snapshot for previews, tests
 // and benchmarks: a donor with a Polish name, two monthly gifts and a one-off
-// gift in pounds, a refund of an earlier gift, and demonstration impact
-// figures. It returns a fresh value on every call, so callers may change it.
+// gift in pounds (two of them Gift Aid eligible), a refund of an earlier
+// gift, giving over time, and impact figures whose per-period values are
+// demonstration data while the cumulative ones are the organisation's
+// published figures. It returns a fresh value on every call, so callers may
+// change it.
 func SampleSnapshot() *domain.Snapshot {
 	i := func(v int64) *int64 { return &v }
 	gbp := func(minor int64) money.Money { return money.New(minor, "GBP") }
@@ -18,6 +23,7 @@ func SampleSnapshot() *domain.Snapshot {
 		Address:       []string{"PO Box 1234", "London", "SE1 0AA"},
 		Website:       "https://example.org",
 		Email:         "supporters@example.org",
+		Country:       domain.CountryGB,
 	}
 	return &domain.Snapshot{
 		Version:         domain.SnapshotVersion,
@@ -35,8 +41,8 @@ func SampleSnapshot() *domain.Snapshot {
 		PeriodStart: "2026-07-01",
 		PeriodEnd:   "2026-09-30",
 		Gifts: []domain.Gift{
-			{Date: "2026-07-03", Amount: gbp(2000), Recurring: true},
-			{Date: "2026-08-03", Amount: gbp(2000), Recurring: true},
+			{Date: "2026-07-03", Amount: gbp(2000), Recurring: true, GiftAid: true},
+			{Date: "2026-08-03", Amount: gbp(2000), Recurring: true, GiftAid: true},
 			{Date: "2026-09-15", Amount: gbp(2500), Designation: "Survivor aftercare"},
 		},
 		Refunds: []domain.RefundLine{
@@ -45,10 +51,30 @@ func SampleSnapshot() *domain.Snapshot {
 		Totals: []domain.Total{
 			{Currency: "GBP", Gross: 6500, Refunded: 750, Net: 5750},
 		},
+		YearStart:    "2026-01-01",
+		YearToDate:   []domain.Total{{Currency: "GBP", Gross: 18500, Refunded: 750, Net: 17750}},
+		Lifetime:     []domain.Total{{Currency: "GBP", Gross: 40500, Refunded: 750, Net: 39750}, {Currency: "USD", Gross: 5000, Net: 5000}},
+		FirstGiftOn:  "2025-03-03",
+		MonthlySince: "2025-03-03",
+		Chart: &domain.GivingChart{Currency: "GBP", OtherCurrencies: []string{"USD"}, Bars: []domain.ChartBar{
+			{Period: "2024-Q4", Label: "Q4 2024"},
+			{Period: "2025-Q1", Label: "Q1 2025", Amount: 2000},
+			{Period: "2025-Q2", Label: "Q2 2025", Amount: 6000},
+			{Period: "2025-Q3", Label: "Q3 2025", Amount: 6000},
+			{Period: "2025-Q4", Label: "Q4 2025", Amount: 8500},
+			{Period: "2026-Q1", Label: "Q1 2026", Amount: 6000},
+			{Period: "2026-Q2", Label: "Q2 2026", Amount: 6000},
+			{Period: "2026-Q3", Label: "Q3 2026", Amount: 5750},
+		}},
+		GiftAid: &domain.GiftAidSummary{
+			Eligible: gbp(4000), Uplift: gbp(1000),
+			Note: "Gift Aid: £40.00 of your gifts in this period (marked \"Yes\" above) are eligible for Gift Aid, so we can reclaim a " +
+				"further £10.00 from HMRC — 25p for every £1 — at no extra cost to you.",
+		},
 		Greeting: "Dear Zoë,",
 		Paragraphs: []string{
 			"Thank you. Between 1 July 2026 and 30 September 2026 you gave £57.50 to " + org.Name +
-				" as a monthly supporter. This statement lists every gift and refund we received from you in that time.",
+				" as a monthly supporter since March 2025. This statement lists every gift and refund we received from you in that time.",
 			"Your support goes to our work against the online sexual exploitation of children: working with police " +
 				"to find children and bring them to safety, giving survivors trauma-focused aftercare, supporting " +
 				"authorities to hold offenders to account, and training police, courts and communities so that abuse " +
@@ -68,15 +94,62 @@ func SampleSnapshot() *domain.Snapshot {
 			Version:   1,
 			Title:     "Protecting children from online sexual exploitation",
 			Narrative: "Working alongside police, our teams helped identify children being exploited online and supported operations to bring them to safety. Our social workers gave survivors trauma-focused aftercare, and our lawyers supported the authorities in holding offenders to account.",
-			Source:    "Cumulative figures: " + org.Name + " programme records since 2011. Figures for the period: demonstration data",
-			AsOf:      "2026-09-30",
+			Source:    "Cumulative figures: IJM Centre to End Online Sexual Exploitation of Children, since 2011. Figures for the period: demonstration data",
+			AsOf:      "2024-11-04",
 			DemoData:  true,
 			Metrics: []domain.Metric{
-				{Key: "brought_to_safety", Label: "Children and vulnerable adults brought to safety", Period: i(41), Cumulative: i(1407), CumulativeSince: "2011"},
-				{Key: "suspects_arrested", Label: "Suspects arrested", Period: i(17), Cumulative: i(431), CumulativeSince: "2011"},
-				{Key: "perpetrators_convicted", Label: "Perpetrators convicted", Period: i(9), Cumulative: i(255), CumulativeSince: "2011"},
-				{Key: "police_trained", Label: "Police officers and prosecutors trained", Period: nil, Cumulative: i(5210), CumulativeSince: "2016"},
+				{Key: "brought_to_safety", Label: "Children and vulnerable adults brought to safety", Period: i(41), PeriodDemo: true, Cumulative: i(1407), CumulativeSince: "2011"},
+				{Key: "suspects_arrested", Label: "Suspects arrested", Period: i(17), PeriodDemo: true, Cumulative: i(431), CumulativeSince: "2011"},
+				{Key: "perpetrators_convicted", Label: "Perpetrators convicted", Period: i(9), PeriodDemo: true, Cumulative: i(255), CumulativeSince: "2011"},
 			},
 		},
 	}
+}
+
+// LongSampleSnapshot is SampleSnapshot with n gifts in two currencies, long
+// designations and a donor whose name and address need wrapping: the
+// multi-page letter of tests, benchmarks and the README.
+func LongSampleSnapshot(n int) *domain.Snapshot {
+	s := SampleSnapshot()
+	s.Donor.Name = "Dr Maximiliana Aurelia Konstantinopoulou-Wojciechowska-Fairweather of the Very Long Household Name"
+	s.Donor.Address = []string{
+		"Apartment 1207, The Extraordinarily Long Residential Tower Building Named After A Benefactor",
+		"1234 Northern Industrial and Commercial Boulevard Extension",
+		"Greater Manchester", "M1 3HE",
+	}
+	s.Gifts = nil
+	totals := money.Totals{}
+	for i := range n {
+		cur := "GBP"
+		if i%7 == 3 {
+			cur = "EUR"
+		}
+		g := domain.Gift{
+			Date:      time.Date(2026, time.July, 1+i*91/n, 0, 0, 0, 0, time.UTC).Format(time.DateOnly),
+			Amount:    money.New(int64(500+i*125), cur),
+			Recurring: i%3 != 0,
+		}
+		if i%5 == 0 {
+			g.Designation = "Survivor aftercare and long-term support for children brought to safety in the Philippines"
+		}
+		s.Gifts = append(s.Gifts, g)
+		totals.Add(g.Amount)
+	}
+	s.Totals = nil
+	for _, t := range totals.List() {
+		refunded := int64(0)
+		if t.Currency == "GBP" {
+			refunded = 750
+		}
+		s.Totals = append(s.Totals, domain.Total{Currency: t.Currency, Gross: t.Amount, Refunded: refunded, Net: t.Amount - refunded})
+	}
+	// Keep the rest of the letter consistent with these gifts.
+	s.GiftAid = nil
+	s.YearToDate, s.Lifetime = s.Totals, s.Totals
+	for _, t := range s.Totals {
+		if t.Currency == s.Chart.Currency {
+			s.Chart.Bars[len(s.Chart.Bars)-1].Amount = t.Net
+		}
+	}
+	return s
 }

@@ -6,6 +6,7 @@ package statement
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -50,6 +51,22 @@ func (b *Builder) NewContext(ctx context.Context, p period.Period) (*Context, er
 	return &Context{Period: p, Impact: upd, Supporters: n}, nil
 }
 
+// NewDraftContext is NewContext for previews: it takes the newest version of
+// the period's impact update, draft or published, so that staff can see a
+// letter before approving its figures. Never send a letter built with it.
+func (b *Builder) NewDraftContext(ctx context.Context, p period.Period) (*Context, error) {
+	upd, err := b.Store.LatestImpactUpdate(ctx, p.String(), "")
+	if err != nil {
+		return nil, fmt.Errorf("statement draft context: %w", err)
+	}
+	from, to := p.Bounds(b.Location)
+	n, err := b.Store.CountDonorsBetween(ctx, from.Unix(), to.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("statement draft context: %w", err)
+	}
+	return &Context{Period: p, Impact: upd, Supporters: n}, nil
+}
+
 // Build returns the snapshot of a donor's statement, dated issuedOn.
 func (b *Builder) Build(ctx context.Context, sc *Context, donor *domain.Donor, issuedOn time.Time) (*domain.Snapshot, error) {
 	p := sc.Period
@@ -77,11 +94,18 @@ func (b *Builder) Build(ctx context.Context, sc *Context, donor *domain.Donor, i
 		Refunds:         []domain.RefundLine{},
 	}
 	gross, refunded := money.Totals{}, money.Totals{}
-	monthly := false
+	giftAid := int64(0)
+	monthly, acknowledged := false, false
 	for _, g := range gifts {
-		s.Gifts = append(s.Gifts, domain.Gift{
-			Date: b.date(g.Created), Amount: g.Gross(), Recurring: g.Recurring == 1, Designation: g.Designation,
-		})
+		line := domain.Gift{Date: b.date(g.Created), Amount: g.Gross(), Recurring: g.Recurring == 1, Designation: g.Designation}
+		if b.Org.Country == domain.CountryGB && domain.GiftAidEligible(g, donor.GiftAidFrom, b.Location) {
+			line.GiftAid = true
+			giftAid += g.Net().Amount
+		}
+		if b.Org.Country == domain.CountryUS && g.Currency == "USD" && g.Amount >= usAcknowledgmentThreshold {
+			acknowledged = true
+		}
+		s.Gifts = append(s.Gifts, line)
 		gross.Add(g.Gross())
 		monthly = monthly || g.Recurring == 1
 	}
@@ -97,27 +121,139 @@ func (b *Builder) Build(ctx context.Context, sc *Context, donor *domain.Donor, i
 		s.Totals = append(s.Totals, t)
 		nets = append(nets, money.New(t.Net, c).String())
 	}
-	s.Impact = impactSection(sc.Impact)
-	words, err := b.Templates.Letter(wording.LetterData{
-		Donor:           wording.NameParts{Name: donor.Name, FirstName: wording.FirstName(donor.Name)},
-		Org:             b.Org,
-		Period:          p.String(),
-		PeriodLabel:     p.Label(),
-		PeriodStartLong: from.Format("2 January 2006"),
-		PeriodEndLong:   to.AddDate(0, 0, -1).Format("2 January 2006"),
-		NetText:         strings.Join(nets, " and "),
-		GiftCount:       len(gifts),
-		Monthly:         monthly,
-		HasRefunds:      len(refunds) > 0,
-		Supporters:      sc.Supporters,
-		SupportersText:  wording.Thousands(int64(sc.Supporters)),
-		Impact:          s.Impact,
-	})
+	if err := b.history(ctx, s, sc.Period, donor); err != nil {
+		return nil, fmt.Errorf("build statement: %w", err)
+	}
+	since, err := b.Store.MonthlySince(ctx, donor.ID)
 	if err != nil {
 		return nil, fmt.Errorf("build statement: %w", err)
 	}
+	sinceText := ""
+	if since > 0 {
+		s.MonthlySince = b.date(since)
+		sinceText = time.Unix(since, 0).In(b.Location).Format("January 2006")
+	}
+	data := wording.LetterData{
+		Donor:            wording.NameParts{Name: donor.Name, FirstName: wording.FirstName(donor.Name)},
+		Org:              b.Org,
+		Period:           p.String(),
+		PeriodLabel:      p.Label(),
+		PeriodStartLong:  from.Format("2 January 2006"),
+		PeriodEndLong:    to.AddDate(0, 0, -1).Format("2 January 2006"),
+		NetText:          strings.Join(nets, " and "),
+		GiftCount:        len(gifts),
+		Monthly:          monthly,
+		MonthlySinceText: sinceText,
+		HasRefunds:       len(refunds) > 0,
+		Supporters:       sc.Supporters,
+		SupportersText:   wording.Thousands(int64(sc.Supporters)),
+		Acknowledged:     acknowledged,
+	}
+	if giftAid > 0 {
+		s.GiftAid = &domain.GiftAidSummary{Eligible: money.New(giftAid, "GBP"), Uplift: money.New(GiftAidUplift(giftAid), "GBP")}
+		data.GiftAidEligibleText, data.GiftAidUpliftText = s.GiftAid.Eligible.String(), s.GiftAid.Uplift.String()
+	}
+	s.Impact = impactSection(sc.Impact)
+	data.Impact = s.Impact
+	words, err := b.Templates.Letter(data)
+	if err != nil {
+		return nil, fmt.Errorf("build statement: %w", err)
+	}
+	if s.GiftAid != nil {
+		s.GiftAid.Note = words.GiftAid
+	}
+	s.Acknowledgment = words.Acknowledgment
 	s.Greeting, s.Paragraphs, s.SignOff, s.Footer = words.Greeting, words.Paragraphs, words.SignOff, words.Footer
 	return s, nil
+}
+
+// usAcknowledgmentThreshold is the single US gift, in cents, from which the
+// IRS expects a written acknowledgment saying whether goods or services were
+// given in exchange.
+const usAcknowledgmentThreshold = 250_00
+
+// chartQuarters is how many quarters the giving chart shows.
+const chartQuarters = 8
+
+// GiftAidUplift is the Gift Aid a charity reclaims on a net gift of amount
+// pence: basic-rate tax, 25% of the gift, rounded down to the penny.
+func GiftAidUplift(amount int64) int64 { return amount * 25 / 100 }
+
+// history fills the year-to-date and lifetime totals and the eight-quarter
+// chart from all of the donor's gifts up to the end of the period.
+func (b *Builder) history(ctx context.Context, s *domain.Snapshot, p period.Period, donor *domain.Donor) error {
+	_, end := p.Bounds(b.Location)
+	all, err := b.Store.DonationsForDonor(ctx, donor.ID, 0, end.Unix())
+	if err != nil {
+		return err
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	last := end.Add(-time.Second)
+	yearStart := time.Date(last.In(b.Location).Year(), time.January, 1, 0, 0, 0, 0, b.Location)
+	s.YearStart = yearStart.Format(time.DateOnly)
+	s.FirstGiftOn = b.date(all[0].Created)
+	var ytd []domain.Donation
+	for _, g := range all {
+		if g.Created >= yearStart.Unix() {
+			ytd = append(ytd, g)
+		}
+	}
+	s.YearToDate = totals(domain.Summarise(ytd, "", b.Location))
+	s.Lifetime = totals(domain.Summarise(all, "", b.Location))
+
+	// The chart: eight quarters ending with the one the period ends in, in
+	// the currency of most of those gifts (amounts in different currencies
+	// are never drawn on one axis).
+	quarters := make([]period.Period, chartQuarters)
+	q := period.Containing(last, period.Quarter, b.Location)
+	for i := chartQuarters - 1; i >= 0; i-- {
+		quarters[i] = q
+		q = q.Prev()
+	}
+	chartFrom, _ := quarters[0].Bounds(b.Location)
+	count := map[string]int{}
+	for _, g := range all {
+		if g.Created >= chartFrom.Unix() {
+			count[g.Currency]++
+		}
+	}
+	if len(count) == 0 {
+		return nil
+	}
+	var currencies []string
+	for c := range count {
+		currencies = append(currencies, c)
+	}
+	sort.Slice(currencies, func(i, j int) bool {
+		if count[currencies[i]] != count[currencies[j]] {
+			return count[currencies[i]] > count[currencies[j]]
+		}
+		return currencies[i] < currencies[j]
+	})
+	chart := &domain.GivingChart{Currency: currencies[0], OtherCurrencies: currencies[1:]}
+	sort.Strings(chart.OtherCurrencies)
+	for _, q := range quarters {
+		from, to := q.Bounds(b.Location)
+		bar := domain.ChartBar{Period: q.String(), Label: fmt.Sprintf("Q%d %d", q.N, q.Year)}
+		for _, g := range all {
+			if g.Currency == chart.Currency && g.Created >= from.Unix() && g.Created < to.Unix() {
+				bar.Amount += g.Net().Amount
+			}
+		}
+		chart.Bars = append(chart.Bars, bar)
+	}
+	s.Chart = chart
+	return nil
+}
+
+func totals(sums []domain.CurrencySummary) []domain.Total {
+	out := make([]domain.Total, 0, len(sums))
+	for _, c := range sums {
+		out = append(out, domain.Total{Currency: c.Currency, Gross: c.Gross, Refunded: c.Refunded, Net: c.Net})
+	}
+	return out
 }
 
 func (b *Builder) date(unix int64) string {

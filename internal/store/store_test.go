@@ -149,9 +149,41 @@ func TestConformance(t *testing.T) {
 			if got.Version != 1 || len(got.Metrics) != 2 || *got.Metrics[0].Period != 12 || got.Metrics[1].Period != nil {
 				t.Fatalf("published: %+v", got)
 			}
-			v2 := &domain.ImpactUpdate{Period: "2026-Q3", Title: "Q3 corrected"}
-			if err := s.CreateImpactUpdate(ctx, v2); err != nil || v2.Version != 2 {
+			noReason := &domain.ImpactUpdate{Period: "2026-Q3", Title: "Q3 corrected"}
+			if err := s.CreateImpactUpdate(ctx, noReason); domain.ErrorCode(err) != domain.EINVALID {
+				t.Fatalf("a correction without a reason: err = %v, want EINVALID", err)
+			}
+			v2 := &domain.ImpactUpdate{Period: "2026-Q3", Title: "Q3 corrected", CorrectionReason: "arrest count double-counted one operation",
+				Metrics: []domain.Metric{{Key: "rescued", Label: "Children brought to safety", Period: ptr(3), PeriodDemo: true, Cumulative: ptr(1407)}}}
+			if err := s.CreateImpactUpdate(ctx, v2); err != nil || v2.Version != 2 || v2.Supersedes != u.ID {
 				t.Fatalf("v2: %+v %v", v2, err)
+			}
+			// Until the correction is published, donors still see version 1.
+			if got, err := s.PublishedImpactUpdate(ctx, "2026-Q3"); err != nil || got.Version != 1 {
+				t.Fatalf("before publishing the correction: %+v %v", got, err)
+			}
+			if err := s.PublishImpactUpdate(ctx, v2.ID, "", 7); domain.ErrorCode(err) != domain.EINVALID {
+				t.Fatalf("publish without an approver: %v", err)
+			}
+			if err := s.PublishImpactUpdate(ctx, v2.ID, "finance@example.org", 7); err != nil {
+				t.Fatal(err)
+			}
+			got, err = s.PublishedImpactUpdate(ctx, "2026-Q3")
+			if err != nil || got.Version != 2 || got.CorrectionReason == "" || got.Supersedes != u.ID || got.ApprovedBy != "finance@example.org" ||
+				!got.Metrics[0].PeriodDemo || got.Metrics[0].CumulativeDemo {
+				t.Fatalf("published correction: %+v %v", got, err)
+			}
+			// Version 1 is unchanged by the correction.
+			v1, err := s.ImpactUpdate(ctx, u.ID)
+			if err != nil || v1.Title != "Q3" || v1.ApprovedBy != "staff@example.org" || v1.PublishedAt != 5 || v1.Status != domain.UpdatePublished {
+				t.Fatalf("version 1 after the correction: %+v %v", v1, err)
+			}
+			all, err := s.ImpactUpdates(ctx, "2026-Q3")
+			if err != nil || len(all) != 2 || all[0].Version != 2 || all[1].Version != 1 {
+				t.Fatalf("ImpactUpdates: %+v %v", all, err)
+			}
+			if none, err := s.ImpactUpdates(ctx, "2019-Q1"); err != nil || len(none) != 0 {
+				t.Fatalf("ImpactUpdates of an empty period: %+v %v", none, err)
 			}
 		})
 

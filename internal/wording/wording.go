@@ -44,10 +44,22 @@ type LetterData struct {
 	NetText         string // "£57.50" or "£57.50 and $20.00"
 	GiftCount       int
 	Monthly         bool
-	HasRefunds      bool
-	Supporters      int
-	SupportersText  string // "3,214"
-	Impact          *domain.ImpactSection
+	// MonthlySinceText is when the donor's monthly giving began, "March
+	// 2025"; empty when unknown.
+	MonthlySinceText string
+	HasRefunds       bool
+	// GiftAidEligibleText and GiftAidUpliftText are the period's Gift Aid
+	// eligible net giving and the 25% the charity reclaims on it ("£45.00",
+	// "£11.25"); empty when no gift is eligible or the charity is not in the UK.
+	GiftAidEligibleText string
+	GiftAidUpliftText   string
+	// Acknowledged is true when the charity is a US organisation and a gift
+	// of $250 or more was made in the period: the letter must then say that
+	// no goods or services were provided in exchange.
+	Acknowledged   bool
+	Supporters     int
+	SupportersText string // "3,214"
+	Impact         *domain.ImpactSection
 }
 
 // EmailData is what the email's copy may use.
@@ -67,6 +79,9 @@ type Letter struct {
 	Paragraphs []string
 	SignOff    []string
 	Footer     []string
+	// GiftAid and Acknowledgment are empty unless the data asks for them.
+	GiftAid        string
+	Acknowledgment string
 }
 
 // Email is the rendered copy of one email.
@@ -128,7 +143,7 @@ func Load(dir string) (*Templates, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
-	for _, name := range []string{"greeting", "body", "signoff", "footer"} {
+	for _, name := range []string{"greeting", "body", "signoff", "footer", "gift_aid", "acknowledgment"} {
 		if t.letter.Lookup(name) == nil {
 			return nil, fmt.Errorf("templates: letter.tmpl must define %q", name)
 		}
@@ -147,7 +162,8 @@ func (t *Templates) Check() error {
 		LetterData: LetterData{
 			Donor: NameParts{Name: "Sample Donor", FirstName: "Sample"}, Org: domain.Org{Name: "Sample Org", Email: "care@example.org"},
 			Period: "2026-Q3", PeriodLabel: "July to September 2026", PeriodStartLong: "1 July 2026", PeriodEndLong: "30 September 2026",
-			NetText: "£10.00", GiftCount: 1, Monthly: true, HasRefunds: true, Supporters: 2, SupportersText: "2",
+			NetText: "£10.00", GiftCount: 1, Monthly: true, MonthlySinceText: "March 2025", HasRefunds: true, Supporters: 2, SupportersText: "2",
+			GiftAidEligibleText: "£10.00", GiftAidUpliftText: "£2.50", Acknowledged: true,
 			Impact: &domain.ImpactSection{Title: "t", Metrics: []domain.Metric{{Key: "k", Label: "Label", Period: &one}}},
 		},
 		Corrected: true, CorrectedFrom: "1 October 2026", UnsubscribeURL: "https://example.org/u/x",
@@ -188,6 +204,16 @@ func (t *Templates) Letter(d LetterData) (*Letter, error) {
 		return nil, err
 	}
 	l.Footer = lines(footer)
+	giftAid, err := part("gift_aid")
+	if err != nil {
+		return nil, err
+	}
+	l.GiftAid = strings.Join(strings.Fields(giftAid), " ")
+	ack, err := part("acknowledgment")
+	if err != nil {
+		return nil, err
+	}
+	l.Acknowledgment = strings.Join(strings.Fields(ack), " ")
 	return &l, nil
 }
 

@@ -87,3 +87,40 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+func TestLetterNotes(t *testing.T) {
+	tm, err := wording.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name                 string
+		d                    wording.LetterData
+		giftAid, ack, inBody string
+	}{
+		{"nothing to note", wording.LetterData{Monthly: true}, "", "", "as a monthly supporter."},
+		{"gift aid", wording.LetterData{GiftAidEligibleText: "£45.00", GiftAidUpliftText: "£11.25"}, "£45.00 of your gifts", "", ""},
+		{"us acknowledgment", wording.LetterData{Acknowledged: true}, "", "No goods or services were provided", ""},
+		{"monthly since", wording.LetterData{Monthly: true, MonthlySinceText: "March 2025"}, "", "", "as a monthly supporter since March 2025."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, err := tm.Letter(tt.d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (tt.giftAid == "") != (l.GiftAid == "") || !strings.Contains(l.GiftAid, tt.giftAid) {
+				t.Errorf("GiftAid = %q, want %q", l.GiftAid, tt.giftAid)
+			}
+			if tt.giftAid != "" && !strings.Contains(l.GiftAid, "£11.25") {
+				t.Errorf("GiftAid = %q lacks the uplift", l.GiftAid)
+			}
+			if (tt.ack == "") != (l.Acknowledgment == "") || !strings.Contains(l.Acknowledgment, tt.ack) {
+				t.Errorf("Acknowledgment = %q, want %q", l.Acknowledgment, tt.ack)
+			}
+			if !strings.Contains(strings.Join(l.Paragraphs, "\n"), tt.inBody) {
+				t.Errorf("body lacks %q: %q", tt.inBody, l.Paragraphs)
+			}
+		})
+	}
+}
