@@ -571,3 +571,19 @@ func TestPathsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoMix checks that the demo's supporters take both paths and that
+// every one of their letters names them.
+func TestDemoMix(t *testing.T) {
+	snaps, _, fast := demoSnapshots(t)
+	if len(snaps) < 150 || fast == 0 || fast == len(snaps) {
+		t.Fatalf("%d supporters, %d on the fast path: want both paths used", len(snaps), fast)
+	}
+	t.Logf("%d of %d demo supporters' letters take the core-font path", fast, len(snaps))
+	r := MustRenderer(t)
+	for _, s := range snaps[:12] {
+		if text := pdfToText(t, MustRender(t, r, s)); !strings.Contains(text, s.Donor.Name) {
+			t.Errorf("letter for %q does not name them", s.Donor.Name)
+		}
+	}
+}
