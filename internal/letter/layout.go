@@ -56,10 +56,13 @@ type doc struct {
 	pdf    *fpdf.Fpdf
 	code   string // verification code
 	issued time.Time
+	// core is set when the letter is drawn with fpdf's core fonts in
+	// Windows-1252, rather than the embedded UTF-8 fonts.
+	core bool
 
 	pageW, pageH float64
-	width        float64 // width of the text column
-	footer       []string
+	width        float64  // width of the text column
+	footer       []string // footer lines, wrapped and prepared by enc
 	footerH      float64
 }
 
@@ -70,8 +73,9 @@ type column struct {
 	align string // "L", "C" or "R"
 }
 
-func newDoc(r *Renderer, s *domain.Snapshot, contentHash string, issued time.Time) *doc {
-	d := &doc{r: r, s: s, pdf: r.newFpdf(s.PaperSize, issued, s.Org.LogoSHA256), code: domain.VerificationCode(contentHash), issued: issued}
+// newDoc starts a letter; core chooses the core-font path (see Render).
+func newDoc(r *Renderer, s *domain.Snapshot, contentHash string, issued time.Time, core bool) *doc {
+	d := &doc{r: r, s: s, pdf: r.newFpdf(s.PaperSize, issued, s.Org.LogoSHA256, core), code: domain.VerificationCode(contentHash), issued: issued, core: core}
 	pdf := d.pdf
 	d.pageW, d.pageH = pdf.GetPageSize()
 	d.width = d.pageW - marginLeft - marginRight
@@ -82,9 +86,9 @@ func newDoc(r *Renderer, s *domain.Snapshot, contentHash string, issued time.Tim
 
 	// The footer's height depends on how its lines wrap; it sets where the
 	// body must stop on every page.
-	pdf.SetFont(fontFamily, "", footerSize)
+	d.font("", footerSize, colMuted)
 	for _, line := range s.Footer {
-		d.footer = append(d.footer, pdf.SplitText(d.clean(line), d.width)...)
+		d.footer = append(d.footer, d.split(d.enc(line, false), d.width)...)
 	}
 	d.footerH = float64(len(d.footer)+1)*footerLine + 3
 	pdf.SetAutoPageBreak(true, footerBottom+d.footerH+6)
@@ -93,14 +97,18 @@ func newDoc(r *Renderer, s *domain.Snapshot, contentHash string, issued time.Tim
 	return d
 }
 
-// clean prepares one line of text for printing (see fontSet.clean).
+// clean prepares document metadata (title, author), which fpdf stores as
+// UTF-16 on both paths (see fontSet.clean).
 func (d *doc) clean(s string) string { return d.r.fonts.clean(s, false) }
 
-// cleanText prepares text that may hold line breaks.
-func (d *doc) cleanText(s string) string { return d.r.fonts.clean(s, true) }
-
+// font selects style ("" or "B") at size points in colour c, from the core
+// or the embedded family according to the letter's path.
 func (d *doc) font(style string, size float64, c rgb) {
-	d.pdf.SetFont(fontFamily, style, size)
+	family := fontFamily
+	if d.core {
+		family = coreFamily
+	}
+	d.pdf.SetFont(family, style, size)
 	d.pdf.SetTextColor(c.r, c.g, c.b)
 }
 
@@ -126,7 +134,7 @@ func (d *doc) letter() {
 	d.addressBlock()
 
 	d.font("B", 14, colBrand)
-	d.pdf.MultiCell(d.width, 6.6, d.clean("Your impact statement — "+s.PeriodLabel), "", "L", false)
+	d.multiCell(d.width, 6.6, "Your impact statement — "+s.PeriodLabel, false)
 	d.pdf.Ln(4)
 
 	greeting := s.Greeting
@@ -134,10 +142,10 @@ func (d *doc) letter() {
 		greeting = fallbackGreeting
 	}
 	d.font("", bodySize, colInk)
-	d.pdf.MultiCell(d.width, bodyLine, d.clean(greeting), "", "L", false)
+	d.multiCell(d.width, bodyLine, greeting, false)
 	d.pdf.Ln(2.5)
 	for _, p := range s.Paragraphs {
-		d.pdf.MultiCell(d.width, bodyLine, d.cleanText(p), "", "L", false)
+		d.multiCell(d.width, bodyLine, p, true)
 		d.pdf.Ln(2.5)
 	}
 
@@ -169,7 +177,7 @@ func (d *doc) letterhead() {
 	}
 	pdf.SetXY(marginLeft, letterheadY)
 	d.font("B", 17, colBrand)
-	pdf.MultiCell(textW, 7.4, d.clean(org.Name), "", "L", false)
+	d.multiCell(textW, 7.4, org.Name, false)
 	pdf.Ln(0.8)
 	d.font("", 8, colMuted)
 	var small []string
@@ -189,7 +197,7 @@ func (d *doc) letterhead() {
 		small = append(small, strings.Join(contact, "  ·  "))
 	}
 	for _, line := range small {
-		pdf.MultiCell(textW, 3.8, d.clean(line), "", "L", false)
+		d.multiCell(textW, 3.8, line, false)
 	}
 	y := max(pdf.GetY(), logoBottom) + 3
 	pdf.SetDrawColor(colAccent.r, colAccent.g, colAccent.b)
@@ -214,12 +222,12 @@ func (d *doc) addressBlock() {
 			continue
 		}
 		pdf.SetX(marginLeft)
-		pdf.MultiCell(blockW, bodyLine, d.clean(line), "", "L", false)
+		d.multiCell(blockW, bodyLine, line, false)
 		lines++
 	}
 	end := pdf.GetY()
 	pdf.SetXY(d.pageW-marginRight-dateW, top)
-	pdf.CellFormat(dateW, bodyLine, longDate(d.s.IssuedOn), "", 0, "R", false, 0, "")
+	d.cell(dateW, bodyLine, longDate(d.s.IssuedOn), 0, "R")
 	pdf.SetXY(marginLeft, max(end, top+bodyLine)+9)
 }
 
@@ -230,7 +238,7 @@ func (d *doc) heading(title string, keep float64) {
 	d.need(9 + keep)
 	d.font("B", 12, colBrand)
 	d.pdf.SetX(marginLeft)
-	d.pdf.MultiCell(d.width, 6.5, d.clean(title), "", "L", false)
+	d.multiCell(d.width, 6.5, title, false)
 	d.pdf.Ln(1.5)
 }
 
@@ -239,7 +247,7 @@ func (d *doc) gifts() {
 	d.heading("Your gifts", 20)
 	if len(d.s.Gifts) == 0 {
 		d.font("", bodySize, colInk)
-		d.pdf.MultiCell(d.width, bodyLine, "We received no gifts from you in this period.", "", "L", false)
+		d.multiCell(d.width, bodyLine, "We received no gifts from you in this period.", false)
 		return
 	}
 	giftAid := false
@@ -337,10 +345,10 @@ func (d *doc) notes() {
 	}
 	for _, n := range notes {
 		d.font("", 9.5, colInk)
-		text := d.cleanText(n)
-		d.need(float64(len(d.pdf.SplitText(text, d.width))) * 4.6)
+		lines := d.split(d.enc(n, true), d.width)
+		d.need(float64(len(lines)) * 4.6)
 		d.pdf.SetX(marginLeft)
-		d.pdf.MultiCell(d.width, 4.6, text, "", "L", false)
+		d.drawLines(d.width, 4.6, lines, "", false)
 		d.pdf.Ln(1.5)
 	}
 }
@@ -384,7 +392,7 @@ func (d *doc) history() {
 		d.tableEnd()
 		d.font("", 7.5, colMuted)
 		d.pdf.SetX(marginLeft)
-		d.pdf.MultiCell(d.width, 3.6, "Amounts after refunds. Amounts in different currencies are never added together.", "", "L", false)
+		d.multiCell(d.width, 3.6, "Amounts after refunds. Amounts in different currencies are never added together.", false)
 	}
 	if s.Chart != nil {
 		d.chart(s.Chart)
@@ -405,12 +413,12 @@ func (d *doc) chart(c *domain.GivingChart) {
 		caption += " (gifts in " + strings.Join(c.OtherCurrencies, " and ") + " are not shown)"
 	}
 	d.font("", 8.5, colInk)
-	capLines := pdf.SplitText(d.clean(caption), d.width)
+	capLines := d.split(d.enc(caption, false), d.width)
 	d.need(float64(len(capLines))*4 + 3 + labelH + plotH + axisH + 2)
 	pdf.Ln(3)
 	for _, l := range capLines {
 		pdf.SetX(marginLeft)
-		pdf.CellFormat(d.width, 4, l, "", 1, "L", false, 0, "")
+		pdf.CellFormat(d.width, 4, l, "", 1, "L", false, 0, "") // l is prepared
 	}
 	top := pdf.GetY() + labelH + 1
 	base := top + plotH
@@ -432,7 +440,7 @@ func (d *doc) chart(c *domain.GivingChart) {
 			pdf.Rect(x+(slot-barW)/2, base-h, barW, h, "F")
 			d.font("", 6.8, colInk)
 			pdf.SetXY(x, base-h-labelH)
-			pdf.CellFormat(slot, labelH, d.clean(money.Money{Amount: b.Amount, Currency: c.Currency}.String()), "", 0, "C", false, 0, "")
+			d.cell(slot, labelH, money.Money{Amount: b.Amount, Currency: c.Currency}.String(), 0, "C")
 		}
 		style := ""
 		if b.Period == d.s.Period {
@@ -440,7 +448,7 @@ func (d *doc) chart(c *domain.GivingChart) {
 		}
 		d.font(style, 7, colMuted)
 		pdf.SetXY(x, base+1)
-		pdf.CellFormat(slot, axisH-1, b.Label, "", 0, "C", false, 0, "")
+		d.cell(slot, axisH-1, b.Label, 0, "C")
 	}
 	pdf.SetDrawColor(colHairline.r, colHairline.g, colHairline.b)
 	pdf.SetLineWidth(0.3)
@@ -508,13 +516,13 @@ func (d *doc) impact() {
 		pdf.SetFillColor(colDemoFill.r, colDemoFill.g, colDemoFill.b)
 		pdf.SetDrawColor(colDemoFrame.r, colDemoFrame.g, colDemoFrame.b)
 		pdf.SetX(marginLeft)
-		pdf.MultiCell(d.width, 4.4, d.clean(note), "1", "L", true)
+		d.drawLines(d.width, 4.4, d.split(d.enc(note, false), d.width), "1", true)
 		pdf.Ln(3)
 	}
 	if strings.TrimSpace(im.Narrative) != "" {
 		d.font("", bodySize, colInk)
 		pdf.SetX(marginLeft)
-		pdf.MultiCell(d.width, bodyLine, d.cleanText(im.Narrative), "", "L", false)
+		d.multiCell(d.width, bodyLine, im.Narrative, true)
 		pdf.Ln(2)
 	}
 	var src []string
@@ -529,10 +537,10 @@ func (d *doc) impact() {
 	}
 	if len(src) > 0 {
 		d.font("", 8, colMuted)
-		text := d.clean(strings.Join(src, " "))
-		d.need(float64(len(pdf.SplitText(text, d.width))) * 3.8)
+		lines := d.split(d.enc(strings.Join(src, " "), false), d.width)
+		d.need(float64(len(lines)) * 3.8)
 		pdf.SetX(marginLeft)
-		pdf.MultiCell(d.width, 3.8, text, "", "L", false)
+		d.drawLines(d.width, 3.8, lines, "", false)
 	}
 }
 
@@ -546,7 +554,7 @@ func (d *doc) signOff() {
 	d.font("", bodySize, colInk)
 	for _, line := range d.s.SignOff {
 		d.pdf.SetX(marginLeft)
-		d.pdf.MultiCell(d.width, bodyLine, d.clean(line), "", "L", false)
+		d.multiCell(d.width, bodyLine, line, false)
 	}
 }
 
@@ -557,7 +565,7 @@ func (d *doc) tableHead(cols []column) {
 	pdf.SetFillColor(colHeadFill.r, colHeadFill.g, colHeadFill.b)
 	pdf.SetX(marginLeft)
 	for _, c := range cols {
-		pdf.CellFormat(c.width, 6.4, c.title, "", 0, c.align, true, 0, "")
+		pdf.CellFormat(c.width, 6.4, d.enc(c.title, false), "", 0, c.align, true, 0, "")
 	}
 	pdf.Ln(-1)
 }
@@ -570,7 +578,7 @@ func (d *doc) tableRow(cols []column, cells []string, i int, style string) {
 	wrapped := make([][]string, len(cols))
 	n := 1
 	for k, c := range cols {
-		wrapped[k] = pdf.SplitText(d.clean(cells[k]), c.width)
+		wrapped[k] = d.split(d.enc(cells[k], false), c.width)
 		n = max(n, len(wrapped[k]))
 	}
 	h := float64(n)*tableLine + 2*tablePadY
@@ -588,7 +596,7 @@ func (d *doc) tableRow(cols []column, cells []string, i int, style string) {
 	for k, c := range cols {
 		for j, line := range wrapped[k] {
 			pdf.SetXY(x, y+tablePadY+float64(j)*tableLine)
-			pdf.CellFormat(c.width, tableLine, line, "", 0, c.align, false, 0, "")
+			pdf.CellFormat(c.width, tableLine, line, "", 0, c.align, false, 0, "") // line is prepared
 		}
 		x += c.width
 	}
@@ -615,7 +623,7 @@ func (d *doc) runningHeader() {
 	}
 	d.font("", 8, colMuted)
 	pdf.SetXY(marginLeft, 12)
-	pdf.CellFormat(d.width, 4, d.clean(d.s.Org.Name+" — Your impact statement, "+d.s.PeriodLabel), "", 0, "L", false, 0, "")
+	d.cell(d.width, 4, d.s.Org.Name+" — Your impact statement, "+d.s.PeriodLabel, 0, "L")
 	pdf.SetDrawColor(colHairline.r, colHairline.g, colHairline.b)
 	pdf.Line(marginLeft, 17.5, d.pageW-marginRight, 17.5)
 	pdf.SetXY(marginLeft, marginTop)
@@ -633,7 +641,7 @@ func (d *doc) pageFooter() {
 	d.font("", footerSize, colMuted)
 	for _, line := range d.footer {
 		pdf.SetXY(marginLeft, y)
-		pdf.CellFormat(d.width, footerLine, line, "", 0, "L", false, 0, "")
+		pdf.CellFormat(d.width, footerLine, line, "", 0, "L", false, 0, "") // line is prepared
 		y += footerLine
 	}
 	verify := ""
@@ -645,13 +653,13 @@ func (d *doc) pageFooter() {
 	}
 	pdf.SetXY(marginLeft, y+0.8)
 	d.font("B", footerSize, colMuted)
-	pdf.CellFormat(d.width-30, footerLine, d.clean(verify), "", 0, "L", false, 0, "")
+	d.cell(d.width-30, footerLine, verify, 0, "L")
 	d.font("", footerSize, colMuted)
 	// fpdf aligns the text with "{nb}" still in it and substitutes the page
 	// count later; widen the cell by the difference so that a one-digit count
 	// ends at the margin.
 	slack := pdf.GetStringWidth("{nb}") - pdf.GetStringWidth("0")
-	pdf.CellFormat(30+slack, footerLine, fmt.Sprintf("Page %d of {nb}", pdf.PageNo()), "", 0, "R", false, 0, "")
+	d.cell(30+slack, footerLine, fmt.Sprintf("Page %d of {nb}", pdf.PageNo()), 0, "R")
 }
 
 // demoMark follows every demonstration value.

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/png" // registers the PNG decoder for the logo check in New
@@ -93,10 +94,27 @@ func (r *Renderer) Render(w io.Writer, s *domain.Snapshot, contentHash string) e
 	if err != nil {
 		return fmt.Errorf("render letter: issued_on %q: %w", s.IssuedOn, err)
 	}
-	d := newDoc(r, s, contentHash, issued)
+	// Fast path: a letter whose every string is in Windows-1252 (after the
+	// coverage fallbacks, which follow the embedded fonts on both paths) is
+	// drawn with the core fonts, which are not embedded, so there is no font
+	// work per letter. Any other letter stops at its first such string and
+	// is drawn again with the embedded UTF-8 fonts. The choice depends only
+	// on s, so the output stays a pure function of the snapshot.
+	d := newDoc(r, s, contentHash, issued, true)
 	d.letter()
+	if errors.Is(d.pdf.Error(), errNotCP1252) {
+		d = newDoc(r, s, contentHash, issued, false)
+		d.letter()
+	}
 	if err := d.pdf.Error(); err != nil {
 		return fmt.Errorf("render letter: %w", err)
+	}
+	// fpdf compresses each page with a new zlib writer (about 1 MB to
+	// allocate and clear), which was two thirds of a short core-font
+	// letter's time. A short core-font letter is small without it; longer
+	// ones, and every embedded-font letter, stay compressed.
+	if d.core && d.pdf.PageCount() <= plainPages {
+		d.pdf.SetCompression(false)
 	}
 	if err := d.pdf.Output(w); err != nil {
 		return fmt.Errorf("render letter: write pdf: %w", err)
@@ -107,7 +125,8 @@ func (r *Renderer) Render(w io.Writer, s *domain.Snapshot, contentHash string) e
 // newFpdf starts a document with everything that makes its bytes
 // reproducible: fixed dates from the snapshot, sorted catalogue (fpdf
 // otherwise writes its font dictionary in map order), no encryption.
-func (r *Renderer) newFpdf(paper string, issued time.Time, logoHash string) *fpdf.Fpdf {
+// With core set it registers no fonts: the core fonts need none.
+func (r *Renderer) newFpdf(paper string, issued time.Time, logoHash string, core bool) *fpdf.Fpdf {
 	size := "A4"
 	if paper == "Letter" {
 		size = "Letter"
@@ -120,8 +139,10 @@ func (r *Renderer) newFpdf(paper string, issued time.Time, logoHash string) *fpd
 	pdf.SetCreator("impactd", false)
 	pdf.SetCompression(true)
 	pdf.AliasNbPages("{nb}")
-	pdf.AddUTF8FontFromBytes(fontFamily, "", r.fonts.regular)
-	pdf.AddUTF8FontFromBytes(fontFamily, "B", r.fonts.bold)
+	if !core {
+		pdf.AddUTF8FontFromBytes(fontFamily, "", r.fonts.regular)
+		pdf.AddUTF8FontFromBytes(fontFamily, "B", r.fonts.bold)
+	}
 	if r.showLogo(logoHash) {
 		pdf.RegisterImageOptionsReader(logoName, fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(r.logo))
 	}
@@ -132,7 +153,16 @@ func (r *Renderer) newFpdf(paper string, issued time.Time, logoHash string) *fpd
 // this renderer's logo.
 func (r *Renderer) showLogo(hash string) bool { return r.logo != nil && hash == r.logoHash }
 
+// plainPages is the most pages a core-font letter may have and still be
+// written without compression: about 8 KB a page of text uncompressed (a
+// page of a long gifts table, 12 KB), so such a letter stays well under the
+// 60 KB budget.
+const plainPages = 3
+
 const (
 	fontFamily = "DejaVu"
+	// coreFamily is fpdf's Helvetica and Helvetica-Bold: PDF standard fonts,
+	// which every reader supplies, in Windows-1252.
+	coreFamily = "Helvetica"
 	logoName   = "logo"
 )

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -57,27 +59,67 @@ func hashOf(tb testing.TB, s *domain.Snapshot) string {
 	return domain.ContentHash(enc)
 }
 
-// longSnapshot is letter.LongSampleSnapshot.
+// longSnapshot is letter.LongSampleSnapshot: its text is all in
+// Windows-1252, so it takes the core-font path.
 func longSnapshot(n int) *domain.Snapshot { return letter.LongSampleSnapshot(n) }
+
+// longFullSnapshot is the long letter for a donor whose name needs the
+// embedded fonts.
+func longFullSnapshot(n int) *domain.Snapshot {
+	s := letter.LongSampleSnapshot(n)
+	s.Donor.Name = "Łucja " + s.Donor.Name
+	return s
+}
+
+// fastSnapshot is the sample letter for a donor whose name is in
+// Windows-1252, so the whole letter takes the core-font path. The sample's
+// own donor, "Zoë Łukasiewicz", needs the embedded fonts.
+func fastSnapshot() *domain.Snapshot {
+	s := letter.SampleSnapshot()
+	s.Donor.Name = "Zoë François"
+	return s
+}
+
+// embedsFonts reports whether a PDF embeds its fonts (the UTF-8 path)
+// rather than naming the standard Helvetica (the core-font path).
+func embedsFonts(pdf []byte) bool {
+	return bytes.Contains(pdf, []byte("/FontFile2"))
+}
+
+// checkPath fails unless pdf was drawn on the expected path.
+func checkPath(t *testing.T, pdf []byte, wantEmbedded bool) {
+	t.Helper()
+	core := bytes.Contains(pdf, []byte("/BaseFont /Helvetica"))
+	if got := embedsFonts(pdf); got != wantEmbedded || core == wantEmbedded {
+		t.Errorf("embedded fonts = %v, Helvetica = %v; want embedded fonts %v", got, core, wantEmbedded)
+	}
+}
 
 func TestGolden(t *testing.T) {
 	letterPaper := letter.SampleSnapshot()
 	letterPaper.PaperSize = "Letter"
 	noImpact := letter.SampleSnapshot()
 	noImpact.Impact = nil
+	fastLetterPaper := fastSnapshot()
+	fastLetterPaper.PaperSize = "Letter"
 	tests := []struct {
-		name string
-		s    *domain.Snapshot
+		name     string
+		s        *domain.Snapshot
+		embedded bool
 	}{
-		{"typical", letter.SampleSnapshot()},
-		{"us-letter", letterPaper},
-		{"no-impact", noImpact},
-		{"long", longSnapshot(200)},
+		{"typical", letter.SampleSnapshot(), true},
+		{"us-letter", letterPaper, true},
+		{"no-impact", noImpact, true},
+		{"long-full", longFullSnapshot(200), true},
+		{"typical-fast", fastSnapshot(), false},
+		{"us-letter-fast", fastLetterPaper, false},
+		{"long", longSnapshot(200), false},
 	}
 	r := MustRenderer(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pdf := MustRender(t, r, tt.s)
+			checkPath(t, pdf, tt.embedded)
 			sum := sha256.Sum256(pdf)
 			got := hex.EncodeToString(sum[:]) + "\n"
 			path := filepath.Join("testdata", tt.name+".sha256")
@@ -106,6 +148,8 @@ func TestDeterministicConcurrent(t *testing.T) {
 	}{
 		{"typical", letter.SampleSnapshot()},
 		{"long", longSnapshot(200)},
+		{"typical-fast", fastSnapshot()},
+		{"long-full", longFullSnapshot(200)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,23 +196,29 @@ func TestText(t *testing.T) {
 	r := MustRenderer(t)
 	tests := []struct {
 		name, donor, greeting string
+		embedded              bool // needs the embedded fonts
 	}{
-		{"polish", "Zoë Łukasiewicz", "Dear Zoë,"},
-		{"vietnamese", "Ngọc Ánh Nguyễn", "Dear Ngọc Ánh,"},
-		{"vietnamese decomposed", "Ngo\u0323c A\u0301nh", "Dear Ngọc,"},
-		{"russian", "Дмитрий Иванов", "Дорогой Дмитрий,"},
-		{"greek", "Σωκράτης Παπαδόπουλος", "Αγαπητέ Σωκράτη,"},
-		{"french", "Renée Noël-Œuvray", "Chère Renée,"},
+		{"polish", "Zoë Łukasiewicz", "Dear Zoë,", true},
+		{"vietnamese", "Ngọc Ánh Nguyễn", "Dear Ngọc Ánh,", true},
+		{"vietnamese decomposed", "Ngo\u0323c A\u0301nh", "Dear Ngọc,", true},
+		{"russian", "Дмитрий Иванов", "Дорогой Дмитрий,", true},
+		{"greek", "Σωκράτης Παπαδόπουλος", "Αγαπητέ Σωκράτη,", true},
+		{"french", "Renée Noël-Œuvray", "Chère Renée,", false},
+		{"french and German", "Zoë François Müller", "Dear Zoë,", false},
+		{"decomposed to Windows-1252", "Zoe\u0308 Franc\u0327ois", "Dear Zoe\u0308,", false},
+		{"curly quotes", "Siobhán O’Brien", "Dear Siobhán,", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := letter.SampleSnapshot()
 			s.Donor.Name, s.Greeting = tt.donor, tt.greeting
-			text := pdfToText(t, MustRender(t, r, s))
-			wantName := strings.ReplaceAll(strings.ReplaceAll(tt.donor, "o\u0323", "ọ"), "A\u0301", "Á")
+			pdf := MustRender(t, r, s)
+			checkPath(t, pdf, tt.embedded)
+			text := pdfToText(t, pdf)
+			nfc := strings.NewReplacer("o\u0323", "ọ", "A\u0301", "Á", "e\u0308", "ë", "c\u0327", "ç")
 			for _, want := range []string{
-				wantName,
-				strings.ReplaceAll(strings.ReplaceAll(tt.greeting, "o\u0323", "ọ"), "A\u0301", "Á"),
+				nfc.Replace(tt.donor),
+				nfc.Replace(tt.greeting),
 				"July to September 2026",
 				"5 October 2026",
 				"£57.50",
@@ -219,7 +269,12 @@ func TestUnprintableNameFallsBack(t *testing.T) {
 			s := letter.SampleSnapshot()
 			s.Donor.Name, s.Greeting = tt.donor, tt.greeting
 			s.Donor.Address = []string{tt.address, "SW1A 1AA"}
-			text := pdfToText(t, MustRender(t, r, s))
+			pdf := MustRender(t, r, s)
+			// What is left to print is all in Windows-1252, so the letter
+			// takes the core-font path: the fallback follows what the
+			// embedded fonts can print, whichever path draws the letter.
+			checkPath(t, pdf, false)
+			text := pdfToText(t, pdf)
 			if !strings.Contains(text, "Dear supporter,") {
 				t.Errorf("no fallback greeting in:\n%s", text)
 			}
@@ -310,6 +365,8 @@ func TestQPDFCheck(t *testing.T) {
 	}{
 		{"typical", letter.SampleSnapshot()},
 		{"long", longSnapshot(200)},
+		{"typical-fast", fastSnapshot()},
+		{"long-full", longFullSnapshot(200)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -451,5 +508,82 @@ func TestSections(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPathChoice checks that one string anywhere in the letter that
+// Windows-1252 cannot hold sends the whole letter to the embedded fonts,
+// and that the text prints either way.
+func TestPathChoice(t *testing.T) {
+	r := MustRenderer(t)
+	tests := []struct {
+		name     string
+		edit     func(s *domain.Snapshot)
+		want     string // text the letter must show
+		embedded bool
+	}{
+		{"all Windows-1252", func(s *domain.Snapshot) {}, "Zoë François", false},
+		{"designation of the last gift", func(s *domain.Snapshot) {
+			s.Gifts[len(s.Gifts)-1].Designation = "Fundusz Wiśniewskiej"
+		}, "Fundusz Wiśniewskiej", true},
+		{"impact narrative", func(s *domain.Snapshot) { s.Impact.Narrative = "Спасибо за вашу помощь." }, "Спасибо за вашу помощь.", true},
+		{"footer", func(s *domain.Snapshot) { s.Footer = append(s.Footer, "Τηλέφωνο 0800 000 000") }, "Τηλέφωνο 0800 000 000", true},
+		{"non-breaking hyphen", func(s *domain.Snapshot) { s.SignOff[1] = "Supporter\u2011Care Team" }, "Supporter\u2011Care Team", true},
+		{"euro, dashes and quotes", func(s *domain.Snapshot) {
+			s.Gifts[2].Designation = "“Aftercare” – €25 ‘gift’ … ™"
+		}, "“Aftercare” – €25 ‘gift’ … ™", false},
+		{"character neither path has", func(s *domain.Snapshot) { s.Gifts[2].Designation = "Aftercare 北京" }, "Aftercare ??", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := fastSnapshot()
+			tt.edit(s)
+			pdf := MustRender(t, r, s)
+			checkPath(t, pdf, tt.embedded)
+			if text := pdfToText(t, pdf); !strings.Contains(text, tt.want) {
+				t.Errorf("letter text lacks %q:\n%s", tt.want, text)
+			}
+		})
+	}
+}
+
+// TestPathsAgree checks that the two paths print the same words: the same
+// letter drawn with the core fonts and, after one character in the footer
+// moves it to the embedded fonts, with those.
+func TestPathsAgree(t *testing.T) {
+	r := MustRenderer(t)
+	// The verification code differs (the snapshots differ), and so may the
+	// page count, as the fonts' widths differ.
+	varying := regexp.MustCompile(`Verification code \S+|Page \d+ of \d+|Ł`)
+	words := func(pdf []byte) []string {
+		w := strings.Fields(varying.ReplaceAllString(pdfToText(t, pdf), ""))
+		slices.Sort(w)
+		return w
+	}
+	for _, s := range []*domain.Snapshot{fastSnapshot(), longSnapshot(60)} {
+		core := MustRender(t, r, s)
+		s.Footer = append(s.Footer, "Ł")
+		full := MustRender(t, r, s)
+		checkPath(t, core, false)
+		checkPath(t, full, true)
+		if a, b := words(core), words(full); !slices.Equal(a, b) {
+			t.Errorf("the paths print different words:\ncore:  %q\nfull:  %q", a, b)
+		}
+	}
+}
+
+// TestDemoMix checks that the demo's supporters take both paths and that
+// every one of their letters names them.
+func TestDemoMix(t *testing.T) {
+	snaps, _, fast := demoSnapshots(t)
+	if len(snaps) < 150 || fast == 0 || fast == len(snaps) {
+		t.Fatalf("%d supporters, %d on the fast path: want both paths used", len(snaps), fast)
+	}
+	t.Logf("%d of %d demo supporters' letters take the core-font path", fast, len(snaps))
+	r := MustRenderer(t)
+	for _, s := range snaps[:12] {
+		if text := pdfToText(t, MustRender(t, r, s)); !strings.Contains(text, s.Donor.Name) {
+			t.Errorf("letter for %q does not name them", s.Donor.Name)
+		}
 	}
 }
