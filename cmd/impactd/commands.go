@@ -43,6 +43,7 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 		runCommand(getenv, stdout, stderr),
 		tokenCommand(getenv, stdout, stderr),
 		donorCommand(getenv, stdout, stderr),
+		stripeCommand(getenv, stdout, stderr),
 	)
 	return root
 }

@@ -23,6 +23,7 @@ import (
 	"impactd/internal/money"
 	"impactd/internal/period"
 	"impactd/internal/runner"
+	"impactd/internal/synthetic"
 )
 
 // WebhookSecret signs the demo's events; the demo configures impactd with it.
@@ -64,13 +65,13 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 	if a.Config.PeriodKind != period.Quarter {
 		return nil, fmt.Errorf("demo: the demo makes quarterly statements; unset IMPACTD_PERIOD")
 	}
-	h := makeHistory(opts.Donors, last, loc)
-	sum := &Summary{Period: last, Donors: opts.Donors, Events: len(h.events)}
+	h := synthetic.Make(opts.Donors, last, loc)
+	sum := &Summary{Period: last, Donors: opts.Donors, Events: len(h.Events)}
 
 	// Every event goes through the real handler, signed as Stripe signs.
 	// One in fifty is delivered twice, as Stripe sometimes does.
-	for i, ev := range h.events {
-		payload, err := ingest.EventJSON(ev.id, ev.typ, ev.at, ev.object)
+	for i, ev := range h.Events {
+		payload, err := ingest.EventJSON(ev.ID, ev.Type, ev.At, ev.Object)
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +85,7 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 			rec := httptest.NewRecorder()
 			a.Webhook.ServeHTTP(rec, req)
 			if rec.Code != http.StatusOK {
-				return nil, fmt.Errorf("demo: webhook answered %d for %s: %s", rec.Code, ev.id, strings.TrimSpace(rec.Body.String()))
+				return nil, fmt.Errorf("demo: webhook answered %d for %s: %s", rec.Code, ev.ID, strings.TrimSpace(rec.Body.String()))
 			}
 			if strings.Contains(rec.Body.String(), `"duplicate"`) {
 				sum.Duplicates++

@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -282,4 +283,61 @@ func TestDonationRule(t *testing.T) {
 			t.Fatalf("%d donations, want 2 (%v)", n, err)
 		}
 	})
+}
+
+func TestCurrenciesVersionsAndSettlement(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		b := setup(t, s)
+		at := time.Date(2026, 8, 1, 10, 0, 0, 0, time.UTC)
+		tests := []struct {
+			id, currency string
+			amount       int64
+			apiVersion   string
+		}{
+			{"ch_jpy", "jpy", 5000, ""},               // zero-decimal: ¥5,000
+			{"ch_kwd", "kwd", 12345, ""},              // three decimals: KWD 12.345
+			{"ch_old_api", "gbp", 1000, "2019-02-19"}, // an older API version is read leniently
+			{"ch_new_api", "eur", 1000, "2099-01-01.preview"},
+		}
+		for _, tt := range tests {
+			c := ingest.Charge{ID: tt.id, Email: tt.id + "@example.org", Amount: tt.amount, Currency: tt.currency, Created: at}
+			payload, err := ingest.EventJSON("evt_"+tt.id, "charge.succeeded", at, c.Object())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.apiVersion != "" {
+				payload = []byte(strings.Replace(string(payload), `"api_version":"`+stripeAPIVersion(t, payload)+`"`, `"api_version":"`+tt.apiVersion+`"`, 1))
+			}
+			if rec := b.post(t, payload, ingest.SignatureHeader(payload, secret, time.Now())); rec.Code != 200 {
+				t.Fatalf("%s: %d %s", tt.id, rec.Code, rec.Body)
+			}
+			d := donation(t, s, tt.id)
+			if d.Amount != tt.amount || d.Currency != strings.ToUpper(tt.currency) {
+				t.Errorf("%s: %+v", tt.id, d)
+			}
+		}
+		// The backfill reads charges with their balance transaction: a USD
+		// gift settled in GBP keeps both.
+		obj := ingest.Charge{ID: "ch_settled", Email: "s@example.org", Amount: 2500, Currency: "usd", Created: at}.Object()
+		obj["balance_transaction"] = map[string]any{"id": "txn_1", "object": "balance_transaction", "amount": 1890, "currency": "gbp"}
+		raw, _ := json.Marshal(obj)
+		if _, err := b.in.ApplyObject(ctx, "charge.updated", raw, at.Unix()); err != nil {
+			t.Fatal(err)
+		}
+		if d := donation(t, s, "ch_settled"); d.SettledAmount != 1890 || d.SettledCurrency != "GBP" || d.Amount != 2500 || d.Currency != "USD" {
+			t.Fatalf("settlement: %+v", d)
+		}
+	})
+}
+
+func stripeAPIVersion(t *testing.T, payload []byte) string {
+	t.Helper()
+	var v struct {
+		APIVersion string `json:"api_version"`
+	}
+	if err := json.Unmarshal(payload, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.APIVersion
 }

@@ -193,7 +193,7 @@ func (a *applier) invoice(ctx context.Context, inv *stripe.Invoice) (bool, error
 // that arrives later (or has arrived).
 func (a *applier) hint(ctx context.Context, g *gift) error {
 	isDonation := 0
-	if a.in.Rule.matches(g.metadata, g.prices) {
+	if a.in.Rule.Matches(g.metadata, g.prices) {
 		isDonation = 1
 	}
 	return a.tx.SavePaymentHint(ctx, &store.PaymentHint{
@@ -207,7 +207,7 @@ func (a *applier) gift(ctx context.Context, g *gift) (bool, error) {
 	if g.amount <= 0 || g.currency == "" {
 		return false, domain.Errorf(domain.EINVALID, "gift %s without amount or currency", g.chargeID)
 	}
-	isDonation := a.in.Rule.matches(g.metadata, g.prices)
+	isDonation := a.in.Rule.Matches(g.metadata, g.prices)
 	if g.paymentIntentID != "" {
 		h, err := a.tx.PaymentHint(ctx, g.paymentIntentID)
 		if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {

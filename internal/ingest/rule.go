@@ -51,7 +51,8 @@ func ParseRule(s string) (Rule, error) {
 	return r, nil
 }
 
-func (r Rule) matches(md map[string]string, prices []string) bool {
+// Matches reports whether a charge with this metadata (and invoice line prices) is a gift.
+func (r Rule) Matches(md map[string]string, prices []string) bool {
 	if r.metadata == nil && r.prices == nil {
 		return true
 	}

@@ -206,3 +206,71 @@ func TestOpenRejectsBadURLs(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeAndErase(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		keep := &domain.Donor{Name: "Ayşe Yılmaz", Email: "ayse@example.org"}
+		other := &domain.Donor{Email: "ayse.old@example.org", Address: "1 High Street\nLondon", GiftAidFrom: "2025-01-01"}
+		for _, d := range []*domain.Donor{keep, other} {
+			if err := s.CreateDonor(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.LinkEmail(ctx, d.Email, d.ID, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.LinkCustomer(ctx, "cus_old", other.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range []string{keep.ID, other.ID} {
+			if _, err := s.InsertDonation(ctx, &domain.Donation{DonorID: id, ChargeID: "ch_m" + string(rune('0'+i)), Amount: 1000, Currency: "GBP", Status: domain.DonationSucceeded}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.MergeDonors(ctx, keep.ID, keep.ID, 1); domain.ErrorCode(err) != domain.EINVALID {
+			t.Fatalf("self-merge: %v", err)
+		}
+		if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.MergeDonors(ctx, keep.ID, other.ID, 2) }); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Donor(ctx, keep.ID)
+		if got.Address != "1 High Street\nLondon" || got.GiftAidFrom != "2025-01-01" || got.Name != "Ayşe Yılmaz" {
+			t.Fatalf("merged donor: %+v", got)
+		}
+		if gifts, _ := s.DonationsForDonor(ctx, keep.ID, 0, 1<<62); len(gifts) != 2 {
+			t.Fatalf("gifts after merge: %d", len(gifts))
+		}
+		for _, lookup := range []func() (*domain.Donor, error){
+			func() (*domain.Donor, error) { return s.DonorByCustomer(ctx, "cus_old") },
+			func() (*domain.Donor, error) { return s.DonorByEmail(ctx, "ayse.old@example.org") },
+		} {
+			if d, err := lookup(); err != nil || d.ID != keep.ID {
+				t.Fatalf("lookup after merge: %+v %v", d, err)
+			}
+		}
+		if gone, _ := s.Donor(ctx, other.ID); gone.MergedInto != keep.ID || gone.Status != domain.DonorMerged || gone.Email != "" {
+			t.Fatalf("merged-away donor: %+v", gone)
+		}
+		if err := s.MergeDonors(ctx, keep.ID, other.ID, 3); domain.ErrorCode(err) != domain.ECONFLICT {
+			t.Fatalf("second merge: %v", err)
+		}
+
+		if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.EraseDonor(ctx, keep.ID, 4) }); err != nil {
+			t.Fatal(err)
+		}
+		erased, _ := s.Donor(ctx, keep.ID)
+		if erased.Name != "" || erased.Email != "" || erased.Address != "" || erased.Status != domain.DonorErased {
+			t.Fatalf("erased donor keeps personal data: %+v", erased)
+		}
+		if _, err := s.DonorByEmail(ctx, "ayse@example.org"); domain.ErrorCode(err) != domain.ENOTFOUND {
+			t.Fatalf("email still leads to the erased donor: %v", err)
+		}
+		if gifts, _ := s.DonationsForDonor(ctx, keep.ID, 0, 1<<62); len(gifts) != 2 {
+			t.Fatalf("erasure lost the amounts: %d gifts", len(gifts))
+		}
+		if err := s.EraseDonor(ctx, "dnr_missing", 5); domain.ErrorCode(err) != domain.ENOTFOUND {
+			t.Fatalf("erase unknown: %v", err)
+		}
+	})
+}

@@ -341,3 +341,35 @@ func (q Q) TouchToken(ctx context.Context, id string, now int64) error {
 	}
 	return nil
 }
+
+// SyncState is where a Stripe sync of one resource stands.
+type SyncState struct {
+	Resource  string `db:"resource"`
+	Cursor    string `db:"cursor"`
+	Since     int64  `db:"since"`
+	Done      int    `db:"done"`
+	Objects   int64  `db:"objects"`
+	UpdatedAt int64  `db:"updated_at"`
+}
+
+// SyncState returns the state of a resource's sync (not found when it never ran).
+func (q Q) SyncState(ctx context.Context, resource string) (*SyncState, error) {
+	var s SyncState
+	err := q.get(ctx, &s, `SELECT resource, cursor, since, done, objects, updated_at FROM sync_state WHERE resource = ?`, resource)
+	if err != nil {
+		return nil, fmt.Errorf("sync state: %w", notFound(err, "sync state"))
+	}
+	return &s, nil
+}
+
+// SaveSyncState records a resource's sync position.
+func (q Q) SaveSyncState(ctx context.Context, s *SyncState) error {
+	_, err := q.exec(ctx, `INSERT INTO sync_state (resource, cursor, since, done, objects, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (resource) DO UPDATE SET cursor = excluded.cursor, since = excluded.since, done = excluded.done,
+			objects = excluded.objects, updated_at = excluded.updated_at`,
+		s.Resource, s.Cursor, s.Since, s.Done, s.Objects, s.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("save sync state: %w", err)
+	}
+	return nil
+}

@@ -1,4 +1,8 @@
-package demo
+// Package synthetic makes a realistic, deterministic donation history — the
+// Stripe events an account of charity supporters would have produced — for
+// the demo, tests and benchmarks. It writes Stripe's own JSON shapes, so the
+// history goes through exactly the code real webhooks and API reads do.
+package synthetic
 
 import (
 	"fmt"
@@ -43,24 +47,25 @@ type donorSpec struct {
 	currency              string
 }
 
-// history is the synthetic Stripe account: the charges and the events that
-// Stripe would have sent about them, oldest first.
-type history struct {
-	donors  int
-	charges int
-	events  []event
+// History is a synthetic Stripe account: the events Stripe would have sent
+// about its customers and charges, oldest first.
+type History struct {
+	Donors  int
+	Charges int
+	Events  []Event
 }
 
-type event struct {
-	id, typ string
-	at      time.Time
-	object  map[string]any
+// Event is one Stripe event: its id, type, time and data object.
+type Event struct {
+	ID, Type string
+	At       time.Time
+	Object   map[string]any
 }
 
-// makeHistory builds a deterministic donation history of n supporters over
-// the five quarters ending with last. The same inputs always give the same
-// events, with the same ids, so pushing them twice changes nothing.
-func makeHistory(n int, last period.Period, loc *time.Location) history {
+// Make builds a deterministic donation history of n supporters over the five
+// quarters ending with last. The same inputs always give the same events,
+// with the same ids, so pushing them twice changes nothing.
+func Make(n int, last period.Period, loc *time.Location) History {
 	rng := rand.New(rand.NewPCG(2011, uint64(n)))
 	first := last
 	for range 4 {
@@ -69,8 +74,8 @@ func makeHistory(n int, last period.Period, loc *time.Location) history {
 	from, _ := first.Bounds(loc)
 	_, to := last.Bounds(loc)
 	span := to.Sub(from)
-	h := history{donors: n}
-	var evs []event
+	h := History{Donors: n}
+	var evs []Event
 	chargeN, eventN := 0, 0
 	nextEvent := func() string { eventN++; return fmt.Sprintf("evt_demo_%05d", eventN) }
 
@@ -108,6 +113,16 @@ func makeHistory(n int, last period.Period, loc *time.Location) history {
 				City: c.city, PostalCode: c.postcode, Country: c.country}
 		}
 		isMonthly := !guest && rng.IntN(100) < 35
+		if d.customer != "" {
+			firstSeen := from.Add(-time.Duration(1+rng.IntN(300)) * 24 * time.Hour)
+			md := map[string]string{}
+			if d.currency == "gbp" && rng.IntN(100) < 40 {
+				md[ingest.GiftAidKey] = "yes"
+				md[ingest.GiftAidDateKey] = firstSeen.Format(time.DateOnly)
+			}
+			evs = append(evs, Event{ID: nextEvent(), Type: "customer.created", At: firstSeen,
+				Object: ingest.CustomerObject(d.customer, d.name, d.email, d.address, firstSeen, md)})
+		}
 		var gifts []time.Time
 		var amounts []int64
 		if isMonthly {
@@ -142,7 +157,7 @@ func makeHistory(n int, last period.Period, loc *time.Location) history {
 			} else if rng.IntN(100) < 25 {
 				ch.Designation = "Aftercare for survivors"
 			}
-			evs = append(evs, event{id: nextEvent(), typ: "charge.succeeded", at: at, object: ch.Object()})
+			evs = append(evs, Event{ID: nextEvent(), Type: "charge.succeeded", At: at, Object: ch.Object()})
 			// About one gift in twenty-five is refunded: sometimes in part,
 			// sometimes twice, sometimes in the following quarter.
 			if rng.IntN(100) < 4 {
@@ -153,25 +168,46 @@ func makeHistory(n int, last period.Period, loc *time.Location) history {
 				switch rng.IntN(3) {
 				case 0: // full refund
 					ch.AmountRefunded = ch.Amount
-					evs = append(evs, event{id: nextEvent(), typ: "charge.refunded", at: refundAt, object: ch.Object()})
+					evs = append(evs, Event{ID: nextEvent(), Type: "charge.refunded", At: refundAt, Object: ch.Object()})
 				case 1: // partial
 					ch.AmountRefunded = ch.Amount / 2
-					evs = append(evs, event{id: nextEvent(), typ: "charge.refunded", at: refundAt, object: ch.Object()})
+					evs = append(evs, Event{ID: nextEvent(), Type: "charge.refunded", At: refundAt, Object: ch.Object()})
 				default: // refund after refund
 					ch.AmountRefunded = ch.Amount / 4
-					evs = append(evs, event{id: nextEvent(), typ: "charge.refunded", at: refundAt, object: ch.Object()})
+					evs = append(evs, Event{ID: nextEvent(), Type: "charge.refunded", At: refundAt, Object: ch.Object()})
 					ch.AmountRefunded = ch.Amount / 2
 					later := refundAt.Add(24 * time.Hour)
 					if later.After(to) {
 						later = to.Add(-time.Minute)
 					}
-					evs = append(evs, event{id: nextEvent(), typ: "charge.refunded", at: later, object: ch.Object()})
+					evs = append(evs, Event{ID: nextEvent(), Type: "charge.refunded", At: later, Object: ch.Object()})
 				}
 			}
 		}
 	}
-	h.charges = chargeN
-	sort.SliceStable(evs, func(i, j int) bool { return evs[i].at.Before(evs[j].at) })
-	h.events = evs
+	h.Charges = chargeN
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].At.Before(evs[j].At) })
+	h.Events = evs
 	return h
+}
+
+// Latest returns the newest state of every object in the history, by
+// object type ("charge", "customer") — what Stripe's API would list now.
+func (h History) Latest() map[string][]map[string]any {
+	latest := map[string]map[string]any{}
+	var order []string
+	for _, ev := range h.Events {
+		id, _ := ev.Object["id"].(string)
+		if _, seen := latest[id]; !seen {
+			order = append(order, id)
+		}
+		latest[id] = ev.Object
+	}
+	out := map[string][]map[string]any{}
+	for _, id := range order {
+		obj := latest[id]
+		kind, _ := obj["object"].(string)
+		out[kind] = append(out[kind], obj)
+	}
+	return out
 }
