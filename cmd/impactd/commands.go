@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,8 +20,6 @@ import (
 	"impactd/internal/domain"
 	"impactd/internal/httpapi"
 	"impactd/internal/impact"
-	"impactd/internal/period"
-	"impactd/internal/runner"
 )
 
 func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
@@ -144,7 +141,7 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 				Addr: a.Config.HTTPAddr,
 				Handler: httpapi.NewServer(httpapi.Deps{
 					Log: a.Log, Store: a.Store, Webhook: a.Webhook, Registry: a.Registry, Links: a.Links, Clock: a.Clock,
-					Location: a.Config.Location,
+					Location: a.Config.Location, Runs: a.Runner,
 				}),
 				ReadHeaderTimeout: 10 * time.Second,
 				ReadTimeout:       30 * time.Second,
@@ -155,6 +152,8 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("serve: %w", err)
 			}
+			stopBackground := startBackground(ctx, a)
+			defer stopBackground()
 			a.Log.Info("listening", "addr", ln.Addr().String())
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()
@@ -254,44 +253,5 @@ func impactCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.
 	}
 	publishCmd.Flags().StringVar(&pubApprover, "approved-by", "", "who approved the figures (required)")
 	cmd.AddCommand(importCmd, publishCmd)
-	return cmd
-}
-
-func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
-	var periodFlag, reason string
-	var dryRun bool
-	cmd := &cobra.Command{
-		Use:   "run --period 2026-Q3 --reason \"…\"",
-		Short: "Produce and send the statements of a period now",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := period.Parse(periodFlag)
-			if err != nil {
-				return fmt.Errorf("--period: %w", err)
-			}
-			if strings.TrimSpace(reason) == "" {
-				return errors.New("--reason is required: say why this run is started (it is recorded)")
-			}
-			a, err := open(cmd.Context(), getenv, stderr)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			run, err := a.Runner.Run(cmd.Context(), runner.Request{Period: p, Trigger: "cli", Reason: reason, DryRun: dryRun})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "run %s %s: %d eligible, %d rendered, %d sent, %d failed, %d skipped %s\n",
-				run.ID, run.Status, run.Eligible, run.Rendered, run.Sent, run.Failed, run.Skipped, run.Exceptions)
-			if run.Status == domain.RunFailed {
-				return fmt.Errorf("run %s failed: %s", run.ID, run.Error)
-			}
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&periodFlag, "period", "", "period, e.g. 2026-Q3, 2026-07, 2026 or 2026/27 (required)")
-	cmd.Flags().StringVar(&reason, "reason", "", "why this run is started, for the audit trail (required)")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "render every letter but send nothing")
-	_ = cmd.MarkFlagRequired("period")
 	return cmd
 }

@@ -15,6 +15,7 @@ import (
 
 	"impactd/internal/domain"
 	"impactd/internal/links"
+	"impactd/internal/runner"
 	"impactd/internal/store"
 )
 
@@ -27,6 +28,7 @@ type Deps struct {
 	Links    *links.Signer
 	Clock    domain.Clock
 	Location *time.Location // the organisation's time zone
+	Runs     *runner.Runner // statement runs; nil: the run routes answer 503
 }
 
 // NewServer returns the HTTP handler.
