@@ -25,7 +25,7 @@ import (
 func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	var o struct {
 		period, reason, donor, statement, resume, samples, actor string
-		dryRun, onlyFailed, onlyUnsent, force, quiet              bool
+		dryRun, onlyFailed, onlyUnsent, force, quiet             bool
 	}
 	cmd := &cobra.Command{
 		Use:   "run --period 2026-Q3 --reason \"…\"",
