@@ -30,7 +30,10 @@ type bundle struct {
 	outbox string
 }
 
-func setup(t *testing.T, dbURL string) bundle {
+func setup(t *testing.T, dbURL string) bundle { return setupWith(t, dbURL, nil) }
+
+// setupWith assembles impactd on dbURL with extra settings.
+func setupWith(t *testing.T, dbURL string, extra map[string]string) bundle {
 	t.Helper()
 	dir := t.TempDir()
 	env := map[string]string{
@@ -38,6 +41,9 @@ func setup(t *testing.T, dbURL string) bundle {
 		"IMPACTD_SMTP_URL":              "file://" + filepath.Join(dir, "outbox"),
 		"IMPACTD_STRIPE_WEBHOOK_SECRET": secret,
 		"IMPACTD_SECRET_KEY":            "runner-test-key-runner-test-key-0123",
+	}
+	for k, v := range extra {
+		env[k] = v
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
