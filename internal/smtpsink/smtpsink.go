@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/textproto"
 	"strings"
@@ -37,6 +38,7 @@ func Start() (*Sink, error) {
 	s := &Sink{ln: ln, byTo: map[string]int{}, byID: map[string]int{}}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{sink: s}, nil }))
 	s.srv.Domain = "sink.localhost"
+	s.srv.ErrorLog = log.New(io.Discard, "", 0) // killed clients reset connections; that is the point
 	s.srv.AllowInsecureAuth = true
 	s.srv.MaxMessageBytes = 16 << 20
 	s.srv.ReadTimeout, s.srv.WriteTimeout = time.Minute, time.Minute
