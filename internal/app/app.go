@@ -88,6 +88,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 			Org: domain.Org{Name: cfg.OrgName, CharityNumber: cfg.OrgCharityNumber, Address: cfg.OrgAddress, Website: cfg.OrgWebsite, Email: cfg.OrgEmail},
 		},
 	}
+	reg.MustRegister(a.Runner.Collectors()...)
 	return a, nil
 }
 

@@ -26,7 +26,9 @@ import (
 
 var q3 = period.MustParse("2026-Q3")
 
-func inQ3(month time.Month, day int) time.Time { return time.Date(2026, month, day, 12, 0, 0, 0, time.UTC) }
+func inQ3(month time.Month, day int) time.Time {
+	return time.Date(2026, month, day, 12, 0, 0, 0, time.UTC)
+}
 
 // seed makes n donors who each gave £10 (plus n pence) in 2026-Q3, with
 // addresses donor-N@example.org, straight through the store.
