@@ -1,5 +1,5 @@
 # Build a static impactd and run it as a non-root user on a minimal base.
-FROM golang:1.26-bookworm AS build
+FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

@@ -65,33 +65,33 @@ func tokenCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 func donorCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "donor", Short: "Merge and erase donors"}
 	var reason string
-	needReason := func() error {
+	// audited runs change and its audit entry in one transaction: a change
+	// staff cannot account for never lands.
+	audited := func(cmd *cobra.Command, entry store.AuditEntry, change func(tx *store.Tx, now int64) error) error {
 		if strings.TrimSpace(reason) == "" {
 			return errors.New("--reason is required: it is recorded in the audit log")
 		}
-		return nil
+		a, err := open(cmd.Context(), getenv, stderr)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		now := a.Clock.Now().Unix()
+		entry.Actor, entry.Reason, entry.CreatedAt = actor(), reason, now
+		return a.Store.InTx(cmd.Context(), func(tx *store.Tx) error {
+			if err := change(tx, now); err != nil {
+				return err
+			}
+			return tx.Audit(cmd.Context(), &entry)
+		})
 	}
 	merge := &cobra.Command{
 		Use:   "merge KEEP_ID OTHER_ID --reason \"…\"",
 		Short: "Merge donor OTHER into KEEP: gifts, customers, emails and statements move to KEEP",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := needReason(); err != nil {
-				return err
-			}
-			a, err := open(cmd.Context(), getenv, stderr)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			now := a.Clock.Now().Unix()
-			err = a.Store.InTx(cmd.Context(), func(tx *store.Tx) error {
-				if err := tx.MergeDonors(cmd.Context(), args[0], args[1], now); err != nil {
-					return err
-				}
-				return tx.Audit(cmd.Context(), &store.AuditEntry{Actor: actor(), Action: "donor.merge", Subject: args[0],
-					Reason: reason, Detail: "merged " + args[1], CreatedAt: now})
-			})
+			err := audited(cmd, store.AuditEntry{Action: "donor.merge", Subject: args[0], Detail: "merged " + args[1]},
+				func(tx *store.Tx, now int64) error { return tx.MergeDonors(cmd.Context(), args[0], args[1], now) })
 			if err != nil {
 				return err
 			}
@@ -104,21 +104,8 @@ func donorCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 		Short: "Erase a donor's personal data (amounts are kept for the accounts; no further letters)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := needReason(); err != nil {
-				return err
-			}
-			a, err := open(cmd.Context(), getenv, stderr)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			now := a.Clock.Now().Unix()
-			err = a.Store.InTx(cmd.Context(), func(tx *store.Tx) error {
-				if err := tx.EraseDonor(cmd.Context(), args[0], now); err != nil {
-					return err
-				}
-				return tx.Audit(cmd.Context(), &store.AuditEntry{Actor: actor(), Action: "donor.erase", Subject: args[0], Reason: reason, CreatedAt: now})
-			})
+			err := audited(cmd, store.AuditEntry{Action: "donor.erase", Subject: args[0]},
+				func(tx *store.Tx, now int64) error { return tx.EraseDonor(cmd.Context(), args[0], now) })
 			if err != nil {
 				return err
 			}

@@ -178,3 +178,32 @@ func TestServe(t *testing.T) {
 		t.Fatal("serve did not shut down")
 	}
 }
+
+// TestAdminCommands: tokens are printed once and work; merge and erase
+// need a reason and are audited.
+func TestAdminCommands(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"IMPACTD_DATABASE_URL": "sqlite:" + filepath.Join(dir, "x.db"), "IMPACTD_SMTP_URL": "file://" + dir}
+	getenv := func(k string) string { return env[k] }
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"token", "create", "--role", "viewer", "--name", "reports"}, getenv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "impd_") {
+		t.Fatalf("token output %q", out.String())
+	}
+	if err := run(context.Background(), []string{"token", "create", "--role", "god"}, getenv, io.Discard, io.Discard); err == nil {
+		t.Fatal("unknown role accepted")
+	}
+	for _, args := range [][]string{{"donor", "erase", "dnr_x"}, {"donor", "merge", "dnr_a", "dnr_b"}} {
+		if err := run(context.Background(), args, getenv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "--reason") {
+			t.Errorf("%v without a reason: %v", args, err)
+		}
+	}
+	if err := run(context.Background(), []string{"donor", "erase", "dnr_missing", "--reason", "request"}, getenv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("erase of an unknown donor: %v", err)
+	}
+	if err := run(context.Background(), []string{"stripe", "sync"}, getenv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "IMPACTD_STRIPE_API_KEY") {
+		t.Errorf("sync without a key: %v", err)
+	}
+}

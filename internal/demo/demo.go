@@ -125,18 +125,18 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 	if opts.Out != nil {
 		w := opts.Out
 		fmt.Fprintf(w, "impactd demo — statements for %s (%s)\n\n", last, last.Label())
-		fmt.Fprintf(w, "  supporters        %d synthetic donors, %d Stripe events (%d applied, %d redeliveries ignored)\n",
-			sum.Donors, sum.Events, sum.Applied, sum.Duplicates)
-		fmt.Fprintf(w, "  gifts in %s   ", last)
+		fmt.Fprintf(w, "  supporters        %d synthetic donors\n", sum.Donors)
+		fmt.Fprintf(w, "  stripe events     %d signed events through POST /webhooks/stripe (%d redeliveries ignored)\n",
+			sum.Events, sum.Duplicates)
 		for i, t := range totals {
-			if i > 0 {
-				fmt.Fprint(w, "; ")
+			label := ""
+			if i == 0 {
+				label = "gifts in " + last.String()
 			}
-			fmt.Fprintf(w, "%s net (%s given, %s refunded, %d gifts)", money.New(t.Gross-t.Refunded, t.Currency),
-				money.New(t.Gross, t.Currency), money.New(t.Refunded, t.Currency), t.Count)
+			fmt.Fprintf(w, "  %-17s %4d gifts  %12s given  %10s refunded  %12s net\n", label, t.Count,
+				money.New(t.Gross, t.Currency), money.New(t.Refunded, t.Currency), money.New(t.Gross-t.Refunded, t.Currency))
 		}
-		fmt.Fprintln(w)
-		fmt.Fprintf(w, "  run %s  %s: %d eligible, %d letters sent, %d failed, %d skipped %s\n",
+		fmt.Fprintf(w, "  run               %s %s: %d eligible, %d letters sent, %d failed, %d skipped %s\n",
 			run.ID, run.Status, run.Eligible, run.Sent, run.Failed, run.Skipped, run.Exceptions)
 		fmt.Fprintf(w, "  letters (PDF)     %s\n", opts.PDFDir)
 		fmt.Fprintf(w, "  emails (.eml)     %s\n", opts.Outbox)

@@ -41,11 +41,13 @@ func (a *applier) donorFor(ctx context.Context, g *gift) (*domain.Donor, error) 
 			}
 		}
 	}
+	created := false
 	if donor == nil {
 		donor = &domain.Donor{Name: g.name, Email: g.email, Address: g.address, CreatedAt: a.now, UpdatedAt: a.now}
 		if err := tx.CreateDonor(ctx, donor); err != nil {
 			return nil, err
 		}
+		created = true
 	} else if err := a.fillContact(ctx, donor, g); err != nil {
 		return nil, err
 	}
@@ -60,6 +62,12 @@ func (a *applier) donorFor(ctx context.Context, g *gift) (*domain.Donor, error) 
 			return nil, err
 		}
 		if link.DonorID != donor.ID {
+			if created {
+				if err := tx.DeleteDonor(ctx, donor.ID); err != nil {
+					return nil, err
+				}
+				created = false
+			}
 			if donor, err = a.live(ctx, link.DonorID); err != nil {
 				return nil, err
 			}
@@ -68,6 +76,19 @@ func (a *applier) donorFor(ctx context.Context, g *gift) (*domain.Donor, error) 
 	if g.email != "" && donor.Status != domain.DonorErased {
 		if err := tx.LinkEmail(ctx, g.email, donor.ID, a.now); err != nil {
 			return nil, err
+		}
+		// Likewise two first gifts of one new guest: the email link decides.
+		if created && g.customerID == "" {
+			owner, err := tx.DonorByEmail(ctx, g.email)
+			if err != nil {
+				return nil, err
+			}
+			if owner.ID != donor.ID {
+				if err := tx.DeleteDonor(ctx, donor.ID); err != nil {
+					return nil, err
+				}
+				return a.live(ctx, owner.ID)
+			}
 		}
 	}
 	return donor, nil

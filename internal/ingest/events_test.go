@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -340,4 +341,50 @@ func stripeAPIVersion(t *testing.T, payload []byte) string {
 		t.Fatal(err)
 	}
 	return v.APIVersion
+}
+
+func TestUnknownEventTypesAreAcknowledged(t *testing.T) {
+	s := storetest.SQLite(t)
+	b := setup(t, s)
+	body := b.send(t, ev{"evt_unknown", "issuing_card.created", time.Now(), map[string]any{"id": "ic_1", "object": "issuing.card"}})
+	if !strings.Contains(body, "ignored") {
+		t.Fatalf("unknown type: %s", body)
+	}
+	if n, _ := s.CountEvents(context.Background()); n != 1 {
+		t.Fatalf("unknown event not stored for audit: %d", n)
+	}
+}
+
+// TestConcurrentFirstGifts: a campaign-day burst of first gifts from the same
+// new supporter, on several connections at once, makes one donor.
+func TestConcurrentFirstGifts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		b := setup(t, s)
+		at := time.Date(2026, 8, 1, 10, 0, 0, 0, time.UTC)
+		for _, who := range []struct{ customer, email string }{{"", "burst-guest@example.org"}, {"cus_burst", "burst-customer@example.org"}} {
+			var wg sync.WaitGroup
+			for i := range 8 {
+				wg.Go(func() {
+					c := ingest.Charge{ID: fmt.Sprintf("ch_burst_%s_%d", who.email, i), Customer: who.customer, Email: who.email,
+						Amount: 1000, Currency: "gbp", Created: at}
+					payload, _ := ingest.EventJSON("evt_"+c.ID, "charge.succeeded", at, c.Object())
+					if rec := b.post(t, payload, ingest.SignatureHeader(payload, secret, time.Now())); rec.Code != 200 {
+						t.Errorf("%d %s", rec.Code, rec.Body)
+					}
+				})
+			}
+			wg.Wait()
+			ds, err := s.DonorsByEmail(context.Background(), who.email)
+			if err != nil || len(ds) != 1 {
+				t.Fatalf("%s: %d donors (%v)", who.email, len(ds), err)
+			}
+			if gifts, _ := s.DonationsForDonor(context.Background(), ds[0].ID, 0, 1<<62); len(gifts) != 8 {
+				t.Fatalf("%s: %d gifts on the donor, want 8", who.email, len(gifts))
+			}
+		}
+		var orphans int
+		if err := s.DB().Get(&orphans, `SELECT COUNT(*) FROM donors WHERE id NOT IN (SELECT donor_id FROM donations)`); err != nil || orphans != 0 {
+			t.Fatalf("%d donors without gifts (%v)", orphans, err)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -228,6 +229,17 @@ func FuzzWebhook(f *testing.F) {
 	f.Add(seed)
 	f.Add([]byte(`{"id":"evt_x","type":"charge.refunded","data":{"object":{"id":"ch","amount":-5,"currency":"gbp","status":"succeeded"}}}`))
 	f.Add([]byte(`{"id":"evt_y","type":"charge.succeeded","data":{"object":[]}}`))
+	for i, obj := range []map[string]any{
+		ingest.PaymentIntentObject("pi_f", gift),
+		ingest.CheckoutSessionObject("cs_f", "payment", "pi_f", "", gift, map[string]string{"designation": "x"}),
+		ingest.InvoiceObject("in_f", "sub_f", "price_f", gift),
+		ingest.DisputeObject("dp_f", gift, 2500, "lost"),
+		ingest.CustomerObject("cus_f", "Zoë", "z@example.org", nil, gift.Created, map[string]string{ingest.GiftAidKey: "yes"}),
+	} {
+		typ := []string{"payment_intent.succeeded", "checkout.session.completed", "invoice.paid", "charge.dispute.closed", "customer.updated"}[i]
+		b, _ := ingest.EventJSON(fmt.Sprintf("evt_seed%d", i), typ, gift.Created, obj)
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest(http.MethodPost, "/webhooks/stripe", bytes.NewReader(body))
 		req.Header.Set("Stripe-Signature", ingest.SignatureHeader(body, secret, time.Now()))

@@ -312,3 +312,12 @@ func (q Q) DonorsByEmail(ctx context.Context, email string) ([]domain.Donor, err
 	}
 	return ds, nil
 }
+
+// DeleteDonor removes a donor created in the same transaction that turned out
+// to be a duplicate (a concurrent event created the same supporter first).
+func (q Q) DeleteDonor(ctx context.Context, id string) error {
+	if _, err := q.exec(ctx, `DELETE FROM donors WHERE id = ? AND id NOT IN (SELECT donor_id FROM donations)`, id); err != nil {
+		return fmt.Errorf("delete donor: %w", err)
+	}
+	return nil
+}
