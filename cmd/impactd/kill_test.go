@@ -82,12 +82,16 @@ func seedRun(t *testing.T, dbURL string, n int) {
 // at random moments and resumes it, until the run finishes; then checks
 // that every donor got their letter and that no one got two, except for
 // sends the run itself counts as interrupted (the documented window).
-// IMPACTD_TEST_KILL_DONORS changes the size; -short skips it.
+// IMPACTD_TEST_KILL_DONORS changes the size (250 under -race, to keep CI
+// short); -short skips it.
 func TestKillNineAndRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill -9 test: skipped with -short")
 	}
 	donors := 1000
+	if raceEnabled {
+		donors = 250 // the same kills and checks, in CI's time budget
+	}
 	if s := os.Getenv("IMPACTD_TEST_KILL_DONORS"); s != "" {
 		fmt.Sscan(s, &donors)
 	}
