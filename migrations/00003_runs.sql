@@ -43,7 +43,7 @@ CREATE TABLE run_jobs (
     UNIQUE (run_id, donor_id)
 );
 CREATE INDEX run_jobs_claim ON run_jobs (status, run_after_ms, id);
-CREATE INDEX run_jobs_run_status ON run_jobs (run_id, status);
+CREATE INDEX run_jobs_run_status ON run_jobs (run_id, status, run_after_ms, id);
 CREATE INDEX run_jobs_donor ON run_jobs (donor_id);
 
 -- What a corrected statement replaces, and how its snapshot differs.
