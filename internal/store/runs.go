@@ -145,10 +145,14 @@ type SentStatement struct {
 // LastSentStatement returns the newest delivered statement of a donor for a period.
 func (q Q) LastSentStatement(ctx context.Context, donorID, period string) (*SentStatement, error) {
 	var s SentStatement
-	err := q.get(ctx, &s, `SELECT s.id, s.run_id, s.donor_id, s.period, s.snapshot, s.content_hash, s.created_at, s.replaces, s.diff, d.updated_at AS sent_at
-		FROM statements s JOIN deliveries d ON d.statement_id = s.id
-		WHERE s.donor_id = ? AND s.period = ? AND d.status = ?
-		ORDER BY d.updated_at DESC, s.created_at DESC LIMIT 1`, donorID, period, domain.DeliverySent)
+	// Led by the donor's statements (index statements_donor_period): a
+	// join led by deliveries.status would read every sent delivery of every
+	// donor, once per job, and a run would take time quadratic in its size.
+	err := q.get(ctx, &s, `SELECT id, run_id, donor_id, period, snapshot, content_hash, created_at, replaces, diff, sent_at FROM (
+			SELECT s.id, s.run_id, s.donor_id, s.period, s.snapshot, s.content_hash, s.created_at, s.replaces, s.diff,
+				(SELECT MAX(d.updated_at) FROM deliveries d WHERE d.statement_id = s.id AND d.status = ?) AS sent_at
+			FROM statements s WHERE s.donor_id = ? AND s.period = ?) x
+		WHERE sent_at IS NOT NULL ORDER BY sent_at DESC, created_at DESC LIMIT 1`, domain.DeliverySent, donorID, period)
 	if err != nil {
 		return nil, fmt.Errorf("last sent statement: %w", notFound(err, "sent statement"))
 	}
