@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,7 +21,6 @@ import (
 	"impactd/internal/httpapi"
 	"impactd/internal/impact"
 	"impactd/internal/period"
-	"impactd/internal/runner"
 )
 
 func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
@@ -150,7 +148,7 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 				Addr: a.Config.HTTPAddr,
 				Handler: httpapi.NewServer(httpapi.Deps{
 					Log: a.Log, Store: a.Store, Webhook: a.Webhook, Registry: a.Registry, Links: a.Links, Clock: a.Clock,
-					Location: a.Config.Location, Console: staffConsole, Supporter: supporterPages,
+					Location: a.Config.Location, Console: staffConsole, Supporter: supporterPages, Runs: a.Runner,
 				}),
 				ReadHeaderTimeout: 10 * time.Second,
 				ReadTimeout:       30 * time.Second,
@@ -161,6 +159,8 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("serve: %w", err)
 			}
+			stopBackground := startBackground(ctx, a)
+			defer stopBackground()
 			a.Log.Info("listening", "addr", ln.Addr().String())
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()
@@ -309,44 +309,5 @@ func impactCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.
 	exportCmd.Flags().StringVar(&exportID, "id", "", "a stored version's id (from import or the API)")
 	exportCmd.Flags().StringVar(&exportOut, "out", "", "file to write (default: standard output)")
 	cmd.AddCommand(importCmd, publishCmd, exportCmd)
-	return cmd
-}
-
-func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
-	var periodFlag, reason string
-	var dryRun bool
-	cmd := &cobra.Command{
-		Use:   "run --period 2026-Q3 --reason \"…\"",
-		Short: "Produce and send the statements of a period now",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := period.Parse(periodFlag)
-			if err != nil {
-				return fmt.Errorf("--period: %w", err)
-			}
-			if strings.TrimSpace(reason) == "" {
-				return errors.New("--reason is required: say why this run is started (it is recorded)")
-			}
-			a, err := open(cmd.Context(), getenv, stderr)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			run, err := a.Runner.Run(cmd.Context(), runner.Request{Period: p, Trigger: "cli", Reason: reason, DryRun: dryRun})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "run %s %s: %d eligible, %d rendered, %d sent, %d failed, %d skipped %s\n",
-				run.ID, run.Status, run.Eligible, run.Rendered, run.Sent, run.Failed, run.Skipped, run.Exceptions)
-			if run.Status == domain.RunFailed {
-				return fmt.Errorf("run %s failed: %s", run.ID, run.Error)
-			}
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&periodFlag, "period", "", "period, e.g. 2026-Q3, 2026-07, 2026 or 2026/27 (required)")
-	cmd.Flags().StringVar(&reason, "reason", "", "why this run is started, for the audit trail (required)")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "render every letter but send nothing")
-	_ = cmd.MarkFlagRequired("period")
 	return cmd
 }

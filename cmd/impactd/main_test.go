@@ -75,7 +75,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"List-Unsubscribe-Post: List-Unsubscribe=One-Click", "application/pdf", "impact-statement-"} {
+	for _, want := range []string{"List-Unsubscribe-Post: List-Unsubscribe=One-Click", "application/pdf", "impact-statement-", "/s/"} {
 		if !bytes.Contains(eml, []byte(want)) {
 			t.Errorf("email lacks %q", want)
 		}

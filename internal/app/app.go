@@ -82,14 +82,23 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 	a.Runner = &runner.Runner{
 		Store: st, Renderer: renderer, Mailer: mailer, Templates: tmpl, Clock: clock, Log: log, Metrics: m,
 		Sender:  runner.Sender{From: cfg.MailFrom, FromName: cfg.MailFromName, ReplyTo: cfg.MailReplyTo},
-		BaseURL: cfg.BaseURL, Links: signer, Workers: 2,
+		BaseURL: cfg.BaseURL, Links: signer, StatementLinkTTL: cfg.StatementLinkTTL, Options: RunnerOptions(cfg),
 		Builder: &statement.Builder{
 			Store: st, Templates: tmpl, Location: cfg.Location, PaperSize: cfg.PaperSize,
 			Org: domain.Org{Name: cfg.OrgName, CharityNumber: cfg.OrgCharityNumber, Address: cfg.OrgAddress, Website: cfg.OrgWebsite, Email: cfg.OrgEmail,
 				Country: cfg.OrgCountry, LogoSHA256: renderer.LogoSHA256()},
 		},
 	}
+	reg.MustRegister(a.Runner.Collectors()...)
 	return a, nil
+}
+
+// RunnerOptions are the job settings of the configuration.
+func RunnerOptions(cfg *config.Config) runner.Options {
+	return runner.Options{
+		Workers: cfg.Workers, SendRate: cfg.SendRate, MaxAttempts: cfg.SendAttempts, RetryBackoff: cfg.RetryBackoff,
+		Lease: cfg.JobLease, IncludeMonthly: cfg.IncludeMonthly, StaffEmail: cfg.StaffEmail,
+	}
 }
 
 // Close closes the mailer and the database.

@@ -3,20 +3,39 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"impactd/internal/console"
+	"impactd/internal/domain"
+	"impactd/internal/period"
+	"impactd/internal/runner"
+	"impactd/internal/schedule"
 	"impactd/internal/supporter"
 )
 
-// Web assembles the staff console and the supporter pages. Runs started
-// from the console live in ctx (the server's): cancelling it stops them.
+// Web assembles the staff console and the supporter pages. The console
+// only records runs (with their jobs); the workers that serve starts — in
+// this or any replica — do the work.
 func (a *App) Web(ctx context.Context) (*console.Console, *supporter.Pages, error) {
-	runs := &console.RunnerRuns{Runner: a.Runner, Log: a.Log, Base: ctx}
+	return a.web(ctx, 0, 0)
+}
+
+// WebForTest is Web with a sign-in rate limit the tests choose.
+func (a *App) WebForTest(ctx context.Context, signInBurst int, signInEvery time.Duration) (*console.Console, *supporter.Pages, error) {
+	return a.web(ctx, signInBurst, signInEvery)
+}
+
+func (a *App) web(_ context.Context, signInBurst int, signInEvery time.Duration) (*console.Console, *supporter.Pages, error) {
+	var sched console.Schedule = console.NoSchedule{}
+	if a.Config.Schedule != nil {
+		sched = ScheduleView{Schedule: a.Config.Schedule, Kind: a.Config.PeriodKind, Location: a.Config.Location}
+	}
 	c, err := console.New(console.Options{
-		Store: a.Store, Renderer: a.Renderer, Runs: runs, Schedule: console.NoSchedule{},
+		Store: a.Store, Renderer: a.Renderer, Runs: DurableRuns{Runner: a.Runner}, Schedule: sched,
 		Preview: &console.Preview{Builder: a.Runner.Builder, Renderer: a.Renderer},
 		Clock:   a.Clock, Log: a.Log, Location: a.Config.Location, PeriodKind: a.Config.PeriodKind,
 		CookieSecure: a.Config.CookieSecure, SessionTTL: a.Config.SessionTTL,
+		SignInBurst: signInBurst, SignInEvery: signInEvery,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("web: %w", err)
@@ -29,4 +48,52 @@ func (a *App) Web(ctx context.Context) (*console.Console, *supporter.Pages, erro
 		return nil, nil, fmt.Errorf("web: %w", err)
 	}
 	return c, s, nil
+}
+
+// DurableRuns lets the console start runs and reruns on the durable runner.
+type DurableRuns struct{ Runner *runner.Runner }
+
+// Start records the run and its jobs; the workers do the rest.
+func (d DurableRuns) Start(ctx context.Context, req console.RunRequest) (*domain.Run, error) {
+	p, err := period.Parse(req.Period)
+	if err != nil {
+		return nil, domain.Errorf(domain.EINVALID, "%v", err)
+	}
+	scope := map[string]string{
+		"": domain.RunScopePeriod, console.ScopePeriod: domain.RunScopePeriod, console.ScopeFailed: domain.RunScopeFailed,
+		console.ScopeDonor: domain.RunScopeDonor, console.ScopeStatement: domain.RunScopeStatement,
+	}[req.Scope]
+	if scope == "" {
+		return nil, domain.Errorf(domain.EINVALID, "unknown run scope %q", req.Scope)
+	}
+	return d.Runner.Start(ctx, runner.Request{
+		Period: p, Trigger: "console", Actor: req.Actor, Reason: req.Reason, DryRun: req.DryRun,
+		Scope: scope, DonorID: req.DonorID, StatementID: req.StatementID, Force: req.Force,
+	})
+}
+
+// Progress counts the run's jobs that have ended.
+func (d DurableRuns) Progress(ctx context.Context, run *domain.Run) (console.Progress, error) {
+	_, c, err := d.Runner.Status(ctx, run.ID)
+	if err != nil {
+		return console.Progress{}, err
+	}
+	return console.Progress{Done: c.Jobs - c.Open(), Total: c.Jobs}, nil
+}
+
+// ScheduleView tells the console when the schedule next fires and for
+// which period.
+type ScheduleView struct {
+	Schedule *schedule.Schedule
+	Kind     period.Kind
+	Location *time.Location
+}
+
+// Next returns the next tick after now and the period it will run.
+func (s ScheduleView) Next(now time.Time) (console.ScheduledRun, bool) {
+	at := s.Schedule.Next(now)
+	if at.IsZero() {
+		return console.ScheduledRun{}, false
+	}
+	return console.ScheduledRun{At: at, Period: period.LastComplete(at, s.Kind, s.Location).String()}, true
 }

@@ -17,6 +17,7 @@ import (
 
 	"impactd/internal/domain"
 	"impactd/internal/period"
+	"impactd/internal/schedule"
 )
 
 // Config is every setting.
@@ -50,6 +51,17 @@ type Config struct {
 	CookieSecure        bool
 	SessionTTL          time.Duration
 	StatementLinkTTL    time.Duration
+
+	// Schedule is the parsed IMPACTD_SCHEDULE; nil when it is "off".
+	Schedule        *schedule.Schedule
+	ScheduleCatchUp time.Duration
+	IncludeMonthly  bool
+	Workers         int
+	SendRate        float64
+	SendAttempts    int
+	RetryBackoff    time.Duration
+	JobLease        time.Duration
+	StaffEmail      string
 }
 
 // Var documents one environment variable.
@@ -84,6 +96,15 @@ var Vars = []Var{
 	{"IMPACTD_TEMPLATES_DIR", "", "Directory whose templates override the embedded ones (same file names).", false},
 	{"IMPACTD_PAPER_SIZE", "A4", "`A4` or `Letter`.", false},
 	{"IMPACTD_SECRET_KEY", "", "Key for signed supporter links (unsubscribe, statements); at least 32 characters. Links are left out when unset.", true},
+	{"IMPACTD_SCHEDULE", schedule.Default, "When statement runs start: a cron expression (minute hour day month weekday, or `@monthly` etc.), in `IMPACTD_TIMEZONE` unless it starts with `CRON_TZ=Zone`; each tick runs the previous complete period. `off` disables the schedule.", false},
+	{"IMPACTD_SCHEDULE_CATCHUP", "72h", "A tick missed while impactd was down is run at start-up if it is at most this old (once); `0` never catches up.", false},
+	{"IMPACTD_RUN_INCLUDE_MONTHLY", "false", "Also write to every active monthly supporter, not only those with a gift or refund in the period.", false},
+	{"IMPACTD_WORKERS", "4", "Statement jobs each impactd process works at once.", false},
+	{"IMPACTD_SEND_RATE", "0", "Most emails per second from each impactd process; `0` is unlimited.", false},
+	{"IMPACTD_SEND_ATTEMPTS", "6", "Send attempts per statement before it is marked failed (temporary errors only; a permanent one fails at once).", false},
+	{"IMPACTD_RETRY_BACKOFF", "1m", "Delay before the first retry of a temporary mail error; it doubles each time (at most 1h), with ±20% jitter.", false},
+	{"IMPACTD_JOB_LEASE", "2m", "How long a claimed job belongs to its process; a crashed process's jobs are taken over after it.", false},
+	{"IMPACTD_STAFF_EMAIL", "", "Where each run's summary is emailed; none when unset.", false},
 	{"IMPACTD_LOG_LEVEL", "info", "`debug`, `info`, `warn` or `error`.", false},
 	{"IMPACTD_LOG_FORMAT", "json", "`json` or `text`.", false},
 	{"IMPACTD_COOKIE_SECURE", "true", "Mark the staff console's session cookie `Secure` (HTTPS only). Set `false` only for local plain-http use.", false},
@@ -212,6 +233,38 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.StripeAPIBase != "" && !strings.HasPrefix(c.StripeAPIBase, "http://") && !strings.HasPrefix(c.StripeAPIBase, "https://") {
 		errs = append(errs, fmt.Errorf("IMPACTD_STRIPE_API_BASE %q: want an http:// or https:// URL", c.StripeAPIBase))
+	}
+	if spec := get("IMPACTD_SCHEDULE"); !strings.EqualFold(spec, "off") && c.Location != nil {
+		if c.Schedule, err = schedule.Parse(spec, c.Location); err != nil {
+			errs = append(errs, fmt.Errorf("IMPACTD_SCHEDULE: %w", err))
+		}
+	}
+	duration := func(name string, min time.Duration) time.Duration {
+		d, err := Duration(get(name))
+		if err != nil || d < min {
+			errs = append(errs, fmt.Errorf("%s %q: want a duration of at least %s, such as 90s or 5m", name, get(name), min))
+		}
+		return d
+	}
+	c.ScheduleCatchUp = duration("IMPACTD_SCHEDULE_CATCHUP", 0)
+	c.RetryBackoff = duration("IMPACTD_RETRY_BACKOFF", time.Millisecond)
+	c.JobLease = duration("IMPACTD_JOB_LEASE", time.Second)
+	if c.IncludeMonthly, err = strconv.ParseBool(get("IMPACTD_RUN_INCLUDE_MONTHLY")); err != nil {
+		errs = append(errs, fmt.Errorf("IMPACTD_RUN_INCLUDE_MONTHLY %q: want true or false", get("IMPACTD_RUN_INCLUDE_MONTHLY")))
+	}
+	if c.Workers, err = strconv.Atoi(get("IMPACTD_WORKERS")); err != nil || c.Workers < 1 || c.Workers > 256 {
+		errs = append(errs, fmt.Errorf("IMPACTD_WORKERS %q: want a whole number from 1 to 256", get("IMPACTD_WORKERS")))
+	}
+	if c.SendAttempts, err = strconv.Atoi(get("IMPACTD_SEND_ATTEMPTS")); err != nil || c.SendAttempts < 1 {
+		errs = append(errs, fmt.Errorf("IMPACTD_SEND_ATTEMPTS %q: want a whole number of at least 1", get("IMPACTD_SEND_ATTEMPTS")))
+	}
+	if c.SendRate, err = strconv.ParseFloat(get("IMPACTD_SEND_RATE"), 64); err != nil || c.SendRate < 0 {
+		errs = append(errs, fmt.Errorf("IMPACTD_SEND_RATE %q: want messages per second, 0 for unlimited", get("IMPACTD_SEND_RATE")))
+	}
+	if c.StaffEmail = get("IMPACTD_STAFF_EMAIL"); c.StaffEmail != "" {
+		if _, err := mail.ParseAddress(c.StaffEmail); err != nil {
+			errs = append(errs, fmt.Errorf("IMPACTD_STAFF_EMAIL %q: not an email address", c.StaffEmail))
+		}
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("configuration: %w", errors.Join(errs...))

@@ -18,7 +18,38 @@ type Run struct {
 	Exceptions string `db:"exceptions" json:"exceptions"`
 	StartedAt  int64  `db:"started_at" json:"started_at"`
 	FinishedAt int64  `db:"finished_at" json:"finished_at,omitempty"`
+
+	// Scope says which donors the run considers: RunScopePeriod (everyone
+	// eligible), RunScopeFailed, RunScopeUnsent, RunScopeDonor (DonorID) or
+	// RunScopeStatement (resend StatementID as it is).
+	Scope       string `db:"scope" json:"scope"`
+	DonorID     string `db:"donor_id" json:"donor_id,omitempty"`
+	StatementID string `db:"statement_id" json:"statement_id,omitempty"`
+	// Force sends a statement even when an identical one was delivered.
+	Force int `db:"forced" json:"force"`
+	// Actor is who started the run: "schedule", or a staff member or token name.
+	Actor string `db:"actor" json:"actor"`
+	// TickAt is the schedule tick (unix seconds) that created the run; 0 otherwise.
+	TickAt int64 `db:"tick_at" json:"tick_at,omitempty"`
+	// Interrupted counts sends cut off by a crash between handing the message
+	// to the relay and recording the outcome; each was sent again with the
+	// same Message-ID, so these are the only possible duplicates.
+	Interrupted int `db:"interrupted" json:"interrupted"`
+	Retrying    int `db:"retrying" json:"retrying"`
+	// Flags counts letters that went out but deserve a look, by reason
+	// (no_postal_address, mixed_currencies), as a JSON object.
+	Flags       string `db:"flags" json:"flags"`
+	SummarySent int    `db:"summary_sent" json:"-"`
 }
+
+// Run scopes.
+const (
+	RunScopePeriod    = "period"
+	RunScopeFailed    = "failed"
+	RunScopeUnsent    = "unsent"
+	RunScopeDonor     = "donor"
+	RunScopeStatement = "statement"
+)
 
 // Run states.
 const (
@@ -38,6 +69,11 @@ type Statement struct {
 	Snapshot    string `db:"snapshot" json:"-"` // canonical JSON of Snapshot
 	ContentHash string `db:"content_hash" json:"content_hash"`
 	CreatedAt   int64  `db:"created_at" json:"created_at"`
+	// Replaces is the delivered statement this one corrects; "" for a first letter.
+	Replaces string `db:"replaces" json:"replaces,omitempty"`
+	// Diff lists what changed from the replaced statement's snapshot, one
+	// "path: old → new" per line.
+	Diff string `db:"diff" json:"diff,omitempty"`
 }
 
 // Delivery is one email attempt for a statement.
@@ -59,4 +95,10 @@ const (
 	DeliveryTempFailed = "failed_temporary"
 	DeliveryPermFailed = "failed_permanent"
 	DeliverySuppressed = "suppressed"
+	// DeliverySending is an attempt handed to the relay whose outcome is not
+	// yet recorded; one still in this state after a crash is interrupted.
+	DeliverySending = DeliveryQueued
+	// DeliveryInterrupted is an attempt cut off by a crash mid-send: the
+	// relay may or may not have taken the message.
+	DeliveryInterrupted = "interrupted"
 )

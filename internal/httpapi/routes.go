@@ -61,4 +61,9 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST /console/impact/{id}/publish", c.Require(auth.Operator, c.PublishUpdate()))
 		mux.Handle("GET /console/audit", c.Require(auth.Viewer, c.Audit()))
 	}
+	mux.Handle("POST /api/v1/runs", requireRole(d, auth.Viewer, handleStartRun(d))) // sending needs operator: checked inside
+	mux.Handle("GET /api/v1/runs", requireRole(d, auth.Viewer, handleRuns(d)))
+	mux.Handle("GET /api/v1/runs/{id}", requireRole(d, auth.Viewer, handleRun(d)))
+	mux.Handle("GET /api/v1/runs/{id}/statements", requireRole(d, auth.Viewer, handleRunStatements(d)))
+	mux.Handle("GET /api/v1/statements/{id}/pdf", requireRole(d, auth.Viewer, handleStatementPDF(d)))
 }

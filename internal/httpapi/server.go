@@ -18,6 +18,7 @@ import (
 	"impactd/internal/domain"
 	"impactd/internal/httpapi/httpstatus"
 	"impactd/internal/links"
+	"impactd/internal/runner"
 	"impactd/internal/store"
 	"impactd/internal/supporter"
 )
@@ -35,6 +36,7 @@ type Deps struct {
 	Console *console.Console
 	// Supporter serves the supporter pages; nil serves none.
 	Supporter *supporter.Pages
+	Runs      *runner.Runner // statement runs; nil: the run routes answer 503
 }
 
 // NewServer returns the HTTP handler.

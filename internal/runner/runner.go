@@ -1,7 +1,23 @@
-// Package runner produces and sends the statements of a period: it decides
-// who gets a letter, freezes each snapshot, renders the PDF, emails it and
-// records the delivery. A statement that was delivered and has not changed is
-// never sent again; one that changed goes out marked as a correction.
+// Package runner produces and sends the statements of a period as durable
+// jobs. Starting a run writes the run and one job per donor in a single
+// transaction; any impactd process then claims jobs through the database
+// (FOR UPDATE SKIP LOCKED on PostgreSQL, one IMMEDIATE transaction at a time
+// on SQLite) and carries each through its steps — build and store the
+// snapshot, render, record the send attempt, send, record the outcome —
+// committing after each, so that a process killed at any moment leaves work
+// another process (or itself, restarted) finishes without loss.
+//
+// The one window in which a letter can go out twice is between recording a
+// send attempt and recording its outcome: a crash there leaves the attempt
+// "sending", and whoever takes the job over cannot know whether the relay
+// took the message. It sends again with the same Message-ID (so mail
+// clients can fold the two), marks the old attempt interrupted and counts it
+// in the run's Interrupted figure, which is thus an upper bound of the
+// duplicates a run produced.
+//
+// A statement that was delivered and has not changed is never sent again
+// unless the run is forced; one that changed goes out as a correction, with
+// the difference of the snapshots recorded on the statement.
 package runner
 
 import (
@@ -10,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -18,10 +35,10 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
+	"github.com/sethvargo/go-retry"
+	"golang.org/x/time/rate"
 
 	"impactd/internal/domain"
-	"impactd/internal/letter"
 	"impactd/internal/links"
 	"impactd/internal/mail"
 	"impactd/internal/metrics"
@@ -29,244 +46,613 @@ import (
 	"impactd/internal/period"
 	"impactd/internal/statement"
 	"impactd/internal/store"
+	"impactd/internal/supporter"
 	"impactd/internal/wording"
 )
 
 // Skip reasons, the keys of a run's exceptions report.
 const (
-	SkipNoEmail      = "no_email"
-	SkipUnsubscribed = "unsubscribed"
-	SkipErased       = "erased"
-	SkipUnchanged    = "already_sent_unchanged"
+	SkipNoEmail      = store.SkipNoEmail
+	SkipUnsubscribed = store.SkipUnsubscribed
+	SkipErased       = store.SkipErased
+	SkipBounced      = store.SkipBounced
+	SkipZeroNet      = store.SkipZeroNet
+	SkipUnchanged    = store.SkipUnchanged
+	SkipAlreadySent  = store.SkipAlreadySent
 )
+
+// Renderer turns a snapshot into a PDF; *letter.Renderer is the real one.
+type Renderer interface {
+	Render(w io.Writer, s *domain.Snapshot, contentHash string) error
+}
 
 // Sender is who the letters come from.
 type Sender struct{ From, FromName, ReplyTo string }
 
-// Runner runs statement runs.
+// Options tune how jobs are worked. Zero values take the defaults shown.
+type Options struct {
+	Workers        int           // jobs worked at once by this process; 4
+	SendRate       float64       // messages per second from this process; 0: unlimited
+	MaxAttempts    int           // send attempts before a statement fails; 6
+	RetryBackoff   time.Duration // first retry delay, doubling, ±20% jitter; 1m
+	RetryMax       time.Duration // longest retry delay; 1h
+	Lease          time.Duration // how long a claimed job is a worker's; 2m
+	Poll           time.Duration // how often an idle worker looks for jobs; 1s
+	IncludeMonthly bool          // also write to active monthly supporters without a gift in the period
+	StaffEmail     string        // where run summaries go; "": none
+}
+
+// Runner starts runs and works their jobs.
 type Runner struct {
 	Store     *store.Store
 	Builder   *statement.Builder
-	Renderer  *letter.Renderer
+	Renderer  Renderer
 	Mailer    mail.Sender
 	Templates *wording.Templates
 	Sender    Sender
 	BaseURL   string
-	Links     *links.Signer // nil: no unsubscribe links
-	Clock     domain.Clock
-	Log       *slog.Logger
-	Metrics   *metrics.Metrics
-	Workers   int    // statements rendered and sent at once; default 2
-	PDFDir    string // when set, every rendered PDF is also written here
+	Links     *links.Signer // nil: no supporter links (unsubscribe, statement page)
+	// StatementLinkTTL is how long the statement link in an email works.
+	StatementLinkTTL time.Duration
+	Clock            domain.Clock
+	Log              *slog.Logger
+	Metrics          *metrics.Metrics
+	Options          Options
+	PDFDir           string // when set, every rendered PDF is also written here
+	// WorkerID names this process in job leases; a random one by default.
+	WorkerID string
+
+	// sh is created on first use and shared by copies of the Runner (the
+	// demo copies it to set PDFDir).
+	sh *shared
+}
+
+// shared is a Runner's mutable state.
+type shared struct {
+	limiter *rate.Limiter
+	mu      sync.Mutex
+	runs    map[string]*runState
+}
+
+// initMu guards the lazy set-up of every Runner.
+var initMu sync.Mutex
+
+// runState is what this process caches about a run it works on.
+type runState struct {
+	run *domain.Run
+	sc  *statement.Context
 }
 
 // Request asks for one run.
 type Request struct {
-	Period  period.Period
-	Trigger string // "cli", "schedule", "demo", …
-	Reason  string
-	DryRun  bool // render everything, send nothing
+	Period      period.Period
+	Trigger     string // "cli", "api", "schedule", "demo", …
+	Actor       string // who: a person, a token's name, "schedule"
+	Reason      string
+	DryRun      bool   // render everything, send nothing
+	Scope       string // domain.RunScope*; "" is RunScopePeriod
+	DonorID     string // RunScopeDonor
+	StatementID string // RunScopeStatement: resend this statement as it is
+	Force       bool   // send even statements identical to one delivered
+	TickAt      int64  // the schedule tick that asked for the run
 }
 
-// Run produces the statements of a period. Problems with single donors are
-// counted in the run and logged; an error is returned only when the run could
-// not start or could not record its result, and then nothing was sent.
-func (r *Runner) Run(ctx context.Context, req Request) (*domain.Run, error) {
-	start := r.Clock.Now()
-	sc, err := r.Builder.NewContext(ctx, req.Period)
-	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", req.Period, err)
+func (r *Runner) init() {
+	initMu.Lock()
+	defer initMu.Unlock()
+	if r.sh != nil {
+		return
 	}
-	if err := r.Templates.Check(); err != nil {
-		return nil, fmt.Errorf("run %s: %w", req.Period, err)
-	}
-	dry := 0
-	if req.DryRun {
-		dry = 1
-	}
-	run := &domain.Run{Period: req.Period.String(), Trigger: req.Trigger, Reason: req.Reason, Status: domain.RunRunning,
-		DryRun: dry, Exceptions: "{}", StartedAt: start.Unix()}
-	if err := r.Store.CreateRun(ctx, run); err != nil {
-		return nil, fmt.Errorf("run %s: %w", req.Period, err)
-	}
-	log := r.Log.With("run_id", run.ID, "period", run.Period)
-	log.Info("run started", "dry_run", req.DryRun, "trigger", req.Trigger)
-
-	from, to := req.Period.Bounds(r.Builder.Location)
-	donors, err := r.Store.DonorsWithActivity(ctx, from.Unix(), to.Unix())
-	if err != nil {
-		return r.finish(ctx, run, map[string]int{}, err)
-	}
-	var mu sync.Mutex
-	skipped := map[string]int{}
-	count := func(f func()) { mu.Lock(); f(); mu.Unlock() }
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(r.Workers, 1))
-	for i := range donors {
-		d := &donors[i]
-		if reason := exclusion(d); reason != "" {
-			count(func() { skipped[reason]++; run.Skipped++ })
-			continue
+	func() {
+		o := &r.Options
+		if o.Workers <= 0 {
+			o.Workers = 4
 		}
-		count(func() { run.Eligible++ })
-		g.Go(func() error {
-			if gctx.Err() != nil {
-				return gctx.Err()
-			}
-			out, err := r.one(gctx, run, sc, d, req.DryRun)
-			count(func() {
-				switch {
-				case err != nil:
-					run.Failed++
-					log.Error("statement failed", "donor_id", d.ID, "err", err)
-				case out == SkipUnchanged:
-					skipped[out]++
-					run.Skipped++
-				case out == domain.DeliverySent:
-					run.Rendered++
-					run.Sent++
-				default:
-					run.Rendered++
+		if o.MaxAttempts <= 0 {
+			o.MaxAttempts = 6
+		}
+		if o.RetryBackoff <= 0 {
+			o.RetryBackoff = time.Minute
+		}
+		if o.RetryMax <= 0 {
+			o.RetryMax = time.Hour
+		}
+		if o.Lease <= 0 {
+			o.Lease = 2 * time.Minute
+		}
+		if o.Poll <= 0 {
+			o.Poll = time.Second
+		}
+		r.sh = &shared{limiter: rate.NewLimiter(rate.Inf, 1), runs: map[string]*runState{}}
+		if o.SendRate > 0 {
+			r.sh.limiter = rate.NewLimiter(rate.Limit(o.SendRate), max(1, int(o.SendRate)))
+		}
+		if r.WorkerID == "" {
+			host, _ := os.Hostname()
+			r.WorkerID = strings.TrimPrefix(store.NewID("wrk"), "wrk_") + "@" + host
+		}
+		if r.Log == nil {
+			r.Log = slog.New(slog.DiscardHandler)
+		}
+	}()
+}
+
+// Run starts a run and works its jobs in this process until it is
+// finished, then returns it. Other processes may share the work.
+func (r *Runner) Run(ctx context.Context, req Request) (*domain.Run, error) {
+	run, err := r.Start(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return r.Finish(ctx, run.ID, nil)
+}
+
+// Finish works the jobs of a run that was started earlier — by this
+// process before it crashed, by another, or by the scheduler — until the
+// run is finished, then returns it. progress, when set, is called about
+// once a second with the live counts.
+func (r *Runner) Finish(ctx context.Context, runID string, progress func(*domain.Run, store.RunCounts)) (*domain.Run, error) {
+	r.init()
+	done := make(chan struct{})
+	if progress != nil {
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					if run, c, err := r.Status(ctx, runID); err == nil {
+						progress(run, c)
+					}
 				}
-			})
-			return nil
-		})
+			}
+		}()
 	}
-	werr := g.Wait()
-	if werr == nil {
-		werr = ctx.Err()
+	err := r.Work(ctx, runID)
+	close(done)
+	run, serr := r.Store.Run(context.WithoutCancel(ctx), runID)
+	if serr != nil {
+		return nil, fmt.Errorf("run %s: %w", runID, serr)
 	}
-	run, err = r.finish(context.WithoutCancel(ctx), run, skipped, werr)
-	if r.Metrics != nil {
-		r.Metrics.RunDuration.Observe(r.Clock.Now().Sub(start).Seconds())
+	if err != nil {
+		return run, fmt.Errorf("run %s: %w", runID, err)
 	}
-	log.Info("run finished", "status", run.Status, "eligible", run.Eligible, "rendered", run.Rendered,
-		"sent", run.Sent, "failed", run.Failed, "skipped", run.Skipped)
-	return run, err
-}
-
-// exclusion says why a donor with activity gets no letter, or "".
-func exclusion(d *domain.Donor) string {
-	switch {
-	case d.Status == domain.DonorErased:
-		return SkipErased
-	case d.Status == domain.DonorUnsubscribed:
-		return SkipUnsubscribed
-	case d.Email == "":
-		return SkipNoEmail
-	}
-	return ""
-}
-
-func (r *Runner) finish(ctx context.Context, run *domain.Run, skipped map[string]int, cause error) (*domain.Run, error) {
-	b, _ := json.Marshal(skipped)
-	run.Exceptions = string(b)
-	run.FinishedAt = r.Clock.Now().Unix()
-	run.Status = domain.RunSucceeded
-	if cause != nil {
-		run.Status, run.Error = domain.RunFailed, cause.Error()
-	} else if run.Failed > 0 {
-		run.Status = domain.RunFailed
-		run.Error = fmt.Sprintf("%d statements failed", run.Failed)
-	}
-	if err := r.Store.UpdateRun(ctx, run); err != nil {
-		return run, fmt.Errorf("run %s: %w", run.Period, errors.Join(cause, err))
-	}
-	if cause != nil {
-		return run, fmt.Errorf("run %s: %w", run.Period, cause)
+	if progress != nil {
+		_, c, _ := r.Status(ctx, runID)
+		progress(run, c)
 	}
 	return run, nil
 }
 
-// one makes, renders and sends one donor's statement. It returns the
-// delivery status, "rendered" for a dry run, or SkipUnchanged.
-func (r *Runner) one(ctx context.Context, run *domain.Run, sc *statement.Context, d *domain.Donor, dry bool) (string, error) {
+// Start validates a request and records the run with its jobs, atomically,
+// together with an audit entry of who asked and why. It does not work the
+// jobs: Work (in this or any process) does.
+func (r *Runner) Start(ctx context.Context, req Request) (*domain.Run, error) {
+	var run *domain.Run
+	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		run, err = r.start(ctx, tx, &req)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.Log.Info("run started", "run_id", run.ID, "period", run.Period, "scope", run.Scope, "dry_run", req.DryRun, "trigger", req.Trigger)
+	return run, nil
+}
+
+// StartTick starts the run of a schedule tick unless one was already
+// started for it (by this or another replica); it reports whether it did.
+func (r *Runner) StartTick(ctx context.Context, req Request) (*domain.Run, bool, error) {
+	var run *domain.Run
+	started := false
+	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+		id := store.NewID("run")
+		ok, err := tx.RecordTick(ctx, req.TickAt, req.Period.String(), id, r.Clock.Now().Unix())
+		if err != nil || !ok {
+			return err
+		}
+		run, err = r.start(ctx, tx, &req, id)
+		started = err == nil
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if started {
+		r.Log.Info("run started", "run_id", run.ID, "period", run.Period, "trigger", req.Trigger, "tick_at", req.TickAt)
+	}
+	return run, started, nil
+}
+
+func (r *Runner) start(ctx context.Context, tx *store.Tx, req *Request, id ...string) (*domain.Run, error) {
+	r.init()
+	op := "start run"
+	if req.Scope == "" {
+		req.Scope = domain.RunScopePeriod
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		return nil, domain.Errorf(domain.EINVALID, "a reason is required: say why this run is started (it is recorded)")
+	}
 	now := r.Clock.Now()
-	prev, err := r.Store.LastSentStatement(ctx, d.ID, run.Period)
-	if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
-		return "", err
-	}
-	issued := now
-	if prev != nil {
-		// Rebuild with the earlier letter's date: if nothing else differs,
-		// the hash matches and the donor is not written to twice.
-		old, err := domain.DecodeSnapshot([]byte(prev.Snapshot))
+	switch req.Scope {
+	case domain.RunScopePeriod, domain.RunScopeFailed, domain.RunScopeUnsent:
+	case domain.RunScopeDonor:
+		if _, err := tx.Donor(ctx, req.DonorID); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+	case domain.RunScopeStatement:
+		st, err := tx.Statement(ctx, req.StatementID)
 		if err != nil {
-			return "", err
+			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-		if t, err := time.ParseInLocation(time.DateOnly, old.IssuedOn, r.Builder.Location); err == nil {
-			issued = t
+		p, err := period.Parse(st.Period)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
 		}
+		req.Period, req.DonorID = p, st.DonorID
+		if sent, err := sentAt(ctx, tx.Q, st.ID); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		} else if sent != 0 && !req.Force {
+			return nil, domain.Errorf(domain.ECONFLICT, "statement %s was delivered on %s: add force to send it again",
+				st.ID, time.Unix(sent, 0).In(r.Builder.Location).Format("2 January 2006"))
+		}
+	default:
+		return nil, domain.Errorf(domain.EINVALID, "unknown run scope %q", req.Scope)
 	}
-	snap, err := r.Builder.Build(ctx, sc, d, issued)
+	if err := r.Templates.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if _, err := tx.PublishedImpactUpdate(ctx, req.Period.String()); err != nil {
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			return nil, domain.Errorf(domain.EINVALID, "no published impact update for %s: publish one before running statements", req.Period)
+		}
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	run := &domain.Run{Period: req.Period.String(), Trigger: req.Trigger, Reason: req.Reason, Status: domain.RunRunning,
+		DryRun: b2i(req.DryRun), StartedAt: now.Unix(), Scope: req.Scope, DonorID: req.DonorID, StatementID: req.StatementID,
+		Force: b2i(req.Force), Actor: req.Actor, TickAt: req.TickAt}
+	if len(id) > 0 {
+		run.ID = id[0]
+	}
+	if err := tx.CreateRun(ctx, run); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	from, to := req.Period.Bounds(r.Builder.Location)
+	n, err := tx.PlanJobs(ctx, run, store.Plan{From: from.Unix(), To: to.Unix(), IncludeMonthly: r.Options.IncludeMonthly}, now.Unix())
 	if err != nil {
-		return "", err
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	enc, err := snap.Encode()
+	detail, _ := json.Marshal(map[string]any{"period": run.Period, "scope": run.Scope, "donor_id": run.DonorID, "statement_id": run.StatementID,
+		"dry_run": req.DryRun, "force": req.Force, "trigger": req.Trigger, "jobs": n})
+	actor := req.Actor
+	if actor == "" {
+		actor = req.Trigger
+	}
+	if err := tx.Audit(ctx, &store.AuditEntry{Actor: actor, Action: "run.start", Subject: run.ID, Reason: req.Reason,
+		Detail: string(detail), CreatedAt: now.Unix()}); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return run, nil
+}
+
+// Status returns a run with its live counts.
+func (r *Runner) Status(ctx context.Context, runID string) (*domain.Run, store.RunCounts, error) {
+	run, err := r.Store.Run(ctx, runID)
 	if err != nil {
-		return "", err
+		return nil, store.RunCounts{}, err
 	}
-	hash := domain.ContentHash(enc)
-	corrected := ""
-	if prev != nil {
-		if prev.ContentHash == hash {
-			return SkipUnchanged, nil
-		}
-		corrected = time.Unix(prev.SentAt, 0).In(r.Builder.Location).Format("2 January 2006")
-		if snap, err = r.Builder.Build(ctx, sc, d, now); err != nil {
-			return "", err
-		}
-		if enc, err = snap.Encode(); err != nil {
-			return "", err
-		}
-		hash = domain.ContentHash(enc)
+	c, err := r.Store.CountRun(ctx, runID)
+	if err != nil {
+		return nil, store.RunCounts{}, err
 	}
-	st := &domain.Statement{RunID: run.ID, DonorID: d.ID, Period: run.Period, Snapshot: string(enc), ContentHash: hash, CreatedAt: now.Unix()}
-	if err := r.Store.InsertStatement(ctx, st); err != nil {
-		return "", err
+	return run, c, nil
+}
+
+// Work claims and works jobs — of one run when runID is set, of any run
+// otherwise — until ctx is cancelled or, for one run, the run is finished.
+// Cancelling ctx stops claiming; jobs already claimed are worked to the end
+// of their current attempt, so a graceful shutdown never leaves a send
+// half-recorded.
+func (r *Runner) Work(ctx context.Context, runID string) error {
+	r.init()
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	halt := func() { stopOnce.Do(func() { close(stop) }) }
+	for w := 0; w < r.Options.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.worker(ctx, runID, stop)
+		}()
 	}
+	// The sweeper finishes runs whose last job ended in a process that died
+	// before it could close the run, and sends pending summaries.
+	var err error
+	every := r.Options.Poll
+	if runID != "" {
+		every = min(every, 100*time.Millisecond) // notice the run's end quickly
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if serr := r.sweep(ctx); serr != nil && ctx.Err() == nil {
+			r.Log.Warn("sweep failed", "err", serr)
+		}
+		if runID != "" {
+			run, rerr := r.Store.Run(ctx, runID)
+			if rerr != nil && ctx.Err() == nil {
+				err = rerr
+				break
+			}
+			if rerr == nil && run.Status != domain.RunRunning {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+			continue
+		}
+		break
+	}
+	halt()
+	wg.Wait()
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
+func (r *Runner) worker(ctx context.Context, runID string, stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		default:
+		}
+		now := r.Clock.Now()
+		jobs, err := r.Store.ClaimJobs(ctx, r.WorkerID, runID, now.UnixMilli(), now.Add(r.Options.Lease).UnixMilli(), 1)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.Log.Warn("claim failed", "err", err)
+			}
+			jobs = nil
+		}
+		if len(jobs) == 0 {
+			select {
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-time.After(r.Options.Poll):
+			}
+			continue
+		}
+		for i := range jobs {
+			// A claimed job is worked to the end of its attempt even when
+			// shutdown begins: its context is not cancelled with ctx.
+			r.work(context.WithoutCancel(ctx), &jobs[i])
+		}
+	}
+}
+
+// work carries one job as far as it goes now.
+func (r *Runner) work(ctx context.Context, j *store.Job) {
+	log := r.Log.With("run_id", j.RunID, "donor_id", j.DonorID)
+	err := r.step(ctx, j, log)
+	if err != nil {
+		if domain.ErrorCode(err) == domain.ECONFLICT {
+			log.Warn("job lease lost; another worker has it", "err", err)
+			return
+		}
+		log.Error("job failed", "err", err)
+		r.fail(ctx, j, err, log)
+	}
+	r.maybeFinish(ctx, j.RunID)
+}
+
+func (r *Runner) state(ctx context.Context, runID string) (*runState, error) {
+	r.sh.mu.Lock()
+	s := r.sh.runs[runID]
+	r.sh.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	run, err := r.Store.Run(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := period.Parse(run.Period)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := r.Builder.NewContext(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	s = &runState{run: run, sc: sc}
+	r.sh.mu.Lock()
+	r.sh.runs[runID] = s
+	r.sh.mu.Unlock()
+	return s, nil
+}
+
+// step works the job: each stage commits before the next begins.
+func (r *Runner) step(ctx context.Context, j *store.Job, log *slog.Logger) error {
+	rs, err := r.state(ctx, j.RunID)
+	if err != nil {
+		return err
+	}
+	run := rs.run
+	donor, err := r.Store.Donor(ctx, j.DonorID)
+	if err != nil {
+		return err
+	}
+	// The donor may have unsubscribed, been erased or bounced since the run was planned.
+	if reason, err := r.exclusion(ctx, donor); err != nil {
+		return err
+	} else if reason != "" {
+		return r.end(ctx, j, store.JobSkipped, reason, "")
+	}
+
+	// Step 1: the snapshot, stored as the statement.
+	var st *domain.Statement
+	if j.StatementID == "" {
+		var skip string
+		st, skip, err = r.build(ctx, rs, j, donor)
+		if err != nil {
+			return err
+		}
+		if skip != "" {
+			return r.end(ctx, j, store.JobSkipped, skip, "")
+		}
+		err = r.Store.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.InsertStatement(ctx, st); err != nil {
+				return err
+			}
+			j.StatementID = st.ID
+			return tx.SetJobStatement(ctx, j, r.WorkerID, r.Clock.Now().Unix())
+		})
+		if err != nil {
+			return err
+		}
+	} else if st, err = r.Store.Statement(ctx, j.StatementID); err != nil {
+		return err
+	}
+	log = log.With("statement_id", st.ID)
+	snap, err := domain.DecodeSnapshot([]byte(st.Snapshot))
+	if err != nil {
+		return err
+	}
+
+	// Step 2: render. The PDF is a pure function of the stored snapshot, so
+	// it is made again rather than kept.
 	var pdf bytes.Buffer
-	if err := r.Renderer.Render(&pdf, snap, hash); err != nil {
-		return "", fmt.Errorf("render: %w", err)
+	if err := r.Renderer.Render(&pdf, snap, st.ContentHash); err != nil {
+		return fmt.Errorf("render: %w", err)
 	}
 	if r.Metrics != nil {
 		r.Metrics.StatementsRendered.Inc()
 	}
 	if r.PDFDir != "" {
-		if err := writeFile(filepath.Join(r.PDFDir, strings.ReplaceAll(run.Period, "/", "-"), d.ID+".pdf"), pdf.Bytes()); err != nil {
-			return "", err
+		if err := writeFile(filepath.Join(r.PDFDir, strings.ReplaceAll(run.Period, "/", "-"), j.DonorID+".pdf"), pdf.Bytes()); err != nil {
+			return err
 		}
 	}
-	if dry {
-		return "rendered", nil
+	if run.DryRun == 1 {
+		j.Rendered = 1
+		if err := r.Store.MarkJobRendered(ctx, j, r.WorkerID, r.Clock.Now().Unix()); err != nil {
+			return err
+		}
+		return r.end(ctx, j, store.JobRendered, "", "")
 	}
-	return r.send(ctx, st, snap, d, pdf.Bytes(), corrected)
-}
 
-func (r *Runner) send(ctx context.Context, st *domain.Statement, snap *domain.Snapshot, d *domain.Donor, pdf []byte, corrected string) (string, error) {
+	// Step 3: record the attempt before handing the message to the relay.
 	now := r.Clock.Now()
-	dl := &domain.Delivery{StatementID: st.ID, Attempt: 1, Status: domain.DeliveryQueued,
-		MessageID: fmt.Sprintf("%s.%d@%s", st.ID, 1, r.mailHost()), CreatedAt: now.Unix(), UpdatedAt: now.Unix()}
-	if err := r.Store.InsertDelivery(ctx, dl); err != nil {
-		return "", err
-	}
-	msg, err := r.message(snap, d, dl.MessageID, pdf, corrected, now)
+	var dl *domain.Delivery
+	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.RenewJob(ctx, j.ID, r.WorkerID, now.Add(r.Options.Lease).UnixMilli()); err != nil {
+			return err
+		}
+		attempt, err := tx.NextAttempt(ctx, st.ID)
+		if err != nil {
+			return err
+		}
+		msgID := fmt.Sprintf("%s.%d@%s", st.ID, attempt, r.mailHost())
+		open, err := tx.OpenDelivery(ctx, st.ID)
+		switch {
+		case err == nil:
+			// A crash cut this attempt off after it was handed to the relay,
+			// or just before: send again under the same Message-ID.
+			if _, err := tx.UpdateDeliveryStatus(ctx, open.ID, domain.DeliverySending, domain.DeliveryInterrupted,
+				"the process stopped before the outcome was recorded; sent again", now.Unix()); err != nil {
+				return err
+			}
+			msgID = open.MessageID
+			j.Interrupted++
+			log.Warn("send was interrupted by a crash; sending again with the same Message-ID", "attempt", open.Attempt)
+		case domain.ErrorCode(err) != domain.ENOTFOUND:
+			return err
+		}
+		j.Rendered = 1
+		if err := tx.MarkJobRendered(ctx, j, r.WorkerID, now.Unix()); err != nil {
+			return err
+		}
+		dl = &domain.Delivery{StatementID: st.ID, Attempt: attempt, Status: domain.DeliverySending, MessageID: msgID,
+			CreatedAt: now.Unix(), UpdatedAt: now.Unix()}
+		return tx.InsertDelivery(ctx, dl)
+	})
 	if err != nil {
-		return "", err
+		return err
+	}
+
+	// Step 4: send, then record the outcome with the job's new status.
+	corrected := ""
+	if st.Replaces != "" {
+		if at, err := sentAt(ctx, r.Store.Q, st.Replaces); err != nil {
+			return err
+		} else if at != 0 {
+			corrected = time.Unix(at, 0).In(r.Builder.Location).Format("2 January 2006")
+		}
+	}
+	msg, err := r.message(snap, donor, st.ID, dl.MessageID, pdf.Bytes(), corrected, now)
+	if err != nil {
+		return err
+	}
+	if err := r.sh.limiter.Wait(ctx); err != nil {
+		return err
 	}
 	sendErr := r.Mailer.Send(ctx, msg)
-	dl.UpdatedAt = r.Clock.Now().Unix()
+	return r.recordSend(ctx, j, dl, donor, sendErr, log)
+}
+
+// recordSend stores a send's outcome and moves the job on: sent; back in
+// the queue after a temporary failure; failed after a permanent one, or when
+// the attempts are used up.
+func (r *Runner) recordSend(ctx context.Context, j *store.Job, dl *domain.Delivery, donor *domain.Donor, sendErr error, log *slog.Logger) error {
+	now := r.Clock.Now()
+	status, detail := domain.DeliverySent, ""
 	switch {
 	case sendErr == nil:
-		dl.Status = domain.DeliverySent
 	case mail.IsPermanent(sendErr):
-		dl.Status, dl.Detail = domain.DeliveryPermFailed, sendErr.Error()
+		status, detail = domain.DeliveryPermFailed, sendErr.Error()
 	default:
-		dl.Status, dl.Detail = domain.DeliveryTempFailed, sendErr.Error()
+		status, detail = domain.DeliveryTempFailed, sendErr.Error()
 	}
-	if err := r.Store.UpdateDelivery(context.WithoutCancel(ctx), dl); err != nil {
-		return "", errors.Join(sendErr, err)
+	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.UpdateDeliveryStatus(ctx, dl.ID, domain.DeliverySending, status, detail, now.Unix()); err != nil {
+			return err
+		}
+		switch status {
+		case domain.DeliverySent:
+			j.Status, j.LastError = store.JobSent, ""
+			return tx.EndJob(ctx, j, r.WorkerID, now.Unix())
+		case domain.DeliveryPermFailed:
+			if mailboxRefused(sendErr) {
+				if err := tx.AddBounce(ctx, donor.Email, detail, now.Unix()); err != nil {
+					return err
+				}
+			}
+			j.Status, j.LastError = store.JobFailed, detail
+			return tx.EndJob(ctx, j, r.WorkerID, now.Unix())
+		}
+		j.Attempts++
+		j.LastError = detail
+		if j.Attempts >= r.Options.MaxAttempts {
+			j.Status, j.LastError = store.JobFailed, fmt.Sprintf("gave up after %d attempts: %s", j.Attempts, detail)
+			return tx.EndJob(ctx, j, r.WorkerID, now.Unix())
+		}
+		j.RunAfterMS = now.Add(r.backoff(j.Attempts)).UnixMilli()
+		return tx.RetryJob(ctx, j, r.WorkerID, now.Unix())
+	})
+	if err != nil {
+		return errors.Join(sendErr, err)
 	}
 	if r.Metrics != nil {
 		if sendErr == nil {
@@ -275,14 +661,256 @@ func (r *Runner) send(ctx context.Context, st *domain.Statement, snap *domain.Sn
 			r.Metrics.StatementsFailed.Inc()
 		}
 	}
-	if sendErr != nil {
-		return dl.Status, fmt.Errorf("send statement %s: %w", st.ID, sendErr)
+	switch {
+	case sendErr == nil:
+		log.Debug("statement sent")
+	case j.Status == store.JobPending:
+		log.Warn("send failed; will retry", "attempt", j.Attempts, "retry_in_ms", j.RunAfterMS-now.UnixMilli(), "err", sendErr)
+	default:
+		log.Error("send failed", "err", sendErr)
 	}
-	return dl.Status, nil
+	return nil
+}
+
+// fail records an error that is not a mail server's answer (a database or
+// rendering error): it is retried like a temporary failure.
+func (r *Runner) fail(ctx context.Context, j *store.Job, cause error, log *slog.Logger) {
+	now := r.Clock.Now()
+	j.Attempts++
+	j.LastError = cause.Error()
+	var err error
+	if j.Attempts >= r.Options.MaxAttempts {
+		j.Status = store.JobFailed
+		err = r.Store.EndJob(ctx, j, r.WorkerID, now.Unix())
+	} else {
+		j.RunAfterMS = now.Add(r.backoff(j.Attempts)).UnixMilli()
+		err = r.Store.RetryJob(ctx, j, r.WorkerID, now.Unix())
+	}
+	if err != nil {
+		log.Error("job outcome not recorded; its lease will expire and it will be retried", "err", err)
+	}
+}
+
+// backoff is the delay before retry n (1-based): exponential from
+// RetryBackoff, capped at RetryMax, with ±20% jitter so that a relay that
+// was down is not hit by every retry in the same second.
+func (r *Runner) backoff(n int) time.Duration {
+	b := retry.WithJitterPercent(20, retry.WithCappedDuration(r.Options.RetryMax, retry.NewExponential(r.Options.RetryBackoff)))
+	var d time.Duration
+	for range n {
+		d, _ = b.Next()
+	}
+	return d
+}
+
+func (r *Runner) end(ctx context.Context, j *store.Job, status, reason, lastError string) error {
+	j.Status, j.SkipReason, j.LastError = status, reason, lastError
+	return r.Store.EndJob(ctx, j, r.WorkerID, r.Clock.Now().Unix())
+}
+
+// exclusion says why a donor gets no letter now, or "".
+func (r *Runner) exclusion(ctx context.Context, d *domain.Donor) (string, error) {
+	switch {
+	case d.Status == domain.DonorErased:
+		return SkipErased, nil
+	case d.Status == domain.DonorMerged || d.MergedInto != "":
+		return store.SkipMerged, nil
+	case d.Status == domain.DonorUnsubscribed:
+		return SkipUnsubscribed, nil
+	case d.Email == "":
+		return SkipNoEmail, nil
+	}
+	bounced, err := r.Store.IsBounced(ctx, d.Email)
+	if err != nil || !bounced {
+		return "", err
+	}
+	return SkipBounced, nil
+}
+
+// build makes the donor's snapshot. It returns a skip reason instead when
+// the letter would say nothing (zero net), or when the donor already has
+// the identical letter (or any letter, for a run of the unsent only).
+func (r *Runner) build(ctx context.Context, rs *runState, j *store.Job, d *domain.Donor) (*domain.Statement, string, error) {
+	run, now := rs.run, r.Clock.Now()
+	prev, err := r.Store.LastSentStatement(ctx, d.ID, run.Period)
+	if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
+		return nil, "", err
+	}
+	if prev != nil && run.Scope == domain.RunScopeUnsent && run.Force == 0 {
+		return nil, SkipAlreadySent, nil
+	}
+	issued := now
+	var old *domain.Snapshot
+	if prev != nil {
+		// Rebuild with the earlier letter's date: if nothing else differs,
+		// the hash matches and the donor is not written to twice.
+		if old, err = domain.DecodeSnapshot([]byte(prev.Snapshot)); err != nil {
+			return nil, "", err
+		}
+		if t, err := time.ParseInLocation(time.DateOnly, old.IssuedOn, r.Builder.Location); err == nil {
+			issued = t
+		}
+	}
+	snap, err := r.Builder.Build(ctx, rs.sc, d, issued)
+	if err != nil {
+		return nil, "", err
+	}
+	if zeroNet(snap) && run.Force == 0 {
+		return nil, SkipZeroNet, nil
+	}
+	enc, err := snap.Encode()
+	if err != nil {
+		return nil, "", err
+	}
+	hash := domain.ContentHash(enc)
+	st := &domain.Statement{RunID: run.ID, DonorID: d.ID, Period: run.Period, CreatedAt: now.Unix()}
+	if prev != nil {
+		if prev.ContentHash == hash && run.Force == 0 {
+			return nil, SkipUnchanged, nil
+		}
+		if prev.ContentHash != hash {
+			if snap, err = r.Builder.Build(ctx, rs.sc, d, now); err != nil {
+				return nil, "", err
+			}
+			if enc, err = snap.Encode(); err != nil {
+				return nil, "", err
+			}
+			hash = domain.ContentHash(enc)
+			st.Replaces = prev.ID
+			st.Diff = Diff(old, snap)
+		}
+	}
+	st.Snapshot, st.ContentHash = string(enc), hash
+	j.MixedCurrency = b2i(len(snap.Totals) > 1)
+	j.NoAddress = b2i(len(snap.Donor.Address) == 0)
+	return st, "", nil
+}
+
+// zeroNet reports whether the donor had activity in the period and every
+// currency's net total is zero (a gift refunded in full). A letter with no
+// activity at all (a monthly supporter between gifts) is not zero net.
+func zeroNet(s *domain.Snapshot) bool {
+	if len(s.Totals) == 0 {
+		return false
+	}
+	for _, t := range s.Totals {
+		if t.Net != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// maybeFinish closes the run when it has no open job left. Any worker may
+// call it; FinishRun lets exactly one of them close the run.
+func (r *Runner) maybeFinish(ctx context.Context, runID string) {
+	open, err := r.Store.HasOpenJobs(ctx, runID)
+	if err != nil || open {
+		return
+	}
+	if err := r.finishRun(ctx, runID); err != nil {
+		r.Log.Error("run not finished", "run_id", runID, "err", err)
+	}
+}
+
+func (r *Runner) finishRun(ctx context.Context, runID string) error {
+	run, c, err := r.Status(ctx, runID)
+	if err != nil || run.Status != domain.RunRunning || c.Open() > 0 {
+		return err
+	}
+	ex, _ := json.Marshal(c.SkippedBy)
+	fl, _ := json.Marshal(c.Flagged)
+	run.Eligible, run.Rendered, run.Sent, run.Failed, run.Skipped = c.Eligible, c.Rendered, c.Sent, c.Failed, c.Skipped
+	run.Interrupted, run.Retrying, run.Exceptions, run.Flags = c.Interrupted, 0, string(ex), string(fl)
+	run.FinishedAt = r.Clock.Now().Unix()
+	run.Status, run.Error = domain.RunSucceeded, ""
+	if c.Failed > 0 {
+		run.Status, run.Error = domain.RunFailed, fmt.Sprintf("%d statements failed", c.Failed)
+	}
+	won, err := r.Store.FinishRun(ctx, run)
+	if err != nil || !won {
+		return err
+	}
+	r.sh.mu.Lock()
+	delete(r.sh.runs, runID)
+	r.sh.mu.Unlock()
+	if r.Metrics != nil {
+		r.Metrics.RunDuration.Observe(float64(run.FinishedAt - run.StartedAt))
+	}
+	r.Log.Info("run finished", "run_id", run.ID, "status", run.Status, "eligible", run.Eligible, "rendered", run.Rendered,
+		"sent", run.Sent, "failed", run.Failed, "skipped", run.Skipped, "interrupted", run.Interrupted)
+	return r.summarise(ctx, run)
+}
+
+// sweep finishes runs left open by a process that died after their last
+// job, and sends summaries that were not sent.
+func (r *Runner) sweep(ctx context.Context) error {
+	runs, err := r.Store.RunsByStatus(ctx, domain.RunRunning)
+	if err != nil {
+		return err
+	}
+	for _, run := range runs {
+		open, err := r.Store.HasOpenJobs(ctx, run.ID)
+		if err != nil {
+			return err
+		}
+		if !open {
+			if err := r.finishRun(ctx, run.ID); err != nil {
+				return err
+			}
+		}
+	}
+	if r.Options.StaffEmail == "" {
+		return nil
+	}
+	done, err := r.Store.RunsToSummarise(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range done {
+		if err := r.summarise(ctx, &done[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// summarise emails the run's summary to the staff address, at most once
+// across replicas. A crash between claiming and sending loses that summary;
+// the run itself, with the same figures, stays readable through the API.
+func (r *Runner) summarise(ctx context.Context, run *domain.Run) error {
+	if r.Options.StaffEmail == "" {
+		return nil
+	}
+	ok, err := r.Store.ClaimSummary(ctx, run.ID)
+	if err != nil || !ok {
+		return err
+	}
+	var b strings.Builder
+	dry := ""
+	if run.DryRun == 1 {
+		dry = " (dry run: nothing was sent)"
+	}
+	fmt.Fprintf(&b, "Statement run %s for %s: %s%s.\n\n", run.ID, run.Period, run.Status, dry)
+	fmt.Fprintf(&b, "Started by %s (%s): %s\n", firstNonEmpty(run.Actor, run.Trigger), run.Trigger, run.Reason)
+	fmt.Fprintf(&b, "Duration: %s\n\n", time.Duration(run.FinishedAt-run.StartedAt)*time.Second)
+	fmt.Fprintf(&b, "Eligible:  %d\nRendered:  %d\nSent:      %d\nFailed:    %d\nSkipped:   %d\n", run.Eligible, run.Rendered, run.Sent, run.Failed, run.Skipped)
+	if run.Interrupted > 0 {
+		fmt.Fprintf(&b, "Interrupted sends (possible duplicates): %d\n", run.Interrupted)
+	}
+	fmt.Fprintf(&b, "\nLeft out, by reason: %s\nSent, but worth a look: %s\n", run.Exceptions, run.Flags)
+	fmt.Fprintf(&b, "\nDetails: %s/api/v1/runs/%s\n", r.BaseURL, run.ID)
+	msg := &mail.Message{From: r.Sender.From, FromName: r.Sender.FromName, To: r.Options.StaffEmail,
+		Subject: fmt.Sprintf("impactd run %s %s: %d sent, %d failed", run.Period, run.Status, run.Sent, run.Failed),
+		Text:    b.String(), MessageID: fmt.Sprintf("%s.summary@%s", run.ID, r.mailHost()), Date: r.Clock.Now()}
+	if err := r.Mailer.Send(ctx, msg); err != nil {
+		return fmt.Errorf("run summary: %w", err)
+	}
+	return nil
 }
 
 // message builds the email of a statement.
-func (r *Runner) message(snap *domain.Snapshot, d *domain.Donor, messageID string, pdf []byte, corrected string, now time.Time) (*mail.Message, error) {
+func (r *Runner) message(snap *domain.Snapshot, d *domain.Donor, statementID, messageID string, pdf []byte, corrected string, now time.Time) (*mail.Message, error) {
 	var nets []string
 	for _, t := range snap.Totals {
 		nets = append(nets, money.New(t.Net, t.Currency).String())
@@ -300,6 +928,11 @@ func (r *Runner) message(snap *domain.Snapshot, d *domain.Donor, messageID strin
 		data.UnsubscribeURL = r.BaseURL + "/unsubscribe/" + r.Links.Token("unsubscribe", d.ID)
 		headers["List-Unsubscribe"] = "<" + data.UnsubscribeURL + ">"
 		headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+		ttl := r.StatementLinkTTL
+		if ttl <= 0 {
+			ttl = 90 * 24 * time.Hour
+		}
+		data.StatementURL = supporter.StatementURL(r.BaseURL, r.Links, statementID, now.Add(ttl))
 	}
 	e, err := r.Templates.Email(data)
 	if err != nil {
@@ -314,11 +947,71 @@ func (r *Runner) message(snap *domain.Snapshot, d *domain.Donor, messageID strin
 	}, nil
 }
 
+// StatementPDF renders a stored statement's PDF into w.
+func (r *Runner) StatementPDF(ctx context.Context, statementID string, w io.Writer) (*domain.Statement, error) {
+	st, err := r.Store.Statement(ctx, statementID)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := domain.DecodeSnapshot([]byte(st.Snapshot))
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Renderer.Render(w, snap, st.ContentHash); err != nil {
+		return nil, fmt.Errorf("render statement %s: %w", st.ID, err)
+	}
+	return st, nil
+}
+
 func (r *Runner) mailHost() string {
 	if u, err := url.Parse(r.BaseURL); err == nil && u.Hostname() != "" {
 		return u.Hostname()
 	}
 	return "impactd.invalid"
+}
+
+// sentAt returns when a statement was delivered, or 0.
+func sentAt(ctx context.Context, q store.Q, statementID string) (int64, error) {
+	ds, err := q.DeliveriesForStatement(ctx, statementID)
+	if err != nil {
+		return 0, err
+	}
+	var at int64
+	for _, d := range ds {
+		if d.Status == domain.DeliverySent {
+			at = d.UpdatedAt
+		}
+	}
+	return at, nil
+}
+
+// mailboxRefused reports whether a permanent failure is about the address
+// itself (550 mailbox unavailable, 551 user not local, 553 mailbox name not
+// allowed) rather than about this message: only those mark it bounced.
+func mailboxRefused(err error) bool {
+	s := err.Error()
+	for _, code := range []string{"550", "551", "553"} {
+		if strings.Contains(s, code+" ") || strings.Contains(s, code+"-") {
+			return true
+		}
+	}
+	return false
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
 }
 
 func writeFile(path string, b []byte) error {

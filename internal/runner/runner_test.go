@@ -30,7 +30,10 @@ type bundle struct {
 	outbox string
 }
 
-func setup(t *testing.T, dbURL string) bundle {
+func setup(t *testing.T, dbURL string) bundle { return setupWith(t, dbURL, nil) }
+
+// setupWith assembles impactd on dbURL with extra settings.
+func setupWith(t *testing.T, dbURL string, extra map[string]string) bundle {
 	t.Helper()
 	dir := t.TempDir()
 	env := map[string]string{
@@ -38,6 +41,9 @@ func setup(t *testing.T, dbURL string) bundle {
 		"IMPACTD_SMTP_URL":              "file://" + filepath.Join(dir, "outbox"),
 		"IMPACTD_STRIPE_WEBHOOK_SECRET": secret,
 		"IMPACTD_SECRET_KEY":            "runner-test-key-runner-test-key-0123",
+	}
+	for k, v := range extra {
+		env[k] = v
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
@@ -101,7 +107,7 @@ func TestRun(t *testing.T) {
 		q3 := period.MustParse("2026-Q3")
 		in := func(month time.Month, day int) time.Time { return time.Date(2026, month, day, 12, 0, 0, 0, time.UTC) }
 
-		if _, err := b.app.Runner.Run(ctx, runner.Request{Period: q3, Trigger: "test"}); err == nil || !strings.Contains(err.Error(), "no published impact update") {
+		if _, err := b.app.Runner.Run(ctx, runner.Request{Period: q3, Trigger: "test", Reason: "test"}); err == nil || !strings.Contains(err.Error(), "no published impact update") {
 			t.Fatalf("run without an impact update: %v", err)
 		}
 
@@ -128,12 +134,12 @@ func TestRun(t *testing.T) {
 		}
 		b.publish(t, "2026-Q3")
 
-		dry, err := b.app.Runner.Run(ctx, runner.Request{Period: q3, Trigger: "test", DryRun: true})
+		dry, err := b.app.Runner.Run(ctx, runner.Request{Period: q3, Trigger: "test", Reason: "test", DryRun: true})
 		if err != nil || dry.Rendered != 2 || dry.Sent != 0 || len(b.emails(t)) != 0 {
 			t.Fatalf("dry run: %+v %v, %d emails", dry, err, len(b.emails(t)))
 		}
 
-		run, err := b.app.Runner.Run(ctx, runner.Request{Period: q3, Trigger: "test"})
+		run, err := b.app.Runner.Run(ctx, runner.Request{Period: q3, Trigger: "test", Reason: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +177,7 @@ func TestRun(t *testing.T) {
 		}
 
 		// A rerun sends nothing: both letters were delivered and are unchanged.
-		again, err := b.app.Runner.Run(ctx, runner.Request{Period: q3, Trigger: "test"})
+		again, err := b.app.Runner.Run(ctx, runner.Request{Period: q3, Trigger: "test", Reason: "test"})
 		if err != nil || again.Sent != 0 || !strings.Contains(again.Exceptions, `"already_sent_unchanged":2`) {
 			t.Fatalf("rerun: %+v %v", again, err)
 		}

@@ -26,7 +26,6 @@ import (
 	"impactd/internal/impact"
 	"impactd/internal/ingest"
 	"impactd/internal/store"
-	"impactd/internal/supporter"
 )
 
 // Password is every test staff member's password.
@@ -48,7 +47,6 @@ const webhookSecret = "whsec_webtest"
 type Bundle struct {
 	App    *app.App
 	URL    string
-	Runs   *console.RunnerRuns
 	Outbox string
 	// Donors by their test name: "alice", "bob".
 	Donors map[string]*domain.Donor
@@ -81,30 +79,26 @@ func Setup(t testing.TB, dbURL string, o Options) *Bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs := &console.RunnerRuns{Runner: a.Runner, Log: log, Base: ctx}
-	con, err := console.New(console.Options{
-		Store: a.Store, Renderer: a.Renderer, Runs: runs,
-		Preview: &console.Preview{Builder: a.Runner.Builder, Renderer: a.Renderer},
-		Clock:   a.Clock, Log: log, Location: cfg.Location, PeriodKind: cfg.PeriodKind,
-		CookieSecure: false, SessionTTL: time.Hour, SignInBurst: o.SignInBurst, SignInEvery: time.Minute,
-	})
+	con, sup, err := a.WebForTest(ctx, o.SignInBurst, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sup, err := supporter.New(supporter.Pages{Store: a.Store, Renderer: a.Renderer, Links: a.Links, Clock: a.Clock, Log: log,
-		Location: cfg.Location, OrgName: cfg.OrgName})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The workers serve starts: runs started from the console are worked
+	// as in production.
+	workersDone := make(chan struct{})
+	go func() {
+		defer close(workersDone)
+		_ = a.Runner.Work(ctx, "")
+	}()
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Log: log, Store: a.Store, Webhook: a.Webhook, Registry: a.Registry,
-		Links: a.Links, Clock: a.Clock, Location: cfg.Location, Console: con, Supporter: sup}))
+		Links: a.Links, Clock: a.Clock, Location: cfg.Location, Console: con, Supporter: sup, Runs: a.Runner}))
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()
-		runs.Wait()
+		<-workersDone
 		a.Close()
 	})
-	b := &Bundle{App: a, URL: srv.URL, Runs: runs, Outbox: filepath.Join(dir, "outbox"), Donors: map[string]*domain.Donor{}}
+	b := &Bundle{App: a, URL: srv.URL, Outbox: filepath.Join(dir, "outbox"), Donors: map[string]*domain.Donor{}}
 	for email, role := range map[string]string{Viewer: "viewer", Operator: "operator", Admin: "admin"} {
 		h, err := console.HashPassword(Password)
 		if err != nil {

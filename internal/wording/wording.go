@@ -68,6 +68,7 @@ type EmailData struct {
 	Corrected      bool
 	CorrectedFrom  string // date of the statement this one replaces
 	UnsubscribeURL string
+	StatementURL   string // the supporter's page for this statement and their past ones
 }
 
 // NameParts is the donor's name as the copy addresses them.
@@ -166,7 +167,7 @@ func (t *Templates) Check() error {
 			GiftAidEligibleText: "£10.00", GiftAidUpliftText: "£2.50", Acknowledged: true,
 			Impact: &domain.ImpactSection{Title: "t", Metrics: []domain.Metric{{Key: "k", Label: "Label", Period: &one}}},
 		},
-		Corrected: true, CorrectedFrom: "1 October 2026", UnsubscribeURL: "https://example.org/u/x",
+		Corrected: true, CorrectedFrom: "1 October 2026", UnsubscribeURL: "https://example.org/u/x", StatementURL: "https://example.org/s/x",
 	}
 	if _, err := t.Letter(d.LetterData); err != nil {
 		return err

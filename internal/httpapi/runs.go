@@ -1,0 +1,226 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"impactd/internal/auth"
+	"impactd/internal/domain"
+	"impactd/internal/ingest"
+	"impactd/internal/period"
+	"impactd/internal/runner"
+	"impactd/internal/store"
+)
+
+// startRunRequest is the body of POST /api/v1/runs.
+type startRunRequest struct {
+	Period      string `json:"period"`
+	Reason      string `json:"reason"`
+	DryRun      bool   `json:"dry_run"`
+	DonorID     string `json:"donor_id"`
+	DonorEmail  string `json:"donor_email"`
+	StatementID string `json:"statement_id"` // resend this statement as it is
+	OnlyFailed  bool   `json:"only_failed"`
+	OnlyUnsent  bool   `json:"only_unsent"`
+	Force       bool   `json:"force"`
+}
+
+// runView is a run with its live counts; a dry run's also names sample statements.
+type runView struct {
+	*domain.Run
+	Counts  store.RunCounts `json:"counts"`
+	Samples []sample        `json:"samples,omitempty"`
+}
+
+type sample struct {
+	StatementID string `json:"statement_id"`
+	PDF         string `json:"pdf"`
+}
+
+func (d Deps) runView(r *http.Request, id string) (*runView, error) {
+	run, c, err := d.Runs.Status(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	v := &runView{Run: run, Counts: c}
+	if run.DryRun == 1 {
+		jobs, err := d.Store.RunJobs(r.Context(), id, "", 20)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range jobs {
+			if j.StatementID != "" && len(v.Samples) < 3 {
+				v.Samples = append(v.Samples, sample{StatementID: j.StatementID, PDF: "/api/v1/statements/" + j.StatementID + "/pdf"})
+			}
+		}
+	}
+	return v, nil
+}
+
+func runsAvailable(d Deps, w http.ResponseWriter, r *http.Request) bool {
+	if d.Runs == nil {
+		Error(w, r, d.Log, domain.Errorf(domain.EUNAVAILABLE, "statement runs are not available on this server"))
+		return false
+	}
+	return true
+}
+
+// handleStartRun starts a run; its jobs are worked by every impactd serve.
+// A dry run needs the viewer role, anything that sends needs operator.
+func handleStartRun(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !runsAvailable(d, w, r) {
+			return
+		}
+		var body startRunRequest
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil {
+			Error(w, r, d.Log, domain.Errorf(domain.EINVALID, "invalid JSON body: %v", err))
+			return
+		}
+		caller, _ := CallerFrom(r.Context())
+		if !body.DryRun && !caller.Role.Allows(auth.Operator) {
+			Error(w, r, d.Log, domain.Errorf(domain.EFORBIDDEN, "sending statements needs the operator role; a dry run does not"))
+			return
+		}
+		req := runner.Request{Trigger: "api", Actor: firstOf(caller.Name, caller.TokenID), Reason: body.Reason, DryRun: body.DryRun, Force: body.Force}
+		if body.StatementID == "" {
+			p, err := period.Parse(body.Period)
+			if err != nil {
+				Error(w, r, d.Log, domain.Errorf(domain.EINVALID, "period: %v", err))
+				return
+			}
+			req.Period = p
+		}
+		switch {
+		case body.StatementID != "":
+			req.Scope, req.StatementID = domain.RunScopeStatement, body.StatementID
+		case body.DonorID != "" || body.DonorEmail != "":
+			req.Scope, req.DonorID = domain.RunScopeDonor, body.DonorID
+			if req.DonorID == "" {
+				ds, err := d.Store.DonorsByEmail(r.Context(), ingest.NormaliseEmail(body.DonorEmail))
+				if err != nil {
+					Error(w, r, d.Log, err)
+					return
+				}
+				if len(ds) != 1 {
+					Error(w, r, d.Log, domain.Errorf(domain.EINVALID, "%d donors have that email address: give donor_id", len(ds)))
+					return
+				}
+				req.DonorID = ds[0].ID
+			}
+		case body.OnlyFailed && body.OnlyUnsent:
+			Error(w, r, d.Log, domain.Errorf(domain.EINVALID, "only_failed and only_unsent cannot be used together"))
+			return
+		case body.OnlyFailed:
+			req.Scope = domain.RunScopeFailed
+		case body.OnlyUnsent:
+			req.Scope = domain.RunScopeUnsent
+		}
+		run, err := d.Runs.Start(r.Context(), req)
+		if err != nil {
+			Error(w, r, d.Log, err)
+			return
+		}
+		v, err := d.runView(r, run.ID)
+		if err != nil {
+			Error(w, r, d.Log, err)
+			return
+		}
+		w.Header().Set("Location", "/api/v1/runs/"+run.ID)
+		writeJSON(w, http.StatusAccepted, v)
+	})
+}
+
+func handleRuns(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runs, err := d.Store.ListRuns(r.Context(), 50)
+		if err != nil {
+			Error(w, r, d.Log, err)
+			return
+		}
+		if runs == nil {
+			runs = []domain.Run{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
+	})
+}
+
+func handleRun(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !runsAvailable(d, w, r) {
+			return
+		}
+		v, err := d.runView(r, r.PathValue("id"))
+		if err != nil {
+			Error(w, r, d.Log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	})
+}
+
+// handleRunStatements pages through a run's jobs: ?after=JOB_ID&limit=N.
+func handleRunStatements(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := d.Store.Run(r.Context(), r.PathValue("id")); err != nil {
+			Error(w, r, d.Log, err)
+			return
+		}
+		limit := 100
+		if s := r.URL.Query().Get("limit"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > 1000 {
+				Error(w, r, d.Log, domain.Errorf(domain.EINVALID, "limit must be 1 to 1000"))
+				return
+			}
+			limit = n
+		}
+		jobs, err := d.Store.RunJobs(r.Context(), r.PathValue("id"), r.URL.Query().Get("after"), limit)
+		if err != nil {
+			Error(w, r, d.Log, err)
+			return
+		}
+		if jobs == nil {
+			jobs = []store.JobView{}
+		}
+		out := map[string]any{"statements": jobs}
+		if len(jobs) == limit {
+			out["next"] = "?after=" + jobs[len(jobs)-1].ID + "&limit=" + strconv.Itoa(limit)
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// handleStatementPDF renders a stored statement again: the PDF is a pure
+// function of its snapshot, so the bytes are those the donor received.
+func handleStatementPDF(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !runsAvailable(d, w, r) {
+			return
+		}
+		var buf bytes.Buffer
+		st, err := d.Runs.StatementPDF(r.Context(), r.PathValue("id"), &buf)
+		if err != nil {
+			Error(w, r, d.Log, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Header().Set("Content-Disposition", `inline; filename="statement-`+strings.ReplaceAll(st.Period, "/", "-")+`.pdf"`)
+		w.Header().Set("ETag", `"`+st.ContentHash+`"`)
+		_, _ = w.Write(buf.Bytes())
+	})
+}
+
+func firstOf(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}

@@ -1,0 +1,33 @@
+package runner
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"impactd/internal/store"
+)
+
+// Collectors are the runner's own metrics: the depth of the job queue, by
+// status, read from the database at each scrape (so every replica reports
+// the shared queue, not its own share).
+func (r *Runner) Collectors() []prometheus.Collector {
+	var out []prometheus.Collector
+	for _, status := range []string{store.JobPending, store.JobRunning} {
+		out = append(out, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "impactd_job_queue_depth",
+			Help:        "Statement jobs waiting (pending, including those waiting to retry) or being worked (running), across all replicas.",
+			ConstLabels: prometheus.Labels{"status": status},
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			m, err := r.Store.QueueDepth(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(m[status])
+		}))
+	}
+	return out
+}
