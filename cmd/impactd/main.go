@@ -11,9 +11,12 @@ import (
 	"os/signal"
 	"syscall"
 	_ "time/tzdata" // the container image has no zoneinfo
+
+	"impactd/internal/app"
 )
 
 func main() {
+	app.TuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {

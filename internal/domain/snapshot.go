@@ -27,8 +27,11 @@ const SnapshotVersion = 2
 type Snapshot struct {
 	Version         int    `json:"version"`
 	TemplateVersion string `json:"template_version"`
-	IssuedOn        string `json:"issued_on"`  // YYYY-MM-DD, the letter's date
-	PaperSize       string `json:"paper_size"` // "A4" or "Letter"
+	IssuedOn        string `json:"issued_on"` // YYYY-MM-DD, the letter's date
+	// Corrects is set on a corrected statement: the date ("5 October 2026")
+	// the statement it replaces was sent. The letter says so at the top.
+	Corrects  string `json:"corrects,omitempty"`
+	PaperSize string `json:"paper_size"` // "A4" or "Letter"
 
 	Org   Org           `json:"org"`
 	Donor SnapshotDonor `json:"donor"`

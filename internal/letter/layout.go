@@ -136,6 +136,17 @@ func (d *doc) letter() {
 	d.font("B", 14, colBrand)
 	d.multiCell(d.width, 6.6, "Your impact statement — "+s.PeriodLabel, false)
 	d.pdf.Ln(4)
+	if s.Corrects != "" {
+		// A corrected letter says so before anything else, in the same
+		// framed box as the demonstration note.
+		d.font("B", 9.5, colDemoText)
+		d.pdf.SetFillColor(colDemoFill.r, colDemoFill.g, colDemoFill.b)
+		d.pdf.SetDrawColor(colDemoFrame.r, colDemoFrame.g, colDemoFrame.b)
+		d.pdf.SetX(marginLeft)
+		note := "Corrected statement — replaces the one sent on " + s.Corrects + "."
+		d.drawLines(d.width, 5, d.split(d.enc(note, false), d.width), "1", true)
+		d.pdf.Ln(3)
+	}
 
 	greeting := s.Greeting
 	if strings.TrimSpace(greeting) == "" || !d.r.fonts.coversAll(greeting) {

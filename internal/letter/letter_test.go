@@ -587,3 +587,21 @@ func TestDemoMix(t *testing.T) {
 		}
 	}
 }
+
+// TestCorrectedStatement: a correction says so at the top, on both paths.
+func TestCorrectedStatement(t *testing.T) {
+	r := MustRenderer(t)
+	for _, name := range []string{"Zoë François", "Zoë Łukasiewicz"} {
+		s := letter.SampleSnapshot()
+		s.Donor.Name, s.Corrects = name, "5 October 2026"
+		text := pdfToText(t, MustRender(t, r, s))
+		if !strings.Contains(text, "Corrected statement — replaces the one sent on 5 October 2026.") {
+			t.Errorf("%s: no correction notice:\n%.600s", name, text)
+		}
+		plain := letter.SampleSnapshot()
+		plain.Donor.Name = name
+		if strings.Contains(pdfToText(t, MustRender(t, r, plain)), "Corrected statement") {
+			t.Errorf("%s: an ordinary letter says it is a correction", name)
+		}
+	}
+}

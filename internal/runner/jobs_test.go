@@ -143,6 +143,18 @@ func TestRerunsAndCorrections(t *testing.T) {
 				found := false
 				for _, j := range b.jobs(t, run.ID) {
 					found = found || (j.Replaces != "" && strings.Contains(j.Diff, tt.wantDif))
+					if j.Replaces == "" || j.StatementID == "" {
+						continue
+					}
+					// The corrected letter itself says what it replaces.
+					st, err := b.app.Store.Statement(ctx, j.StatementID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					snap, err := domain.DecodeSnapshot([]byte(st.Snapshot))
+					if err != nil || snap.Corrects == "" {
+						t.Errorf("%s: corrected snapshot without Corrects (%v)", tt.name, err)
+					}
 				}
 				if !found {
 					t.Errorf("%s: no statement with diff %q: %+v", tt.name, tt.wantDif, b.jobs(t, run.ID))

@@ -772,6 +772,9 @@ func (r *Runner) build(ctx context.Context, rs *runState, j *store.Job, d *domai
 			if snap, err = r.Builder.Build(ctx, rs.sc, d, now); err != nil {
 				return nil, "", err
 			}
+			if prev.SentAt != 0 {
+				snap.Corrects = time.Unix(prev.SentAt, 0).In(r.Builder.Location).Format("2 January 2006")
+			}
 			if enc, err = snap.Encode(); err != nil {
 				return nil, "", err
 			}
