@@ -78,12 +78,7 @@ func donorCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 		defer a.Close()
 		now := a.Clock.Now().Unix()
 		entry.Actor, entry.Reason, entry.CreatedAt = actor(), reason, now
-		return a.Store.InTx(cmd.Context(), func(tx *store.Tx) error {
-			if err := change(tx, now); err != nil {
-				return err
-			}
-			return tx.Audit(cmd.Context(), &entry)
-		})
+		return a.Store.Audited(cmd.Context(), entry, func(tx *store.Tx) error { return change(tx, now) })
 	}
 	merge := &cobra.Command{
 		Use:   "merge KEEP_ID OTHER_ID --reason \"…\"",

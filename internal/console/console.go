@@ -162,13 +162,13 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // audit records a staff action.
 func (c *Console) audit(ctx context.Context, q store.Q, action, subject, reason, detail string) error {
-	s, _ := staffFrom(ctx)
-	actor := "console"
-	if s != nil {
-		actor = "staff:" + s.staff.Email
-	}
-	return q.Audit(ctx, &store.AuditEntry{Actor: actor, Action: action, Subject: subject, Reason: reason, Detail: detail,
-		CreatedAt: c.o.Clock.Now().Unix()})
+	return q.Audit(ctx, c.entry(ctx, action, subject, reason, detail))
+}
+
+// entry is an audit entry by the signed-in staff member.
+func (c *Console) entry(ctx context.Context, action, subject, reason, detail string) *store.AuditEntry {
+	return &store.AuditEntry{Actor: actor(ctx), Action: action, Subject: subject, Reason: reason, Detail: detail,
+		CreatedAt: c.o.Clock.Now().Unix()}
 }
 
 // actor names the signed-in staff member, for run requests.

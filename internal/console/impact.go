@@ -10,6 +10,7 @@ import (
 	"impactd/internal/impact"
 	"impactd/internal/period"
 	"impactd/internal/statement"
+	"impactd/internal/store"
 )
 
 // metricRows is how many metric rows the impact update form offers.
@@ -217,11 +218,11 @@ func (c *Console) PublishUpdate() http.Handler {
 			c.fail(w, r, domain.Errorf(domain.EINVALID, "Tick the box to confirm the figures were checked against the source."))
 			return
 		}
-		if err := impact.Publish(r.Context(), c.o.Store, id, approver, c.o.Clock.Now()); err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		if err := c.audit(r.Context(), c.o.Store.Q, "impact.publish", id, "approved by "+approver, ""); err != nil {
+		err := c.o.Store.Audited(r.Context(), *c.entry(r.Context(), "impact.publish", id, "approved by "+approver, ""),
+			func(tx *store.Tx) error {
+				return tx.PublishImpactUpdate(r.Context(), id, approver, c.o.Clock.Now().Unix())
+			})
+		if err != nil {
 			c.fail(w, r, err)
 			return
 		}

@@ -337,12 +337,8 @@ func (c *Console) Merge() http.Handler {
 			return
 		}
 		now := c.o.Clock.Now().Unix()
-		err = c.o.Store.InTx(r.Context(), func(tx *store.Tx) error {
-			if err := tx.MergeDonors(r.Context(), keep, other, now); err != nil {
-				return err
-			}
-			return c.audit(r.Context(), tx.Q, "donor.merge", keep, reason, "merged "+other+" into "+keep)
-		})
+		err = c.o.Store.Audited(r.Context(), *c.entry(r.Context(), "donor.merge", keep, reason, "merged "+other+" into "+keep),
+			func(tx *store.Tx) error { return tx.MergeDonors(r.Context(), keep, other, now) })
 		if err != nil {
 			c.fail(w, r, err)
 			return
@@ -365,12 +361,8 @@ func (c *Console) Erase() http.Handler {
 			c.fail(w, r, domain.Errorf(domain.EINVALID, "Type ERASE in capitals to confirm: erasing cannot be undone."))
 			return
 		}
-		err = c.o.Store.InTx(r.Context(), func(tx *store.Tx) error {
-			if err := tx.EraseDonor(r.Context(), id, c.o.Clock.Now().Unix()); err != nil {
-				return err
-			}
-			return c.audit(r.Context(), tx.Q, "donor.erase", id, reason, "")
-		})
+		err = c.o.Store.Audited(r.Context(), *c.entry(r.Context(), "donor.erase", id, reason, ""),
+			func(tx *store.Tx) error { return tx.EraseDonor(r.Context(), id, c.o.Clock.Now().Unix()) })
 		if err != nil {
 			c.fail(w, r, err)
 			return

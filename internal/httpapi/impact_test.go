@@ -3,19 +3,11 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"impactd/internal/auth"
 	"impactd/internal/domain"
-	"impactd/internal/httpapi"
 	"impactd/internal/store"
 	"impactd/internal/store/storetest"
 )
@@ -23,32 +15,9 @@ import (
 func TestImpactAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: s, Webhook: http.NotFoundHandler(),
-			Registry: prometheus.NewRegistry(), Clock: domain.SystemClock{}, Location: time.UTC,
-		}))
-		defer srv.Close()
-		tokens := map[auth.Role]string{}
-		for _, role := range []auth.Role{auth.Viewer, auth.Operator} {
-			tok := auth.NewToken()
-			if err := s.CreateToken(ctx, &store.APIToken{Hash: auth.HashToken(tok), Role: string(role), Name: "api-" + string(role)}); err != nil {
-				t.Fatal(err)
-			}
-			tokens[role] = tok
-		}
-		do := func(method, path, token, body string) (int, string) {
-			req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-			if token != "" {
-				req.Header.Set("Authorization", "Bearer "+token)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, string(b)
-		}
+		a := newAPI(t, s, nil)
+		tokens := a.tokens
+		do := func(method, path, token, body string) (int, string) { return a.do(t, method, path, token, body) }
 		const draft = `{"period":"2026-q3","title":"Q3","narrative":"Together we brought children to safety.","source":"programme records","as_of":"2026-10-15",
 			"metrics":[{"key":"safe","label":"Children brought to safety","period_value":41,"period_demo":true,"cumulative_value":1407,"cumulative_since":"2011"}]}`
 		corrected := strings.Replace(draft, `"period_value":41`, `"period_value":40`, 1)

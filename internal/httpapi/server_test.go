@@ -3,18 +3,13 @@ package httpapi_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"impactd/internal/auth"
 	"impactd/internal/domain"
-	"impactd/internal/httpapi"
 	"impactd/internal/links"
 	"impactd/internal/store"
 	"impactd/internal/store/storetest"
@@ -24,11 +19,7 @@ func TestUnsubscribe(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		signer := links.NewSigner("httpapi-test-key-httpapi-test-key-01")
-		srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: s, Webhook: http.NotFoundHandler(),
-			Registry: prometheus.NewRegistry(), Links: signer, Clock: domain.SystemClock{},
-		}))
-		defer srv.Close()
+		srv := newAPI(t, s, signer).srv
 		victim := &domain.Donor{Name: "A", Email: "a@example.org"}
 		other := &domain.Donor{Name: "B", Email: "b@example.org"}
 		for _, d := range []*domain.Donor{victim, other} {
@@ -75,11 +66,7 @@ func TestUnsubscribe(t *testing.T) {
 func TestDonorAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: s, Webhook: http.NotFoundHandler(),
-			Registry: prometheus.NewRegistry(), Clock: domain.SystemClock{}, Location: time.UTC,
-		}))
-		defer srv.Close()
+		a := newAPI(t, s, nil)
 		donor := &domain.Donor{Name: "Zoë", Email: "zoe@example.org", GiftAidFrom: "2026-01-01"}
 		if err := s.CreateDonor(ctx, donor); err != nil {
 			t.Fatal(err)
@@ -98,27 +85,8 @@ func TestDonorAPI(t *testing.T) {
 				t.Fatal(i, err)
 			}
 		}
-		tokens := map[auth.Role]string{}
-		for _, role := range []auth.Role{auth.Viewer, auth.Operator} {
-			tok := auth.NewToken()
-			if err := s.CreateToken(ctx, &store.APIToken{Hash: auth.HashToken(tok), Role: string(role), Name: string(role)}); err != nil {
-				t.Fatal(err)
-			}
-			tokens[role] = tok
-		}
-		get := func(path, token string) (int, string) {
-			req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-			if token != "" {
-				req.Header.Set("Authorization", "Bearer "+token)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, string(b)
-		}
+		tokens := a.tokens
+		get := func(path, token string) (int, string) { return a.do(t, http.MethodGet, path, token, "") }
 		tests := []struct {
 			path, token string
 			status      int

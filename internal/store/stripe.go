@@ -373,3 +373,15 @@ func (q Q) SaveSyncState(ctx context.Context, s *SyncState) error {
 	}
 	return nil
 }
+
+// Audited runs change and records entry in one transaction: a change staff
+// cannot account for never lands, and an entry never describes a change
+// that failed.
+func (s *Store) Audited(ctx context.Context, entry AuditEntry, change func(tx *Tx) error) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		if err := change(tx); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, &entry)
+	})
+}
