@@ -139,7 +139,7 @@ func TestKillNineAndRestart(t *testing.T) {
 			go func() { exited <- cmd.Wait() }()
 			var wait <-chan time.Time
 			if kills < 8 {
-				wait = time.After(time.Duration(300+rng.IntN(2500)) * time.Millisecond)
+				wait = time.After(time.Duration(150+rng.IntN(600)) * time.Millisecond) // a 1,000-donor run takes ~2 s
 			}
 			select {
 			case err := <-exited:
