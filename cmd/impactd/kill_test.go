@@ -86,7 +86,7 @@ func seedRun(t *testing.T, dbURL string, n int) {
 // short); -short skips it.
 func TestKillNineAndRestart(t *testing.T) {
 	if testing.Short() {
-		t.Skip("kill -9 test: skipped with -short")
+		t.Skip("kill -9 test not run under -short (testing.Short)")
 	}
 	donors := 1000
 	if raceEnabled {

@@ -216,7 +216,7 @@ func TestMailpitChaos(t *testing.T) {
 	t.Cleanup(func() { mp.remove(t, token) })
 
 	if code := mp.call(t, http.MethodGet, "/api/v1/chaos", nil, nil); code != http.StatusOK {
-		t.Skipf("Mailpit chaos is not enabled (GET /api/v1/chaos: HTTP %d); start mailpit with --enable-chaos", code)
+		t.Skipf("Mailpit chaos not available (GET /api/v1/chaos: HTTP %d); start mailpit with --enable-chaos", code)
 	}
 	type trigger struct{ ErrorCode, Probability int }
 	reset := func() { mp.call(t, http.MethodPut, "/api/v1/chaos", map[string]trigger{}, nil) }
@@ -247,7 +247,7 @@ func TestMailpitChaos(t *testing.T) {
 				m := letter("chaos-auth-" + token + "@impactd.example")
 				m.Subject = token
 				if err := MustOpen(t, u, mail.Options{}).Send(context.Background(), m); noAuth(err) {
-					t.Skip("Mailpit offers no AUTH: start it with --smtp-auth-accept-any")
+					t.Skip("Mailpit AUTH not available: start it with --smtp-auth-accept-any")
 				}
 			}
 			s := MustOpen(t, u, mail.Options{Timeout: 5 * time.Second})

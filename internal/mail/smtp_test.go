@@ -49,7 +49,7 @@ func newFakeSMTPOn(t *testing.T, addr string, implicit *tls.Config, setup func(*
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Skipf("cannot listen on %s: %v", addr, err)
+		t.Skipf("address %s not available: %v", addr, err)
 	}
 	if implicit != nil {
 		ln = tls.NewListener(ln, implicit)

@@ -331,7 +331,7 @@ func mailpit(t *testing.T) (smtpAddr, api string) {
 	}
 	bin, err := exec.LookPath("mailpit")
 	if err != nil {
-		t.Skip("the mailpit binary is not on PATH: a private instance is needed for chaos")
+		t.Skip("mailpit not installed (not on PATH): a private instance is needed for chaos")
 	}
 	free := func() string {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
