@@ -520,7 +520,7 @@ func (r *Runner) step(ctx context.Context, j *store.Job, log *slog.Logger) error
 		if skip != "" {
 			return r.end(ctx, j, store.JobSkipped, skip, "")
 		}
-		err = r.Store.InTx(ctx, func(tx *store.Tx) error {
+		err = r.Store.InTxRelaxed(ctx, func(tx *store.Tx) error {
 			if err := tx.InsertStatement(ctx, st); err != nil {
 				return err
 			}

@@ -132,7 +132,7 @@ func (q Q) PlanJobs(ctx context.Context, run *domain.Run, p Plan, now int64) (in
 // ClaimJobs takes up to limit jobs, in a transaction of its own; see claimJobs.
 func (s *Store) ClaimJobs(ctx context.Context, worker, runID string, nowMS, leaseUntilMS int64, limit int) ([]Job, error) {
 	var jobs []Job
-	err := s.InTx(ctx, func(tx *Tx) error {
+	err := s.InTxRelaxed(ctx, func(tx *Tx) error {
 		var err error
 		jobs, err = tx.claimJobs(ctx, worker, runID, nowMS, leaseUntilMS, limit)
 		return err
