@@ -331,19 +331,8 @@ func (c *Console) Resend() http.Handler {
 func (c *Console) Merge() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		keep, other := r.PathValue("id"), strings.TrimSpace(r.PostFormValue("other"))
-		reason, err := formReason(r)
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		now := c.o.Clock.Now().Unix()
-		err = c.o.Store.Audited(r.Context(), *c.entry(r.Context(), "donor.merge", keep, reason, "merged "+other+" into "+keep),
-			func(tx *store.Tx) error { return tx.MergeDonors(r.Context(), keep, other, now) })
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		redirect(w, r, "/console/donors/"+keep+"?done=merged")
+		c.donorChange(w, r, "donor.merge", keep, "merged "+other+" into "+keep, "merged",
+			func(tx *store.Tx, now int64) error { return tx.MergeDonors(r.Context(), keep, other, now) })
 	})
 }
 
@@ -351,24 +340,32 @@ func (c *Console) Merge() http.Handler {
 // type ERASE, because this cannot be undone.
 func (c *Console) Erase() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		reason, err := formReason(r)
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
 		if r.PostFormValue("type_erase") != "ERASE" {
 			c.fail(w, r, domain.Errorf(domain.EINVALID, "Type ERASE in capitals to confirm: erasing cannot be undone."))
 			return
 		}
-		err = c.o.Store.Audited(r.Context(), *c.entry(r.Context(), "donor.erase", id, reason, ""),
-			func(tx *store.Tx) error { return tx.EraseDonor(r.Context(), id, c.o.Clock.Now().Unix()) })
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		redirect(w, r, "/console/donors/"+id+"?done=erased")
+		id := r.PathValue("id")
+		c.donorChange(w, r, "donor.erase", id, "", "erased",
+			func(tx *store.Tx, now int64) error { return tx.EraseDonor(r.Context(), id, now) })
 	})
+}
+
+// donorChange applies an admin's change to a donor together with its audit
+// entry (the form's reason is required), then returns to the donor's page.
+func (c *Console) donorChange(w http.ResponseWriter, r *http.Request, action, donorID, detail, done string, change func(tx *store.Tx, now int64) error) {
+	reason, err := formReason(r)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	now := c.o.Clock.Now().Unix()
+	err = c.o.Store.Audited(r.Context(), *c.entry(r.Context(), action, donorID, reason, detail),
+		func(tx *store.Tx) error { return change(tx, now) })
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/console/donors/"+donorID+"?done="+done)
 }
 
 // Audit shows the newest audit log entries.
