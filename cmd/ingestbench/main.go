@@ -22,7 +22,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"sort"
 	"sync"
 	"time"
@@ -34,6 +33,7 @@ import (
 	"impactd/internal/ingest"
 	"impactd/internal/metrics"
 	"impactd/internal/period"
+	"impactd/internal/profile"
 	"impactd/internal/store"
 	"impactd/internal/stripesync"
 	"impactd/internal/stripesync/stripefixture"
@@ -57,17 +57,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := profile.CPU(*cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	dbURL := getenv("IMPACTD_DATABASE_URL")
 	if dbURL == "" {
 		dir, err := os.MkdirTemp("", "ingestbench")

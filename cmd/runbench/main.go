@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"impactd/internal/domain"
 	"impactd/internal/impact"
 	"impactd/internal/period"
+	"impactd/internal/profile"
 	"impactd/internal/runner"
 	"impactd/internal/smtpsink"
 	"impactd/internal/store"
@@ -102,17 +102,11 @@ func run() error {
 	// Peak RSS from here on: writing 5 to clear_refs resets VmHWM (Linux).
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := profile.CPU(*cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	start := time.Now()
 	r, err := a.Runner.Run(ctx, runner.Request{Period: period.MustParse("2026-Q3"), Trigger: "bench", Reason: "benchmark"})
 	if err != nil {
