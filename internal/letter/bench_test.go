@@ -100,16 +100,6 @@ func BenchmarkRenderDemoMix(b *testing.B) {
 	b.ReportMetric(100*float64(fast)/float64(len(snaps)), "%fast")
 }
 
-// BenchmarkRenderTypicalNaive renders the sample letter with the whole
-// DejaVu fonts handed to fpdf, for comparison with the optimised renderer.
-func BenchmarkRenderTypicalNaive(b *testing.B) {
-	r, err := letter.NewUnsubset(letter.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchmarkRender(b, r, letter.SampleSnapshot(), true)
-}
-
 // BenchmarkRenderTypicalParallel renders the sample letter on each path
 // from many goroutines sharing one Renderer, as a run does.
 func BenchmarkRenderTypicalParallel(b *testing.B) {

@@ -1,107 +1,154 @@
 package letter
 
+//go:generate go run ./cutfonts -src fonts -out fonts/cut
+
 import (
-	_ "embed"
+	"bufio"
+	"bytes"
+	"embed"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode"
 
-	"github.com/go-pdf/fpdf"
-	"golang.org/x/image/font/sfnt"
 	"golang.org/x/text/unicode/norm"
 )
 
-// DejaVu Sans and DejaVu Sans Bold, under the Bitstream Vera licence in
-// fonts/LICENSE.
-var (
-	//go:embed fonts/DejaVuSans.ttf
-	dejaVuSans []byte
-	//go:embed fonts/DejaVuSans-Bold.ttf
-	dejaVuSansBold []byte
+// cutFonts holds DejaVu Sans and DejaVu Sans Bold cut once, by cutfonts, into
+// 8-bit TrueType fonts that fpdf embeds as they are: blocks.txt names the
+// blocks in order, and each has an encoding (NAME.map, in fpdf's format) and,
+// per style, fpdf's definition file (NAME-regular.json) and the compressed
+// font (NAME-regular.z). The whole DejaVu files they come from, and their
+// Bitstream Vera licence, are in fonts/.
+//
+//go:embed fonts/cut
+var cutFonts embed.FS
+
+// Styles, as indexes into the per-style arrays below.
+const (
+	regular = iota
+	bold
 )
 
-// repertoire lists the Unicode blocks the letter prints: Latin (with
-// Vietnamese), Greek, Cyrillic and the punctuation and currency signs of the
-// copy. fpdf writes runes one glyph each, left to right, with no shaping and
-// no bidi, so only scripts that need neither are listed: Hebrew and Arabic are
-// in DejaVu Sans but would come out disconnected and reversed, so they are
-// left out on purpose and fall back like CJK.
-//
-// The list is deliberately short: fpdf re-parses and re-subsets the font for
-// every document, and that work grows with the number of glyphs, so cutting
-// the fonts to these blocks once in New made a typical letter ~25% faster than
-// a wider list (Armenian, Georgian, polytonic Greek, arrows…) and ~2× faster
-// than the whole font. Widen it here if donors need more.
-var repertoire = [][2]rune{
-	{0x0020, 0x007E}, // Basic Latin
-	{0x00A0, 0x024F}, // Latin-1 Supplement, Latin Extended-A and -B
-	{0x02B0, 0x02FF}, // spacing modifier letters (ʻokina, apostrophes)
-	{0x0300, 0x036F}, // combining diacritical marks
-	{0x0370, 0x03FF}, // Greek and Coptic
-	{0x0400, 0x04FF}, // Cyrillic
-	{0x1E00, 0x1EFF}, // Latin Extended Additional (Vietnamese)
-	{0x2000, 0x206F}, // general punctuation
-	{0x20A0, 0x20CF}, // currency symbols
-	{0x2116, 0x2116}, // numero sign
-	{0x2122, 0x2122}, // trade mark sign
-	{0x2212, 0x2212}, // minus sign
-	{0xFFFD, 0xFFFD}, // replacement character
+// styleNames are the file suffixes and fpdf style strings of the styles.
+var styleNames = [2]struct{ file, fpdf string }{{"regular", ""}, {"bold", "B"}}
+
+// fontBlock is one 8-bit font in both styles.
+type fontBlock struct {
+	// family is the name the document registers it under.
+	family string
+	// def and z are fpdf's definition JSON and the compressed TrueType
+	// font, handed to AddFontFromBytes in each document that uses the block.
+	def, z [2][]byte
+	// cw are the advance widths of codes 0–255, in thousandths of the font
+	// size, as fpdf measures them.
+	cw [2][256]int
 }
 
 // fontSet is the parsed, immutable font data shared by every render.
 type fontSet struct {
-	// regular and bold are the TTF bytes handed to fpdf for each document:
-	// the DejaVu fonts cut down to the repertoire (or whole, see subset).
-	regular, bold []byte
-	// covered has a bit set for each BMP rune both fonts can print.
-	covered [0x10000 / 64]uint64
+	// blocks[0] is Windows-1252 (/WinAnsiEncoding): every letter's copy is
+	// set in it. Later blocks hold the rest of the repertoire.
+	blocks []fontBlock
+	// glyph maps a BMP rune to (block index + 1) << 8 | code; 0 means no
+	// block can print it.
+	glyph [0x10000]uint16
 }
 
-// loadFonts works out which runes both fonts cover and, when subset is true,
-// cuts both fonts down to those runes so that fpdf parses and subsets a much
-// smaller file for every letter.
-func loadFonts(subset bool) (*fontSet, error) {
-	fs := &fontSet{regular: dejaVuSans, bold: dejaVuSansBold}
-	reg, err := sfnt.Parse(dejaVuSans)
+// loadFonts reads the cut fonts. All font work — parsing definitions,
+// building the rune table — happens here, once per Renderer.
+func loadFonts() (*fontSet, error) {
+	manifest, err := cutFonts.ReadFile("fonts/cut/blocks.txt")
 	if err != nil {
-		return nil, fmt.Errorf("load fonts: parse DejaVu Sans: %w", err)
+		return nil, fmt.Errorf("load fonts: %w", err)
 	}
-	bold, err := sfnt.Parse(dejaVuSansBold)
-	if err != nil {
-		return nil, fmt.Errorf("load fonts: parse DejaVu Sans Bold: %w", err)
-	}
-	var buf sfnt.Buffer
-	var cutset strings.Builder
-	for _, rg := range repertoire {
-		for r := rg[0]; r <= rg[1]; r++ {
-			gr, err := reg.GlyphIndex(&buf, r)
-			if err != nil {
-				return nil, fmt.Errorf("load fonts: glyph of U+%04X: %w", r, err)
-			}
-			gb, err := bold.GlyphIndex(&buf, r)
-			if err != nil {
-				return nil, fmt.Errorf("load fonts: bold glyph of U+%04X: %w", r, err)
-			}
-			if gr == 0 || gb == 0 {
-				continue
-			}
-			fs.covered[r/64] |= 1 << (r % 64)
-			cutset.WriteRune(r)
+	fs := &fontSet{}
+	for i, name := range strings.Fields(string(manifest)) {
+		if i >= 0xFF {
+			return nil, fmt.Errorf("load fonts: too many blocks")
 		}
-	}
-	if subset {
-		fs.regular = fpdf.UTF8CutFont(dejaVuSans, cutset.String())
-		fs.bold = fpdf.UTF8CutFont(dejaVuSansBold, cutset.String())
-		if len(fs.regular) == 0 || len(fs.bold) == 0 {
-			return nil, fmt.Errorf("load fonts: subsetting gave an empty font")
+		bl := fontBlock{family: fontFamily}
+		if i > 0 {
+			bl.family = fmt.Sprintf("%s%d", fontFamily, i)
 		}
+		for st, sn := range styleNames {
+			base := "fonts/cut/" + name + "-" + sn.file
+			if bl.def[st], err = cutFonts.ReadFile(base + ".json"); err != nil {
+				return nil, fmt.Errorf("load fonts: %w", err)
+			}
+			if bl.z[st], err = cutFonts.ReadFile(base + ".z"); err != nil {
+				return nil, fmt.Errorf("load fonts: %w", err)
+			}
+			var def struct {
+				Tp   string
+				Cw   []int
+				File string
+			}
+			if err := json.Unmarshal(bl.def[st], &def); err != nil {
+				return nil, fmt.Errorf("load fonts: %s.json: %w", base, err)
+			}
+			if def.Tp != "TrueType" || len(def.Cw) != 256 || def.File != name+"-"+sn.file+".z" {
+				return nil, fmt.Errorf("load fonts: %s.json is not an 8-bit TrueType definition of %s", base, def.File)
+			}
+			copy(bl.cw[st][:], def.Cw)
+		}
+		enc, err := cutFonts.ReadFile("fonts/cut/" + name + ".map")
+		if err != nil {
+			return nil, fmt.Errorf("load fonts: %w", err)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(enc))
+		for sc.Scan() {
+			var code int
+			var r rune
+			var glyph string
+			if _, err := fmt.Sscanf(sc.Text(), "!%x U+%x %s", &code, &r, &glyph); err != nil {
+				return nil, fmt.Errorf("load fonts: %s.map: %q: %w", name, sc.Text(), err)
+			}
+			if code < 32 || code > 255 || r < 0 || r > 0xFFFF {
+				return nil, fmt.Errorf("load fonts: %s.map: %q out of range", name, sc.Text())
+			}
+			if fs.glyph[r] != 0 {
+				return nil, fmt.Errorf("load fonts: %s.map: U+%04X is in two blocks", name, r)
+			}
+			fs.glyph[r] = uint16(i+1)<<8 | uint16(code)
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("load fonts: %s.map: %w", name, err)
+		}
+		fs.blocks = append(fs.blocks, bl)
+	}
+	if len(fs.blocks) == 0 || fs.glyph[' ']>>8 != 1 || fs.glyph['?']>>8 != 1 {
+		return nil, fmt.Errorf("load fonts: the first block must be Windows-1252")
 	}
 	return fs, nil
 }
 
+// lookup returns the block and code that print r; ok is false when no block
+// can.
+func (fs *fontSet) lookup(r rune) (block int, code byte, ok bool) {
+	if r < 0 || r >= 0x10000 {
+		return 0, 0, false
+	}
+	g := fs.glyph[r]
+	if g == 0 {
+		return 0, 0, false
+	}
+	return int(g>>8) - 1, byte(g), true
+}
+
+// width is r's advance in thousandths of the font size, in style st.
+func (fs *fontSet) width(st int, r rune) int {
+	b, c, ok := fs.lookup(r)
+	if !ok {
+		return 0
+	}
+	return fs.blocks[b].cw[st][c]
+}
+
 // covers reports whether the letter's fonts can print r.
 func (fs *fontSet) covers(r rune) bool {
-	return r >= 0 && r < 0x10000 && fs.covered[r/64]&(1<<(r%64)) != 0
+	_, _, ok := fs.lookup(r)
+	return ok
 }
 
 // coversAll reports whether every rune of s, after normalisation, can be

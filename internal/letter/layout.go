@@ -57,8 +57,15 @@ type doc struct {
 	code   string // verification code
 	issued time.Time
 	// core is set when the letter is drawn with fpdf's core fonts in
-	// Windows-1252, rather than the embedded UTF-8 fonts.
+	// Windows-1252, rather than the embedded fonts.
 	core bool
+	// style is the current style (regular or bold), which the embedded
+	// path needs to measure and draw text in other blocks.
+	style int
+	// added records which blocks' fonts, per style, the document has.
+	added [][2]bool
+	// runBuf is reused by runs.
+	runBuf []run
 
 	pageW, pageH float64
 	width        float64  // width of the text column
@@ -77,6 +84,15 @@ type column struct {
 func newDoc(r *Renderer, s *domain.Snapshot, contentHash string, issued time.Time, core bool) *doc {
 	d := &doc{r: r, s: s, pdf: r.newFpdf(s.PaperSize, issued, s.Org.LogoSHA256, core), code: domain.VerificationCode(contentHash), issued: issued, core: core}
 	pdf := d.pdf
+	if !core {
+		// The base block prints every letter's copy, in both styles.
+		d.added = make([][2]bool, len(r.fonts.blocks))
+		for _, st := range []int{regular, bold} {
+			d.style = st
+			d.useBlock(0)
+		}
+		d.style = regular
+	}
 	d.pageW, d.pageH = pdf.GetPageSize()
 	d.width = d.pageW - marginLeft - marginRight
 	pdf.SetMargins(marginLeft, marginTop, marginRight)
@@ -107,6 +123,10 @@ func (d *doc) font(style string, size float64, c rgb) {
 	family := fontFamily
 	if d.core {
 		family = coreFamily
+	}
+	d.style = regular
+	if style == "B" {
+		d.style = bold
 	}
 	d.pdf.SetFont(family, style, size)
 	d.pdf.SetTextColor(c.r, c.g, c.b)
@@ -429,7 +449,7 @@ func (d *doc) chart(c *domain.GivingChart) {
 	pdf.Ln(3)
 	for _, l := range capLines {
 		pdf.SetX(marginLeft)
-		pdf.CellFormat(d.width, 4, l, "", 1, "L", false, 0, "") // l is prepared
+		d.draw(d.width, 4, l, "", 1, "L", false) // l is prepared
 	}
 	top := pdf.GetY() + labelH + 1
 	base := top + plotH
@@ -576,7 +596,7 @@ func (d *doc) tableHead(cols []column) {
 	pdf.SetFillColor(colHeadFill.r, colHeadFill.g, colHeadFill.b)
 	pdf.SetX(marginLeft)
 	for _, c := range cols {
-		pdf.CellFormat(c.width, 6.4, d.enc(c.title, false), "", 0, c.align, true, 0, "")
+		d.draw(c.width, 6.4, d.enc(c.title, false), "", 0, c.align, true)
 	}
 	pdf.Ln(-1)
 }
@@ -607,7 +627,7 @@ func (d *doc) tableRow(cols []column, cells []string, i int, style string) {
 	for k, c := range cols {
 		for j, line := range wrapped[k] {
 			pdf.SetXY(x, y+tablePadY+float64(j)*tableLine)
-			pdf.CellFormat(c.width, tableLine, line, "", 0, c.align, false, 0, "") // line is prepared
+			d.draw(c.width, tableLine, line, "", 0, c.align, false) // line is prepared
 		}
 		x += c.width
 	}
@@ -629,6 +649,8 @@ func (d *doc) tableEnd() {
 // small line naming the organisation and the statement.
 func (d *doc) runningHeader() {
 	pdf := d.pdf
+	// fpdf restores the page's font after its callbacks; so must d.
+	defer func(st int) { d.style = st }(d.style)
 	if pdf.PageNo() == 1 {
 		return
 	}
@@ -644,6 +666,7 @@ func (d *doc) runningHeader() {
 // code and the page number on every page.
 func (d *doc) pageFooter() {
 	pdf := d.pdf
+	defer func(st int) { d.style = st }(d.style)
 	y := d.pageH - footerBottom - d.footerH
 	pdf.SetDrawColor(colHairline.r, colHairline.g, colHairline.b)
 	pdf.SetLineWidth(0.2)
@@ -652,7 +675,7 @@ func (d *doc) pageFooter() {
 	d.font("", footerSize, colMuted)
 	for _, line := range d.footer {
 		pdf.SetXY(marginLeft, y)
-		pdf.CellFormat(d.width, footerLine, line, "", 0, "L", false, 0, "") // line is prepared
+		d.draw(d.width, footerLine, line, "", 0, "L", false) // line is prepared
 		y += footerLine
 	}
 	verify := ""

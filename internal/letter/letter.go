@@ -26,8 +26,8 @@ type Options struct {
 	Logo []byte
 }
 
-// Renderer turns snapshots into PDF letters. All font work (parsing, coverage,
-// subsetting) is done once in New; a Renderer holds only immutable data and is
+// Renderer turns snapshots into PDF letters. All font work (definitions,
+// coverage) is done once in New; a Renderer holds only immutable data and is
 // safe for concurrent use by many goroutines.
 type Renderer struct {
 	fonts *fontSet
@@ -43,16 +43,10 @@ type Renderer struct {
 // statement builder freezes it into each snapshot (Org.LogoSHA256).
 func (r *Renderer) LogoSHA256() string { return r.logoHash }
 
-// New prepares a Renderer: it loads and subsets the embedded fonts and checks
-// the logo, so that Render cannot fail on them later.
+// New prepares a Renderer: it loads the embedded fonts and checks the logo,
+// so that Render cannot fail on them later.
 func New(opts Options) (*Renderer, error) {
-	return newRenderer(opts, true)
-}
-
-// newRenderer is New with the font subsetting switchable, so that a test can
-// compare the optimised renderer with the naive one.
-func newRenderer(opts Options, subset bool) (*Renderer, error) {
-	fonts, err := loadFonts(subset)
+	fonts, err := loadFonts()
 	if err != nil {
 		return nil, fmt.Errorf("new letter renderer: %w", err)
 	}
@@ -139,10 +133,6 @@ func (r *Renderer) newFpdf(paper string, issued time.Time, logoHash string, core
 	pdf.SetCreator("impactd", false)
 	pdf.SetCompression(true)
 	pdf.AliasNbPages("{nb}")
-	if !core {
-		pdf.AddUTF8FontFromBytes(fontFamily, "", r.fonts.regular)
-		pdf.AddUTF8FontFromBytes(fontFamily, "B", r.fonts.bold)
-	}
 	if r.showLogo(logoHash) {
 		pdf.RegisterImageOptionsReader(logoName, fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(r.logo))
 	}

@@ -444,19 +444,63 @@ func TestNewRejectsBadLogo(t *testing.T) {
 	}
 }
 
-// TestNaiveAndOptimisedAgree checks that cutting the fonts down in New
-// changes nothing a reader sees.
-func TestNaiveAndOptimisedAgree(t *testing.T) {
-	naive, err := letter.NewUnsubset(letter.Options{})
-	if err != nil {
-		t.Fatal(err)
+// TestScriptsExtract checks that a reader gets back, as text, every script
+// the letter prints: each block's font is found through its encoding's glyph
+// names, so a wrong code or name would show here as a wrong character.
+func TestScriptsExtract(t *testing.T) {
+	r := MustRenderer(t)
+	for _, name := range []string{
+		"Zoë Łukasiewicz",             // Latin-1 and Latin Extended-A
+		"Nguyễn Thị Ngọc Ánh",         // Vietnamese
+		"Дмитрий Шостакович",          // Cyrillic
+		"Σωκράτης Παπαδόπουλος",       // Greek
+		"Ґанна Її Ўладзімір",          // Ukrainian and Belarusian
+		"Ǆemal Ṡeán Ŀuís ʻOlelo",      // Latin Extended-B, Additional, modifiers
+		"Ngọc Ánh Дмитрий Σωκράτης Ł", // all of them in one line
+	} {
+		s := letter.SampleSnapshot()
+		s.Donor.Name = name
+		s.Greeting = "Dear " + name + ","
+		text := pdfToText(t, MustRender(t, r, s))
+		if !strings.Contains(text, "Dear "+name+",") {
+			t.Errorf("%q: greeting not in the extracted text:\n%s", name, text)
+		}
 	}
-	s := letter.SampleSnapshot()
-	s.Donor.Name = "Ngọc Ánh Дмитрий Σωκράτης Łukasiewicz"
-	a := pdfToText(t, MustRender(t, naive, s))
-	b := pdfToText(t, MustRender(t, MustRenderer(t), s))
-	if a != b {
-		t.Errorf("text differs:\nnaive:\n%s\noptimised:\n%s", a, b)
+}
+
+// TestSizeBudget: a letter stays under 60 KB, whatever its scripts and
+// however many gifts: each block a letter uses adds its font (3–13 KB).
+func TestSizeBudget(t *testing.T) {
+	r := MustRenderer(t)
+	named := func(s *domain.Snapshot, name string, address ...string) *domain.Snapshot {
+		s.Donor.Name, s.Greeting = name, "Dear "+name+","
+		if len(address) > 0 {
+			s.Donor.Address = address
+		}
+		return s
+	}
+	tests := []struct {
+		name string
+		s    *domain.Snapshot
+	}{
+		{"core fonts", fastSnapshot()},
+		{"Polish", letter.SampleSnapshot()},
+		{"Vietnamese", named(letter.SampleSnapshot(), "Nguyễn Thị Ngọc Ánh", "12 Phố Hàng Bạc", "Hà Nội, Việt Nam")},
+		{"Russian", named(letter.SampleSnapshot(), "Дмитрий Шостакович", "ул. Тверская 7, кв. 12", "Москва 125009")},
+		{"Greek", named(letter.SampleSnapshot(), "Σωκράτης Παπαδόπουλος", "Οδός Αριστοτέλους 12", "Θεσσαλονίκη 546 23")},
+		{"three scripts", named(letter.SampleSnapshot(), "Nguyễn Thị Ngọc Ánh — Дмитрий Σωκράτης",
+			"ул. Тверская 7, кв. 12", "Θεσσαλονίκη 546 23", "Hà Nội, Việt Nam")},
+		{"200 gifts, core fonts", longSnapshot(200)},
+		{"200 gifts, embedded", longFullSnapshot(200)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pdf := MustRender(t, r, tt.s)
+			t.Logf("%d bytes", len(pdf))
+			if len(pdf) >= 60_000 {
+				t.Errorf("%d bytes, want under 60,000", len(pdf))
+			}
+		})
 	}
 }
 

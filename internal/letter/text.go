@@ -3,6 +3,7 @@ package letter
 import (
 	"errors"
 	"math"
+	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
@@ -59,11 +60,12 @@ func (d *doc) enc(s string, keepNewlines bool) string {
 
 // split wraps text that enc prepared into lines that fit a cell w wide in
 // the current font, breaking at spaces (and at explicit newlines) as
-// fpdf's MultiCell does, or inside a word that is wider than the cell. It
-// measures with fpdf's widths for the current font, so it works on the
-// 8-bit strings of the core-font path, where fpdf's SplitText cannot: it
-// converts its argument to runes, so every byte of 0x80 or more becomes
-// U+FFFD and indexes past the 256-entry width table.
+// fpdf's MultiCell does, or inside a word that is wider than the cell. On
+// the core-font path it measures with fpdf's widths for the current font
+// (fpdf's SplitText cannot: it converts its argument to runes, so every
+// byte of 0x80 or more becomes U+FFFD and indexes past the 256-entry width
+// table); on the embedded path a line may mix blocks, so each rune is
+// measured in its own block's font.
 func (d *doc) split(s string, w float64) []string {
 	pdf := d.pdf
 	_, unit := pdf.GetFontSize()
@@ -74,9 +76,9 @@ func (d *doc) split(s string, w float64) []string {
 	var lines []string
 	start, space, width := 0, -1, 0
 	for i := 0; i < len(s); {
-		n := 1
+		n, r := 1, rune(s[i])
 		if !d.core {
-			_, n = utf8.DecodeRuneInString(s[i:])
+			r, n = utf8.DecodeRuneInString(s[i:])
 		}
 		if s[i] == '\n' {
 			lines = append(lines, s[start:i])
@@ -87,7 +89,11 @@ func (d *doc) split(s string, w float64) []string {
 		if s[i] == ' ' {
 			space = i
 		}
-		width += pdf.GetStringSymbolWidth(s[i : i+n])
+		if d.core {
+			width += pdf.GetStringSymbolWidth(s[i : i+n])
+		} else {
+			width += d.r.fonts.width(d.style, r)
+		}
 		if width <= wmax {
 			i += n
 			continue
@@ -134,12 +140,133 @@ func (d *doc) drawLines(w, h float64, lines []string, border string, fill bool) 
 				b += "B"
 			}
 		}
-		d.pdf.CellFormat(w, h, line, b, 2, "L", fill, 0, "")
+		d.draw(w, h, line, b, 2, "L", fill)
 	}
 	d.pdf.SetX(marginLeft)
 }
 
 // cell draws one line of UTF-8 text in a cell, as fpdf's CellFormat.
 func (d *doc) cell(w, h float64, text string, ln int, align string) {
-	d.pdf.CellFormat(w, h, d.enc(text, false), "", ln, align, false, 0, "")
+	d.draw(w, h, d.enc(text, false), "", ln, align, false)
+}
+
+// draw is fpdf's CellFormat for a line that enc prepared. A line in one
+// block goes to CellFormat as it is; a line that moves between blocks is
+// drawn as CellFormat would draw it — the cell's fill and border by
+// CellFormat itself, then each run of text in its block's font at the
+// place CellFormat would have put it.
+func (d *doc) draw(w, h float64, line, border string, ln int, align string, fill bool) {
+	pdf := d.pdf
+	if d.core {
+		pdf.CellFormat(w, h, line, border, ln, align, fill, 0, "")
+		return
+	}
+	runs := d.runs(line)
+	if len(runs) == 0 || (len(runs) == 1 && runs[0].block == 0) {
+		text := ""
+		if len(runs) == 1 {
+			text = runs[0].text
+		}
+		pdf.CellFormat(w, h, text, border, ln, align, fill, 0, "")
+		return
+	}
+	// The empty cell breaks the page, if it must, before any text is placed.
+	pdf.CellFormat(w, h, "", border, 0, "", fill, 0, "")
+	if pdf.Err() {
+		return
+	}
+	x, y := pdf.GetX()-w, pdf.GetY()
+	size, unit := pdf.GetFontSize()
+	total := 0.0
+	for _, r := range runs {
+		total += float64(r.width) * unit / 1000
+	}
+	var dx float64
+	switch {
+	case strings.Contains(align, "R"):
+		dx = w - pdf.GetCellMargin() - total
+	case strings.Contains(align, "C"):
+		dx = (w - total) / 2
+	default:
+		dx = pdf.GetCellMargin()
+	}
+	baseline := y + .5*h + .3*unit
+	style := styleNames[d.style].fpdf
+	for _, r := range runs {
+		d.useBlock(r.block)
+		pdf.SetFont(d.r.fonts.blocks[r.block].family, style, size)
+		pdf.Text(x+dx, baseline, r.text)
+		dx += float64(r.width) * unit / 1000
+	}
+	pdf.SetFont(fontFamily, style, size)
+	switch ln {
+	case 1:
+		left, _, _, _ := pdf.GetMargins()
+		pdf.SetXY(left, y+h)
+	case 2:
+		pdf.SetXY(x, y+h)
+	}
+}
+
+// lineWidth is the width of a prepared line in the current font, in user
+// units, as draw lays it out.
+func (d *doc) lineWidth(line string) float64 {
+	if d.core {
+		return d.pdf.GetStringWidth(line)
+	}
+	_, unit := d.pdf.GetFontSize()
+	total := 0
+	for _, r := range line {
+		total += d.r.fonts.width(d.style, r)
+	}
+	return float64(total) * unit / 1000
+}
+
+// run is a stretch of a line printed in one block's font: its 8-bit text
+// and its width in thousandths of the font size.
+type run struct {
+	block int
+	text  string
+	width int
+}
+
+// runs cuts a prepared line into runs of one block each. Every rune of a
+// prepared line is in some block (clean made sure); any other is skipped.
+func (d *doc) runs(line string) []run {
+	fs := d.r.fonts
+	out := d.runBuf[:0]
+	var text []byte
+	cur, width := -1, 0
+	flush := func() {
+		if cur >= 0 && len(text) > 0 {
+			out = append(out, run{block: cur, text: string(text), width: width})
+		}
+		text, width = text[:0], 0
+	}
+	for _, r := range line {
+		b, c, ok := fs.lookup(r)
+		if !ok {
+			continue
+		}
+		if b != cur {
+			flush()
+			cur = b
+		}
+		text = append(text, c)
+		width += fs.blocks[b].cw[d.style][c]
+	}
+	flush()
+	d.runBuf = out
+	return out
+}
+
+// useBlock adds block b's font, in the current style, to the document the
+// first time a line needs it: a letter carries only the blocks it prints.
+func (d *doc) useBlock(b int) {
+	if d.added[b][d.style] {
+		return
+	}
+	d.added[b][d.style] = true
+	bl := &d.r.fonts.blocks[b]
+	d.pdf.AddFontFromBytes(bl.family, styleNames[d.style].fpdf, bl.def[d.style], bl.z[d.style])
 }

@@ -1,0 +1,361 @@
+// Command cutfonts cuts DejaVu Sans and DejaVu Sans Bold into the 8-bit fonts
+// the letter embeds (internal/letter/fonts/cut). It is run by hand, through
+// `go generate ./internal/letter`, when the blocks below or the DejaVu files
+// change; its output is committed, so neither a build nor a test needs it.
+//
+// Why 8-bit fonts: fpdf's UTF-8 route re-parses and re-subsets a TrueType
+// font for every document, which held letters with a single non-Windows-1252
+// character (Ł, ę, ệ, Я, Ω) to ~120 per second per core. fpdf's other
+// TrueType route takes a font that was cut once, with a fixed 8-bit encoding
+// and a definition file made by fpdf's own MakeFont, and copies it into the
+// PDF as it is. One 8-bit font holds at most 224 characters, so the
+// repertoire is cut into blocks: the base block is Windows-1252 (it prints
+// every letter's copy), and each other block holds a script or part of one.
+// A letter embeds the base font and only the blocks its text uses, and the
+// renderer switches fonts inside a line where the text moves between blocks.
+//
+// The cutting itself is done by fontTools (Debian package python3-fonttools),
+// the reference TrueType subsetter: hinting is dropped (PDF viewers do not
+// use it; it was half of each font's size), as are layout tables fpdf cannot
+// use. The PostScript names get a subset tag per block and style.
+//
+// Usage: go run ./internal/letter/cutfonts [-out internal/letter/fonts/cut]
+package main
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-pdf/fpdf"
+	"golang.org/x/image/font/sfnt"
+	"golang.org/x/text/encoding/charmap"
+)
+
+// block is one 8-bit font: the runes in ranges that both DejaVu styles can
+// print and that no earlier block took.
+type block struct {
+	name   string
+	ranges [][2]rune
+}
+
+// blocks lists the fonts in the order the renderer prefers them. The first
+// is Windows-1252 and is encoded as such (/WinAnsiEncoding); every other one
+// gets its own encoding through a /Differences array. Vietnamese takes the
+// few Latin Extended letters it needs (ă đ ĩ ũ ơ ư) so that a Vietnamese name
+// needs one block besides the base; a Romanian ă or a Croatian đ then pulls in
+// the Vietnamese block too, which costs a few kilobytes, not correctness.
+//
+// The repertoire is Latin (with Vietnamese), Greek, Cyrillic and the
+// punctuation and currency signs of the copy. fpdf writes one glyph per
+// character, left to right, with no shaping and no bidi, so scripts that need
+// either (Hebrew, Arabic, Indic) are left out on purpose and fall back like
+// CJK (see internal/letter/README.md).
+var blocks = []block{
+	{"latin1", nil}, // Windows-1252, filled in by main
+	{"vietnamese", [][2]rune{
+		{0x1EA0, 0x1EF9},
+		{0x0102, 0x0103}, {0x0110, 0x0111}, {0x0128, 0x0129},
+		{0x0168, 0x0169}, {0x01A0, 0x01A1}, {0x01AF, 0x01B0},
+	}},
+	{"latin-ext-a", [][2]rune{{0x0100, 0x017F}, {0x0218, 0x021B}}},
+	{"latin-ext-b", [][2]rune{{0x0180, 0x024F}}},
+	{"latin-ext-additional", [][2]rune{{0x1E00, 0x1E9F}}},
+	{"greek", [][2]rune{{0x0386, 0x03CE}}}, // modern (monotonic) Greek
+	{"greek-ext", [][2]rune{{0x0370, 0x03FF}}},
+	{"cyrillic", [][2]rune{{0x0400, 0x045F}, {0x0490, 0x0491}}},
+	{"cyrillic-ext", [][2]rune{{0x0460, 0x04FF}}},
+	{"marks", [][2]rune{
+		{0x02B0, 0x02FF}, // spacing modifier letters (ʻokina, apostrophes)
+		{0x0300, 0x036F}, // combining diacritical marks
+	}},
+	{"signs", [][2]rune{
+		{0x2000, 0x206F}, // general punctuation
+		{0x20A0, 0x20CF}, // currency symbols
+		{0x2116, 0x2116}, // numero sign
+		{0x2122, 0x2122}, // trade mark sign
+		{0x2212, 0x2212}, // minus sign
+		{0xFFFD, 0xFFFD}, // replacement character
+	}},
+}
+
+// styles are the two DejaVu files and the suffix of their cut fonts.
+var styles = []struct{ suffix, file, psName string }{
+	{"regular", "DejaVuSans.ttf", "DejaVuSans"},
+	{"bold", "DejaVuSans-Bold.ttf", "DejaVuSans-Bold"},
+}
+
+// firstCode and lastCode bound the codes an ext block may use: fpdf writes
+// widths for 32–255 only, 32 is the space (kept in the base block, where
+// the renderer breaks lines) and 127 is DEL.
+const firstCode, lastCode = 33, 255
+
+func main() {
+	src := flag.String("src", "internal/letter/fonts", "directory with the DejaVu TTF files")
+	out := flag.String("out", "internal/letter/fonts/cut", "directory for the cut fonts")
+	python := flag.String("python", "python3", "Python with fontTools")
+	flag.Parse()
+	if err := run(*src, *out, *python); err != nil {
+		slog.Error("cutfonts", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(src, out, python string) error {
+	var fonts []*sfnt.Font
+	for _, st := range styles {
+		b, err := os.ReadFile(filepath.Join(src, st.file))
+		if err != nil {
+			return err
+		}
+		f, err := sfnt.Parse(b)
+		if err != nil {
+			return fmt.Errorf("parse %s: %w", st.file, err)
+		}
+		fonts = append(fonts, f)
+	}
+	var buf sfnt.Buffer
+	printable := func(r rune) (bool, error) {
+		for i, f := range fonts {
+			g, err := f.GlyphIndex(&buf, r)
+			if err != nil {
+				return false, fmt.Errorf("%s: glyph of U+%04X: %w", styles[i].file, r, err)
+			}
+			if g == 0 {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+
+	tmp, err := os.MkdirTemp("", "cutfonts")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	old, _ := filepath.Glob(filepath.Join(out, "*"))
+	for _, f := range old {
+		if err := os.Remove(f); err != nil {
+			return err
+		}
+	}
+
+	// MakeFont computes each font's /Differences against cp1252.map in the
+	// encoding file's directory; naming every glyph uniXXXX there and in
+	// the blocks makes the base block's list empty (plain
+	// /WinAnsiEncoding) and every other block's list exactly its codes.
+	var latin1 [256]rune
+	for c := 32; c < 256; c++ {
+		r := charmap.Windows1252.DecodeByte(byte(c))
+		if r == 0xFFFD || (c >= 0x7F && c < 0xA0 && r < 0xA0) {
+			continue // undefined in Windows-1252 (0x81, 0x8D, 0x8F, 0x90, 0x9D) or DEL
+		}
+		ok, err := printable(r)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("DejaVu lacks U+%04X of Windows-1252", r)
+		}
+		latin1[c] = r
+	}
+	if err := writeMap(filepath.Join(tmp, "cp1252.map"), latin1); err != nil {
+		return err
+	}
+
+	taken := map[rune]bool{}
+	for _, r := range latin1 {
+		if r != 0 {
+			taken[r] = true
+		}
+	}
+	var manifest strings.Builder
+	for i, bl := range blocks {
+		codes := latin1
+		if i > 0 {
+			codes = [256]rune{}
+			c := firstCode
+			for _, rg := range bl.ranges {
+				for r := rg[0]; r <= rg[1]; r++ {
+					if taken[r] {
+						continue
+					}
+					ok, err := printable(r)
+					if err != nil {
+						return err
+					}
+					if !ok || isControl(r) {
+						continue
+					}
+					if c == 0x7F {
+						c++
+					}
+					if c > lastCode {
+						return fmt.Errorf("block %s: more than %d characters; split it", bl.name, lastCode-firstCode)
+					}
+					codes[c] = r
+					taken[r] = true
+					c++
+				}
+			}
+		}
+		mapFile := filepath.Join(tmp, bl.name+".map")
+		if err := writeMap(mapFile, codes); err != nil {
+			return err
+		}
+		var unicodes []string
+		for _, r := range codes {
+			if r != 0 {
+				unicodes = append(unicodes, fmt.Sprintf("U+%04X", r))
+			}
+		}
+		for j, st := range styles {
+			name := bl.name + "-" + st.suffix
+			ttf := filepath.Join(tmp, name+".ttf")
+			cmd := exec.Command(python, "-m", "fontTools.subset", filepath.Join(src, st.file),
+				"--unicodes="+strings.Join(unicodes, ","),
+				"--output-file="+ttf,
+				"--no-hinting",
+				"--layout-features=",
+				"--notdef-outline",
+				"--drop-tables+=FFTM,GDEF,GPOS,GSUB,kern,hdmx,VDMX,LTSH,gasp,DSIG",
+			)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("fontTools.subset %s: %w: %s", name, err, stderr.String())
+			}
+			var msgs bytes.Buffer
+			if err := fpdf.MakeFont(ttf, mapFile, out, &msgs, true); err != nil {
+				return fmt.Errorf("makefont %s: %w", name, err)
+			}
+			// MakeFont reports progress and, for a character the font
+			// lacks, "Character … is missing": the cut must have them all.
+			if strings.Contains(msgs.String(), "missing") {
+				return fmt.Errorf("makefont %s: %s", name, strings.TrimSpace(msgs.String()))
+			}
+			if err := finish(filepath.Join(out, name), subsetTag(i, j)+"+"+st.psName, codes, i == 0); err != nil {
+				return err
+			}
+		}
+		if err := copyFile(mapFile, filepath.Join(out, bl.name+".map")); err != nil {
+			return err
+		}
+		fmt.Fprintln(&manifest, bl.name)
+	}
+	return os.WriteFile(filepath.Join(out, "blocks.txt"), []byte(manifest.String()), 0o644)
+}
+
+// writeMap writes an encoding in fpdf's .map format ("!41 U+0041 uni0041").
+func writeMap(path string, codes [256]rune) error {
+	var b strings.Builder
+	for c, r := range codes {
+		if r != 0 {
+			fmt.Fprintf(&b, "!%02X U+%04X uni%04X\n", c, r, r)
+		}
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// finish edits what MakeFont wrote for one font (base is the path without
+// extension). The font gets its subset name, since PDF readers identify
+// fonts by name and every block of a style is a different font. An ext
+// block's /Differences lists only the codes it uses: MakeFont also lists
+// every unused code as /.notdef, a kilobyte per font in every letter. The
+// font file is recompressed at zlib's best level: it is copied into every
+// letter as it is.
+func finish(base, name string, codes [256]rune, latin1 bool) error {
+	b, err := os.ReadFile(base + ".json")
+	if err != nil {
+		return err
+	}
+	var def map[string]any
+	if err := json.Unmarshal(b, &def); err != nil {
+		return fmt.Errorf("%s.json: %w", base, err)
+	}
+	if def["Tp"] != "TrueType" {
+		return errors.New(base + ".json: not a TrueType definition")
+	}
+	def["Name"] = name
+	if !latin1 {
+		var diff strings.Builder
+		next := -1
+		for c, r := range codes {
+			if r == 0 {
+				continue
+			}
+			if c != next {
+				fmt.Fprintf(&diff, "%d ", c)
+			}
+			fmt.Fprintf(&diff, "/uni%04X ", r)
+			next = c + 1
+		}
+		def["Diff"] = strings.TrimSpace(diff.String())
+	}
+	if b, err = json.Marshal(def); err != nil {
+		return err
+	}
+	if err := os.WriteFile(base+".json", b, 0o644); err != nil {
+		return err
+	}
+	z, err := os.ReadFile(base + ".z")
+	if err != nil {
+		return err
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(z))
+	if err != nil {
+		return fmt.Errorf("%s.z: %w", base, err)
+	}
+	ttf, err := io.ReadAll(zr)
+	if err != nil {
+		return fmt.Errorf("%s.z: %w", base, err)
+	}
+	var out bytes.Buffer
+	zw, err := zlib.NewWriterLevel(&out, zlib.BestCompression)
+	if err != nil {
+		return err
+	}
+	if _, err := zw.Write(ttf); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(base+".z", out.Bytes(), 0o644)
+}
+
+// subsetTag is the six capital letters PDF puts before a subset font's name.
+func subsetTag(blockIndex, styleIndex int) string {
+	return fmt.Sprintf("IMPD%c%c", 'A'+blockIndex, "RB"[styleIndex])
+}
+
+func isControl(r rune) bool { return r < 0x20 || (r >= 0x7F && r < 0xA0) }
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	o, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(o, in); err != nil {
+		o.Close()
+		return err
+	}
+	return o.Close()
+}
