@@ -71,10 +71,16 @@ func (b *Builder) NewDraftContext(ctx context.Context, p period.Period) (*Contex
 func (b *Builder) Build(ctx context.Context, sc *Context, donor *domain.Donor, issuedOn time.Time) (*domain.Snapshot, error) {
 	p := sc.Period
 	from, to := p.Bounds(b.Location)
-	gifts, err := b.Store.DonationsForDonor(ctx, donor.ID, from.Unix(), to.Unix())
+	// Every gift up to the end of the period, in one query: the period's
+	// are the tail of them, and the history (year to date, lifetime, chart)
+	// needs them all. A run makes one snapshot per donor, so a query saved
+	// here is one fewer round trip per letter.
+	all, err := b.Store.DonationsForDonor(ctx, donor.ID, 0, to.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("build statement: %w", err)
 	}
+	first := sort.Search(len(all), func(i int) bool { return all[i].Created >= from.Unix() })
+	gifts := all[first:]
 	refunds, err := b.Store.RefundsForDonor(ctx, donor.ID, from.Unix(), to.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("build statement: %w", err)
@@ -121,9 +127,7 @@ func (b *Builder) Build(ctx context.Context, sc *Context, donor *domain.Donor, i
 		s.Totals = append(s.Totals, t)
 		nets = append(nets, money.New(t.Net, c).String())
 	}
-	if err := b.history(ctx, s, sc.Period, donor); err != nil {
-		return nil, fmt.Errorf("build statement: %w", err)
-	}
+	b.history(s, sc.Period, all)
 	since, err := b.Store.MonthlySince(ctx, donor.ID)
 	if err != nil {
 		return nil, fmt.Errorf("build statement: %w", err)
@@ -180,15 +184,12 @@ const chartQuarters = 8
 func GiftAidUplift(amount int64) int64 { return amount * 25 / 100 }
 
 // history fills the year-to-date and lifetime totals and the eight-quarter
-// chart from all of the donor's gifts up to the end of the period.
-func (b *Builder) history(ctx context.Context, s *domain.Snapshot, p period.Period, donor *domain.Donor) error {
+// chart from all of the donor's gifts up to the end of the period, oldest
+// first.
+func (b *Builder) history(s *domain.Snapshot, p period.Period, all []domain.Donation) {
 	_, end := p.Bounds(b.Location)
-	all, err := b.Store.DonationsForDonor(ctx, donor.ID, 0, end.Unix())
-	if err != nil {
-		return err
-	}
 	if len(all) == 0 {
-		return nil
+		return
 	}
 	last := end.Add(-time.Second)
 	yearStart := time.Date(last.In(b.Location).Year(), time.January, 1, 0, 0, 0, 0, b.Location)
@@ -220,7 +221,7 @@ func (b *Builder) history(ctx context.Context, s *domain.Snapshot, p period.Peri
 		}
 	}
 	if len(count) == 0 {
-		return nil
+		return
 	}
 	var currencies []string
 	for c := range count {
@@ -245,7 +246,6 @@ func (b *Builder) history(ctx context.Context, s *domain.Snapshot, p period.Peri
 		chart.Bars = append(chart.Bars, bar)
 	}
 	s.Chart = chart
-	return nil
 }
 
 func totals(sums []domain.CurrencySummary) []domain.Total {
