@@ -2,10 +2,11 @@
 // jobs. Starting a run writes the run and one job per donor in a single
 // transaction; any impactd process then claims jobs through the database
 // (FOR UPDATE SKIP LOCKED on PostgreSQL, one IMMEDIATE transaction at a time
-// on SQLite) and carries each through its steps — build and store the
-// snapshot, render, record the send attempt, send, record the outcome —
-// committing after each, so that a process killed at any moment leaves work
-// another process (or itself, restarted) finishes without loss.
+// on SQLite) and carries each through its steps — build the snapshot,
+// render, store the snapshot together with the send attempt, send, record
+// the outcome — committing what each changes, so that a process killed at
+// any moment leaves work another process (or itself, restarted) finishes
+// without loss.
 //
 // The one window in which a letter can go out twice is between recording a
 // send attempt and recording its outcome: a crash there leaves the attempt
@@ -467,9 +468,9 @@ func (r *Runner) worker(ctx context.Context, runID string, stop <-chan struct{})
 }
 
 // work carries a claimed batch of jobs as far as they go now: each is
-// prepared (statement stored, PDF rendered), then the send attempts of all
-// of them are recorded in one transaction, then each is sent and its
-// outcome recorded. One durable commit for the batch's attempts instead of
+// prepared (snapshot built, PDF rendered), then the statements and send
+// attempts of all of them are recorded in one transaction, then each is sent
+// and its outcome recorded. One durable commit for the batch's attempts instead of
 // one per letter took a PostgreSQL run from … to … letters/s: on a server
 // whose WAL flush is slow, the flushes were most of a run's time. Nothing is
 // sent before its attempt is durable, so a crash can still only leave an
@@ -529,9 +530,12 @@ type job struct {
 	log   *slog.Logger
 	donor *domain.Donor
 	st    *domain.Statement
-	snap  *domain.Snapshot
-	pdf   bytes.Buffer
-	dl    *domain.Delivery
+	// stored is set once st is in the database: a job taken over after a
+	// crash finds its statement stored; a new one is stored with its attempt.
+	stored bool
+	snap   *domain.Snapshot
+	pdf    bytes.Buffer
+	dl     *domain.Delivery
 	// at is when the send attempt was recorded.
 	at time.Time
 }
@@ -562,10 +566,12 @@ func (r *Runner) state(ctx context.Context, runID string) (*runState, error) {
 	return s, nil
 }
 
-// prepare does a job's first steps, each committed before the next: the
-// snapshot is built and stored as the statement (step 1), and the PDF is
-// rendered (step 2). ok is false when the job has ended here: the donor is
-// left out, or the run is a dry run.
+// prepare does a job's first steps: the snapshot is built, or read back
+// when a worker that crashed stored it (step 1), and the PDF is rendered
+// (step 2). A new snapshot is stored only with the send attempt
+// (recordAttempts): one transaction and one update of the job fewer per
+// letter than storing it here. ok is false when the job has ended here: the
+// donor is left out, or the run is a dry run.
 func (r *Runner) prepare(ctx context.Context, jb *job) (ok bool, err error) {
 	j := jb.Job
 	rs, err := r.state(ctx, j.RunID)
@@ -585,7 +591,7 @@ func (r *Runner) prepare(ctx context.Context, jb *job) (ok bool, err error) {
 		return false, r.end(ctx, j, store.JobSkipped, reason, "")
 	}
 
-	// Step 1: the snapshot, stored as the statement.
+	// Step 1: the snapshot.
 	var st *domain.Statement
 	if j.StatementID == "" {
 		var skip string
@@ -596,18 +602,11 @@ func (r *Runner) prepare(ctx context.Context, jb *job) (ok bool, err error) {
 		if skip != "" {
 			return false, r.end(ctx, j, store.JobSkipped, skip, "")
 		}
-		err = r.Store.InTxRelaxed(ctx, func(tx *store.Tx) error {
-			if err := tx.InsertStatement(ctx, st); err != nil {
-				return err
-			}
-			j.StatementID = st.ID
-			return tx.SetJobStatement(ctx, j, r.WorkerID, r.Clock.Now().Unix())
-		})
-		if err != nil {
-			return false, err
-		}
+		st.ID = store.NewID("stmt")
 	} else if st, err = r.Store.Statement(ctx, j.StatementID); err != nil {
 		return false, err
+	} else {
+		jb.stored = true
 	}
 	jb.st = st
 	jb.log = jb.log.With("statement_id", st.ID)
@@ -615,8 +614,10 @@ func (r *Runner) prepare(ctx context.Context, jb *job) (ok bool, err error) {
 		return false, err
 	}
 
-	// Step 2: render. The PDF is a pure function of the stored snapshot, so
-	// it is made again rather than kept.
+	// Step 2: render. The PDF is a pure function of the snapshot, so it is
+	// made again rather than kept, and making it before the snapshot is
+	// stored changes nothing that is recorded; a letter that cannot be
+	// rendered leaves nothing behind.
 	if err := r.Renderer.Render(&jb.pdf, jb.snap, st.ContentHash); err != nil {
 		return false, fmt.Errorf("render: %w", err)
 	}
@@ -629,18 +630,28 @@ func (r *Runner) prepare(ctx context.Context, jb *job) (ok bool, err error) {
 		}
 	}
 	if run.DryRun == 1 {
-		j.Rendered = 1
-		if err := r.Store.MarkJobRendered(ctx, j, r.WorkerID, r.Clock.Now().Unix()); err != nil {
-			return false, err
-		}
-		return false, r.end(ctx, j, store.JobRendered, "", "")
+		now := r.Clock.Now()
+		return false, r.Store.InTx(ctx, func(tx *store.Tx) error {
+			if !jb.stored {
+				if err := tx.InsertStatement(ctx, st); err != nil {
+					return err
+				}
+			}
+			rec := *j
+			rec.StatementID, rec.Rendered = st.ID, 1
+			if err := tx.MarkJobRendered(ctx, &rec, r.WorkerID, now.Add(r.Options.Lease).UnixMilli(), now.Unix()); err != nil {
+				return err
+			}
+			rec.Status, rec.SkipReason, rec.LastError = store.JobRendered, "", ""
+			return tx.EndJob(ctx, &rec, r.WorkerID, now.Unix())
+		})
 	}
 	return true, nil
 }
 
 // recordAttempts is step 3 for a batch of prepared jobs, in one durable
-// transaction: each job's send attempt is recorded before its message is
-// handed to the relay.
+// transaction: each job's new statement is stored and its send attempt
+// recorded before its message is handed to the relay.
 func (r *Runner) recordAttempts(ctx context.Context, jobs []*job) error {
 	now := r.Clock.Now()
 	var interrupted []*job
@@ -648,33 +659,40 @@ func (r *Runner) recordAttempts(ctx context.Context, jobs []*job) error {
 		interrupted = interrupted[:0]
 		for _, jb := range jobs {
 			j, st := jb.Job, jb.st
-			if err := tx.RenewJob(ctx, j.ID, r.WorkerID, now.Add(r.Options.Lease).UnixMilli()); err != nil {
-				return err
-			}
-			attempt, err := tx.NextAttempt(ctx, st.ID)
-			if err != nil {
-				return err
-			}
-			msgID := fmt.Sprintf("%s.%d@%s", st.ID, attempt, r.mailHost())
-			interrupts := j.Interrupted
-			open, err := tx.OpenDelivery(ctx, st.ID)
-			switch {
-			case err == nil:
-				// A crash cut this attempt off after it was handed to the
-				// relay, or just before: send again under the same Message-ID.
-				if _, err := tx.UpdateDeliveryStatus(ctx, open.ID, domain.DeliverySending, domain.DeliveryInterrupted,
-					"the process stopped before the outcome was recorded; sent again", now.Unix()); err != nil {
+			attempt, msgID, interrupts := 1, "", j.Interrupted
+			if !jb.stored {
+				// A new statement has no earlier attempt to number from or
+				// to find cut off.
+				if err := tx.InsertStatement(ctx, st); err != nil {
 					return err
 				}
-				msgID = open.MessageID
-				interrupts++
-				interrupted = append(interrupted, jb)
-			case domain.ErrorCode(err) != domain.ENOTFOUND:
-				return err
+			} else {
+				var err error
+				if attempt, err = tx.NextAttempt(ctx, st.ID); err != nil {
+					return err
+				}
+				open, err := tx.OpenDelivery(ctx, st.ID)
+				switch {
+				case err == nil:
+					// A crash cut this attempt off after it was handed to the
+					// relay, or just before: send again under the same Message-ID.
+					if _, err := tx.UpdateDeliveryStatus(ctx, open.ID, domain.DeliverySending, domain.DeliveryInterrupted,
+						"the process stopped before the outcome was recorded; sent again", now.Unix()); err != nil {
+						return err
+					}
+					msgID = open.MessageID
+					interrupts++
+					interrupted = append(interrupted, jb)
+				case domain.ErrorCode(err) != domain.ENOTFOUND:
+					return err
+				}
+			}
+			if msgID == "" {
+				msgID = fmt.Sprintf("%s.%d@%s", st.ID, attempt, r.mailHost())
 			}
 			rec := *j
-			rec.Rendered, rec.Interrupted = 1, interrupts
-			if err := tx.MarkJobRendered(ctx, &rec, r.WorkerID, now.Unix()); err != nil {
+			rec.StatementID, rec.Rendered, rec.Interrupted = st.ID, 1, interrupts
+			if err := tx.MarkJobRendered(ctx, &rec, r.WorkerID, now.Add(r.Options.Lease).UnixMilli(), now.Unix()); err != nil {
 				return err
 			}
 			jb.dl = &domain.Delivery{StatementID: st.ID, Attempt: attempt, Status: domain.DeliverySending, MessageID: msgID,
@@ -688,9 +706,9 @@ func (r *Runner) recordAttempts(ctx context.Context, jobs []*job) error {
 	if err != nil {
 		return err
 	}
-	// Only once committed do the jobs take the new counts.
+	// Only once committed do the jobs take their statements and new counts.
 	for _, jb := range jobs {
-		jb.Rendered, jb.at = 1, now
+		jb.StatementID, jb.stored, jb.Rendered, jb.at = jb.st.ID, true, 1, now
 	}
 	for _, jb := range interrupted {
 		jb.Interrupted++
