@@ -579,15 +579,13 @@ func (r *Runner) prepare(ctx context.Context, jb *job) (ok bool, err error) {
 		return false, err
 	}
 	run := rs.run
-	donor, err := r.Store.Donor(ctx, j.DonorID)
+	donor, bounced, err := r.Store.JobDonor(ctx, j.DonorID)
 	if err != nil {
 		return false, err
 	}
 	jb.donor = donor
 	// The donor may have unsubscribed, been erased or bounced since the run was planned.
-	if reason, err := r.exclusion(ctx, donor); err != nil {
-		return false, err
-	} else if reason != "" {
+	if reason := exclusion(donor, bounced); reason != "" {
 		return false, r.end(ctx, j, store.JobSkipped, reason, "")
 	}
 
@@ -848,23 +846,22 @@ func (r *Runner) end(ctx context.Context, j *store.Job, status, reason, lastErro
 	return r.Store.EndJob(ctx, j, r.WorkerID, r.Clock.Now().Unix())
 }
 
-// exclusion says why a donor gets no letter now, or "".
-func (r *Runner) exclusion(ctx context.Context, d *domain.Donor) (string, error) {
+// exclusion says why a donor gets no letter now, or "". bounced is whether
+// their address was refused for good.
+func exclusion(d *domain.Donor, bounced bool) string {
 	switch {
 	case d.Status == domain.DonorErased:
-		return SkipErased, nil
+		return SkipErased
 	case d.Status == domain.DonorMerged || d.MergedInto != "":
-		return store.SkipMerged, nil
+		return store.SkipMerged
 	case d.Status == domain.DonorUnsubscribed:
-		return SkipUnsubscribed, nil
+		return SkipUnsubscribed
 	case d.Email == "":
-		return SkipNoEmail, nil
+		return SkipNoEmail
+	case bounced:
+		return SkipBounced
 	}
-	bounced, err := r.Store.IsBounced(ctx, d.Email)
-	if err != nil || !bounced {
-		return "", err
-	}
-	return SkipBounced, nil
+	return ""
 }
 
 // build makes the donor's snapshot. It returns a skip reason instead when

@@ -416,6 +416,22 @@ func (q Q) AddBounce(ctx context.Context, email, detail string, now int64) error
 	return nil
 }
 
+// JobDonor returns the donor of a job and whether their address was refused
+// for good, in one query: a run asks both for every donor.
+func (q Q) JobDonor(ctx context.Context, id string) (*domain.Donor, bool, error) {
+	var d struct {
+		domain.Donor
+		Bounced int `db:"bounced"`
+	}
+	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.created_at, d.updated_at,
+			CASE WHEN EXISTS (SELECT 1 FROM bounces b WHERE b.email = d.email) THEN 1 ELSE 0 END AS bounced
+		FROM donors d WHERE d.id = ?`, id)
+	if err != nil {
+		return nil, false, fmt.Errorf("job donor: %w", notFound(err, "donor"))
+	}
+	return &d.Donor, d.Bounced == 1, nil
+}
+
 // IsBounced reports whether an address was refused for good.
 func (q Q) IsBounced(ctx context.Context, email string) (bool, error) {
 	var n int

@@ -108,6 +108,27 @@ func TestConformance(t *testing.T) {
 			}
 		})
 
+		t.Run("a job's donor comes with whether their address bounced", func(t *testing.T) {
+			d := &domain.Donor{Name: "Bea", Email: "bea@example.org", CreatedAt: 1, UpdatedAt: 1}
+			if err := s.CreateDonor(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range []bool{false, true} {
+				if want {
+					if err := s.AddBounce(ctx, "bea@example.org", "550 mailbox unknown", 2); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got, bounced, err := s.JobDonor(ctx, d.ID)
+				if err != nil || got.ID != d.ID || got.Email != d.Email || bounced != want {
+					t.Fatalf("%d: %+v bounced %v, %v; want bounced %v", i, got, bounced, err, want)
+				}
+			}
+			if _, _, err := s.JobDonor(ctx, "dnr_nobody"); domain.ErrorCode(err) != domain.ENOTFOUND {
+				t.Fatalf("unknown donor: %v, want not found", err)
+			}
+		})
+
 		t.Run("a failed transaction leaves nothing", func(t *testing.T) {
 			boom := errors.New("boom")
 			err := s.InTx(ctx, func(tx *store.Tx) error {
