@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"impactd/internal/domain"
@@ -149,40 +150,30 @@ func (q Q) claimJobs(ctx context.Context, worker, runID string, nowMS, leaseUnti
 	if runID != "" {
 		filter, args = " AND run_id = ?", []any{runID}
 	}
-	// Two simple index-friendly selects instead of one OR: due pending jobs
-	// by (status, run_after_ms), expired leases by the same index.
-	var ids []string
+	// Two simple index-friendly claims instead of one OR: due pending jobs
+	// by (status, run_after_ms), expired leases by the same index. Each is
+	// one UPDATE … RETURNING, so a claim is one statement, not a select,
+	// an update and a select to read the jobs back.
+	var jobs []Job
 	for _, sel := range []struct {
 		status, cond string
 	}{{JobPending, "run_after_ms <= ?"}, {JobRunning, "locked_until_ms < ?"}} {
-		if len(ids) >= limit {
+		if len(jobs) >= limit {
 			break
 		}
-		var got []string
-		a := append([]any{sel.status, nowMS}, args...)
-		a = append(a, limit-len(ids))
-		err := q.selectAll(ctx, &got, `SELECT id FROM run_jobs WHERE status = ? AND `+sel.cond+filter+
-			` ORDER BY run_after_ms, id LIMIT ?`+q.skipLocked(), a...)
+		var got []Job
+		a := []any{JobRunning, worker, leaseUntilMS, nowMS / 1000, sel.status, nowMS}
+		a = append(a, args...)
+		a = append(a, limit-len(jobs))
+		err := q.selectAll(ctx, &got, `UPDATE run_jobs SET status = ?, locked_by = ?, locked_until_ms = ?, updated_at = ?
+			WHERE id IN (SELECT id FROM run_jobs WHERE status = ? AND `+sel.cond+filter+` ORDER BY run_after_ms, id LIMIT ?`+q.skipLocked()+`)
+			RETURNING `+jobCols, a...)
 		if err != nil {
 			return nil, fmt.Errorf("claim jobs: %w", err)
 		}
-		ids = append(ids, got...)
+		jobs = append(jobs, got...)
 	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	in := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
-	a := []any{JobRunning, worker, leaseUntilMS, nowMS / 1000}
-	for _, id := range ids {
-		a = append(a, id)
-	}
-	if _, err := q.exec(ctx, `UPDATE run_jobs SET status = ?, locked_by = ?, locked_until_ms = ?, updated_at = ? WHERE id IN (`+in+`)`, a...); err != nil {
-		return nil, fmt.Errorf("claim jobs: %w", err)
-	}
-	var jobs []Job
-	if err := q.selectAll(ctx, &jobs, `SELECT `+jobCols+` FROM run_jobs WHERE id IN (`+in+`) ORDER BY id`, a[4:]...); err != nil {
-		return nil, fmt.Errorf("claim jobs: %w", err)
-	}
+	slices.SortFunc(jobs, func(a, b Job) int { return strings.Compare(a.ID, b.ID) })
 	return jobs, nil
 }
 
