@@ -420,6 +420,7 @@ func (r *Runner) worker(ctx context.Context, runID string, stop <-chan struct{})
 	// late in a 40,000-donor run. So a worker asks only once a claim comes
 	// back short: the queue is draining and one of its runs may be done.
 	var ended []string
+	var cursor store.ClaimCursor // where this worker's claims of due jobs go on from
 	for {
 		select {
 		case <-stop:
@@ -434,7 +435,7 @@ func (r *Runner) worker(ctx context.Context, runID string, stop <-chan struct{})
 		// of the later jobs runs while the earlier ones are worked, which a
 		// lease of minutes absorbs; a job whose lease lapsed is refused at
 		// its next step rather than done twice.
-		jobs, err := r.Store.ClaimJobs(ctx, r.WorkerID, runID, now.UnixMilli(), now.Add(r.Options.Lease).UnixMilli(), claimBatch)
+		jobs, err := r.Store.ClaimJobs(ctx, r.WorkerID, runID, now.UnixMilli(), now.Add(r.Options.Lease).UnixMilli(), claimBatch, &cursor)
 		if err != nil {
 			if ctx.Err() == nil {
 				r.Log.Warn("claim failed", "err", err)

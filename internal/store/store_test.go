@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -126,6 +127,60 @@ func TestConformance(t *testing.T) {
 			}
 			if _, _, err := s.JobDonor(ctx, "dnr_nobody"); domain.ErrorCode(err) != domain.ENOTFOUND {
 				t.Fatalf("unknown donor: %v, want not found", err)
+			}
+		})
+
+		t.Run("claims go on after the cursor and still find a job due behind it", func(t *testing.T) {
+			run := &domain.Run{Period: "2030-Q1", Trigger: "test", Reason: "claims", Status: domain.RunRunning}
+			err := s.InTx(ctx, func(tx *store.Tx) error {
+				for i := range 5 {
+					d := &domain.Donor{Name: "Claimed", Email: fmt.Sprintf("claim-%d@example.org", i), Status: domain.DonorActive}
+					if err := tx.CreateDonor(ctx, d); err != nil {
+						return err
+					}
+					g := &domain.Donation{DonorID: d.ID, ChargeID: fmt.Sprintf("ch_claim_%d", i), Amount: 100, Currency: "GBP",
+						Status: domain.DonationSucceeded, Created: 50_000 + int64(i)}
+					if _, err := tx.InsertDonation(ctx, g); err != nil {
+						return err
+					}
+				}
+				if err := tx.CreateRun(ctx, run); err != nil {
+					return err
+				}
+				_, err := tx.PlanJobs(ctx, run, store.Plan{From: 50_000, To: 60_000}, 1)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cur store.ClaimCursor
+			claim := func(nowMS int64, limit int) []store.Job {
+				t.Helper()
+				js, err := s.ClaimJobs(ctx, "w1", run.ID, nowMS, nowMS+60_000, limit, &cur)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return js
+			}
+			first := claim(1000, 2)
+			if len(first) != 2 || cur.ID != first[1].ID {
+				t.Fatalf("first claim: %+v, cursor %+v", first, cur)
+			}
+			// The first job goes back to the queue, due at once: behind the cursor.
+			first[0].Attempts, first[0].RunAfterMS = 1, 0
+			if err := s.RetryJob(ctx, &first[0], "w1", 1); err != nil {
+				t.Fatal(err)
+			}
+			if next := claim(1001, 2); len(next) != 2 || next[0].ID == first[0].ID || next[1].ID == first[0].ID {
+				t.Fatalf("second claim: %+v", next)
+			}
+			// One job is left after the cursor; the claim goes back to the start for the second.
+			last := claim(1002, 2)
+			if len(last) != 2 || (last[0].ID != first[0].ID && last[1].ID != first[0].ID) {
+				t.Fatalf("last claim: %+v, want the retried job %s among them", last, first[0].ID)
+			}
+			if none := claim(1003, 2); len(none) != 0 {
+				t.Fatalf("claim of an empty queue: %+v", none)
 			}
 		})
 
