@@ -102,8 +102,11 @@ const firstCode, lastCode = 33, 255
 func main() {
 	src := flag.String("src", "internal/letter/fonts", "directory with the DejaVu TTF files")
 	out := flag.String("out", "internal/letter/fonts/cut", "directory for the cut fonts")
-	python := flag.String("python", "python3", "Python with fontTools")
+	python := flag.String("python", "", "Python with fontTools (default: the first of python3, /usr/bin/python3 that has it)")
 	flag.Parse()
+	if *python == "" {
+		*python = findPython()
+	}
 	if err := run(*src, *out, *python); err != nil {
 		slog.Error("cutfonts", "err", err)
 		os.Exit(1)
@@ -256,6 +259,20 @@ func run(src, out, python string) error {
 		fmt.Fprintln(&manifest, bl.name)
 	}
 	return os.WriteFile(filepath.Join(out, "blocks.txt"), []byte(manifest.String()), 0o644)
+}
+
+// findPython returns the first Python that can import fontTools; with none,
+// it returns "python3" and the subsetting fails with Python's own message.
+// Debian's python3-fonttools installs into /usr/bin/python3, which a
+// python3 earlier on PATH (pyenv, a virtualenv) may hide.
+func findPython() string {
+	for _, p := range []string{"python3", "/usr/bin/python3"} {
+		if exec.Command(p, "-c", "import fontTools.subset").Run() == nil {
+			return p
+		}
+	}
+	slog.Warn("no Python with fontTools found; install Debian's python3-fonttools (or pip install fonttools)")
+	return "python3"
 }
 
 // writeMap writes an encoding in fpdf's .map format ("!41 U+0041 uni0041").
