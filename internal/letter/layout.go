@@ -64,8 +64,9 @@ type doc struct {
 	style int
 	// added records which blocks' fonts, per style, the document has.
 	added [][2]bool
-	// runBuf is reused by runs.
-	runBuf []run
+	// runBuf and textBuf are reused by runs.
+	runBuf  []run
+	textBuf []byte
 
 	pageW, pageH float64
 	width        float64  // width of the text column
@@ -87,11 +88,8 @@ func newDoc(r *Renderer, s *domain.Snapshot, contentHash string, issued time.Tim
 	if !core {
 		// The base block prints every letter's copy, in both styles.
 		d.added = make([][2]bool, len(r.fonts.blocks))
-		for _, st := range []int{regular, bold} {
-			d.style = st
-			d.useBlock(0)
-		}
-		d.style = regular
+		d.useBlock(0, regular)
+		d.useBlock(0, bold)
 	}
 	d.pageW, d.pageH = pdf.GetPageSize()
 	d.width = d.pageW - marginLeft - marginRight

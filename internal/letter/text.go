@@ -193,7 +193,7 @@ func (d *doc) draw(w, h float64, line, border string, ln int, align string, fill
 	baseline := y + .5*h + .3*unit
 	style := styleNames[d.style].fpdf
 	for _, r := range runs {
-		d.useBlock(r.block)
+		d.useBlock(r.block, d.style)
 		pdf.SetFont(d.r.fonts.blocks[r.block].family, style, size)
 		pdf.Text(x+dx, baseline, r.text)
 		dx += float64(r.width) * unit / 1000
@@ -235,7 +235,7 @@ type run struct {
 func (d *doc) runs(line string) []run {
 	fs := d.r.fonts
 	out := d.runBuf[:0]
-	var text []byte
+	text := d.textBuf[:0]
 	cur, width := -1, 0
 	flush := func() {
 		if cur >= 0 && len(text) > 0 {
@@ -256,17 +256,17 @@ func (d *doc) runs(line string) []run {
 		width += fs.blocks[b].cw[d.style][c]
 	}
 	flush()
-	d.runBuf = out
+	d.runBuf, d.textBuf = out, text
 	return out
 }
 
-// useBlock adds block b's font, in the current style, to the document the
-// first time a line needs it: a letter carries only the blocks it prints.
-func (d *doc) useBlock(b int) {
-	if d.added[b][d.style] {
+// useBlock adds block b's font in style st to the document the first time
+// a line needs it: a letter carries only the blocks it prints.
+func (d *doc) useBlock(b, st int) {
+	if d.added[b][st] {
 		return
 	}
-	d.added[b][d.style] = true
+	d.added[b][st] = true
 	bl := &d.r.fonts.blocks[b]
-	d.pdf.AddFontFromBytes(bl.family, styleNames[d.style].fpdf, bl.def[d.style], bl.z[d.style])
+	d.pdf.AddFontFromBytes(bl.family, styleNames[st].fpdf, bl.def[st], bl.z[st])
 }
