@@ -321,3 +321,37 @@ func (q Q) DeleteDonor(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// Rejection is a Stripe event or backfilled object that broke a rule of the
+// ledger and so changed nothing.
+type Rejection struct {
+	ID         string `db:"id" json:"id"` // event id, or "sync:TYPE:OBJECT"
+	EventType  string `db:"event_type" json:"event_type"`
+	ObjectID   string `db:"object_id" json:"object_id"`
+	Rule       string `db:"rule" json:"rule"`
+	Reason     string `db:"reason" json:"reason"`
+	Created    int64  `db:"created" json:"created"`
+	ReceivedAt int64  `db:"received_at" json:"received_at"`
+}
+
+// InsertRejection records a rejection once; a redelivery changes nothing.
+func (q Q) InsertRejection(ctx context.Context, r Rejection) error {
+	_, err := q.exec(ctx, `INSERT INTO stripe_rejections (id, event_type, object_id, rule, reason, created, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		r.ID, r.EventType, r.ObjectID, r.Rule, r.Reason, r.Created, r.ReceivedAt)
+	if err != nil {
+		return fmt.Errorf("insert rejection: %w", err)
+	}
+	return nil
+}
+
+// Rejections returns the newest rejections first, at most limit.
+func (q Q) Rejections(ctx context.Context, limit int) ([]Rejection, error) {
+	rs := []Rejection{}
+	err := q.selectAll(ctx, &rs, `SELECT id, event_type, object_id, rule, reason, created, received_at
+		FROM stripe_rejections ORDER BY received_at DESC, id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("rejections: %w", err)
+	}
+	return rs, nil
+}

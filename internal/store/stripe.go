@@ -2,10 +2,29 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"impactd/internal/domain"
 )
+
+// IsDataError reports whether the database refused a value itself (on
+// PostgreSQL, SQLSTATE class 22: a NUL byte in text, a number out of range
+// …) as opposed to being unreachable or in conflict. Such an error will
+// recur on every retry, so ingest records the event as rejected instead of
+// asking Stripe to retry it for three days.
+func IsDataError(err error) bool { return DataErrorCode(err) != "" }
+
+// DataErrorCode is the SQLSTATE of a data error, "" for any other error.
+func DataErrorCode(err error) string {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && len(pg.Code) == 5 && pg.Code[:2] == "22" {
+		return pg.Code
+	}
+	return ""
+}
 
 // PaymentHint is what a checkout session, payment intent or invoice said
 // about the gift that its charge is, kept for when the charge arrives.
