@@ -14,8 +14,22 @@ import (
 // donorFor finds the donor of a gift — by Stripe customer, then by email —
 // or creates one. A guest checkout is a donor known only by email; a customer
 // whose email matches a guest donor becomes that donor.
+//
+// Every key of the supporter is locked first, for the rest of the
+// transaction: the lookups below and the insert that follows them are then
+// one step for anyone else with the same email or customer.
 func (a *applier) donorFor(ctx context.Context, g *gift) (*domain.Donor, error) {
 	tx := a.tx
+	var keys []string
+	if g.email != "" {
+		keys = append(keys, "email:"+g.email)
+	}
+	if g.customerID != "" {
+		keys = append(keys, "customer:"+g.customerID)
+	}
+	if err := tx.LockSupporter(ctx, keys...); err != nil {
+		return nil, err
+	}
 	var donor *domain.Donor
 	linked := false
 	if g.customerID != "" {

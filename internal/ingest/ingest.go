@@ -173,7 +173,7 @@ func (in *Ingester) apply(ctx context.Context, tx *store.Tx, typ string, raw []b
 	a := &applier{in: in, tx: tx, eventCreated: eventCreated, now: now}
 	parse := func(v any) error {
 		if err := json.Unmarshal(raw, v); err != nil {
-			return domain.Errorf(domain.EINVALID, "%s: object does not parse: %v", typ, err)
+			return reject(RuleParse, "%s: object does not parse: %v", typ, err)
 		}
 		return nil
 	}

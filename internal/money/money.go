@@ -74,7 +74,10 @@ func ValidAmount(a int64) bool { return a >= 0 && a <= MaxAmount }
 // of legal tender: the CLDR list kept by github.com/bojanz/currency. Funds,
 // precious metals, test and "no currency" codes (XAU, XTS, XXX …) and
 // withdrawn currencies are not.
-func ValidCurrency(c string) bool { return currency.IsValid(NormaliseCurrency(c)) }
+func ValidCurrency(c string) bool {
+	c = NormaliseCurrency(c)
+	return c != "" && currency.IsValid(c) // IsValid calls "" valid: "no currency chosen yet"
+}
 
 // Stripe's own rules for minor units (docs.stripe.com/currencies): these
 // currencies are zero-decimal in its API, these three-decimal, and every

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"impactd/internal/domain"
 )
@@ -354,4 +355,29 @@ func (q Q) Rejections(ctx context.Context, limit int) ([]Rejection, error) {
 		return nil, fmt.Errorf("rejections: %w", err)
 	}
 	return rs, nil
+}
+
+// LockSupporter holds, until the transaction ends, a lock on each key that
+// names a supporter ("email:…", "customer:…"), so that two first gifts of one
+// person on two connections cannot both find no donor and both create one:
+// the second waits, then finds the first's. On PostgreSQL these are
+// transaction-scoped advisory locks on a 64-bit hash of each key, taken in
+// sorted order so that two transactions never wait for each other; a hash
+// collision only makes two strangers' first gifts wait in turn. SQLite needs
+// none: its transactions start IMMEDIATE, one writer at a time.
+func (q Q) LockSupporter(ctx context.Context, keys ...string) error {
+	if q.dialect != Postgres {
+		return nil
+	}
+	sorted := slices.Clone(keys)
+	slices.Sort(sorted)
+	for _, k := range slices.Compact(sorted) {
+		if k == "" {
+			continue
+		}
+		if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, k); err != nil {
+			return fmt.Errorf("lock supporter: %w", err)
+		}
+	}
+	return nil
 }
