@@ -127,6 +127,7 @@ func (a *applier) live(ctx context.Context, id string) (*domain.Donor, error) {
 			return nil, err
 		}
 		if d.MergedInto == "" {
+			a.erased = a.erased || d.Status == domain.DonorErased
 			return d, nil
 		}
 		id = d.MergedInto

@@ -81,7 +81,7 @@ func (in *Ingester) Apply(ctx context.Context, ev *stripe.Event) (Outcome, error
 			outcome = Duplicate
 			return nil
 		}
-		outcome, err = in.apply(ctx, tx, typ, ev.Data.Raw, ev.Created, now)
+		outcome, err = in.apply(ctx, tx, ev.ID, typ, ev.Data.Raw, ev.Created, now)
 		return err
 	})
 	if rej, ok := rejection(err); ok {
@@ -102,7 +102,7 @@ func (in *Ingester) ApplyObject(ctx context.Context, typ string, raw []byte, obs
 	now := in.Clock.Now().Unix()
 	err := in.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		outcome, err = in.apply(ctx, tx, typ, raw, observed, now)
+		outcome, err = in.apply(ctx, tx, "", typ, raw, observed, now)
 		return err
 	})
 	if rej, ok := rejection(err); ok {
@@ -169,7 +169,7 @@ var Types = []string{
 	"customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
 }
 
-func (in *Ingester) apply(ctx context.Context, tx *store.Tx, typ string, raw []byte, eventCreated, now int64) (Outcome, error) {
+func (in *Ingester) apply(ctx context.Context, tx *store.Tx, eventID, typ string, raw []byte, eventCreated, now int64) (Outcome, error) {
 	a := &applier{in: in, tx: tx, eventCreated: eventCreated, now: now}
 	parse := func(v any) error {
 		if err := json.Unmarshal(raw, v); err != nil {
@@ -226,6 +226,13 @@ func (in *Ingester) apply(ctx context.Context, tx *store.Tx, typ string, raw []b
 	if err != nil {
 		return "", err
 	}
+	if a.erased && eventID != "" {
+		// The supporter asked to be forgotten; Stripe still knows them. Keep
+		// the event's ids and amounts, not their details.
+		if err := tx.ScrubEvent(ctx, eventID); err != nil {
+			return "", err
+		}
+	}
 	if !ok {
 		return Ignored, nil
 	}
@@ -238,6 +245,7 @@ type applier struct {
 	tx           *store.Tx
 	eventCreated int64
 	now          int64
+	erased       bool // the event concerns an erased donor
 }
 
 // formatAddress is a postal address as stored: cleaned lines of at most
