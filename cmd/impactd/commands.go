@@ -149,6 +149,7 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 				Handler: httpapi.NewServer(httpapi.Deps{
 					Log: a.Log, Store: a.Store, Webhook: a.Webhook, Registry: a.Registry, Links: a.Links, Clock: a.Clock,
 					Location: a.Config.Location, Console: staffConsole, Supporter: supporterPages, Runs: a.Runner,
+					HSTS: a.Config.HSTS, MetricsToken: metricsHere(a.Config),
 				}),
 				ReadHeaderTimeout: 10 * time.Second,
 				ReadTimeout:       30 * time.Second,
@@ -159,10 +160,23 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("serve: %w", err)
 			}
+			errc := make(chan error, 2)
+			if addr := a.Config.MetricsAddr; addr != "" {
+				mln, err := net.Listen("tcp", addr)
+				if err != nil {
+					ln.Close()
+					return fmt.Errorf("serve metrics: %w", err)
+				}
+				msrv := &http.Server{Handler: httpapi.MetricsHandler(a.Registry, a.Config.MetricsToken), ReadHeaderTimeout: 10 * time.Second}
+				go func() { errc <- msrv.Serve(mln) }()
+				defer msrv.Close()
+				a.Log.Info("metrics listening", "addr", mln.Addr().String())
+			} else if a.Config.MetricsToken == "" {
+				a.Log.Warn("/metrics is not served: set IMPACTD_METRICS_ADDR or IMPACTD_METRICS_TOKEN")
+			}
 			stopBackground := startBackground(ctx, a)
 			defer stopBackground()
 			a.Log.Info("listening", "addr", ln.Addr().String())
-			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()
 			select {
 			case err := <-errc:
@@ -178,6 +192,15 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// metricsHere is the token that guards /metrics on the main address, or ""
+// when it is served on its own address (or nowhere) instead.
+func metricsHere(c *config.Config) string {
+	if c.MetricsAddr != "" {
+		return ""
+	}
+	return c.MetricsToken
 }
 
 func migrateCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {

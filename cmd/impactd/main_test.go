@@ -120,6 +120,7 @@ func TestServe(t *testing.T) {
 		"IMPACTD_SMTP_URL":              "file://" + filepath.Join(dir, "outbox"),
 		"IMPACTD_STRIPE_WEBHOOK_SECRET": "whsec_serve_test",
 		"IMPACTD_LOG_LEVEL":             "warn",
+		"IMPACTD_METRICS_TOKEN":         "serve-test-metrics-token",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -141,7 +142,14 @@ func TestServe(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	for path, want := range map[string]int{"/readyz": 200, "/metrics": 200, "/nope": 404, "/unsubscribe/forged.token": 404} {
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer serve-test-metrics-token")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("GET /metrics with the token: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	for path, want := range map[string]int{"/readyz": 200, "/metrics": 401, "/nope": 404, "/unsubscribe/forged.token": 404} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)

@@ -72,7 +72,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 		st.Close()
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	in := &ingest.Ingester{Store: st, Clock: clock, Log: log, Rule: rule}
+	in := &ingest.Ingester{Store: st, Clock: clock, Log: log, Rule: rule, Metrics: m}
 	signer := links.NewSigner(cfg.SecretKey)
 	a := &App{
 		Config: cfg, Log: log, Clock: clock, Store: st, Templates: tmpl, Registry: reg, Metrics: m,

@@ -18,6 +18,7 @@ import (
 	"impactd/internal/domain"
 	"impactd/internal/period"
 	"impactd/internal/schedule"
+	"impactd/internal/wording"
 )
 
 // Config is every setting.
@@ -62,6 +63,14 @@ type Config struct {
 	RetryBackoff    time.Duration
 	JobLease        time.Duration
 	StaffEmail      string
+
+	// HSTS is the Strict-Transport-Security value sent with every response;
+	// "" when IMPACTD_HSTS is off.
+	HSTS string
+	// MetricsAddr is where /metrics is served on its own; "" serves it on
+	// HTTPAddr, and only when MetricsToken is set.
+	MetricsAddr  string
+	MetricsToken string // bearer token /metrics asks for; "" asks none
 }
 
 // Var documents one environment variable.
@@ -76,7 +85,7 @@ var Vars = []Var{
 	{"IMPACTD_HTTP_ADDR", "127.0.0.1:8080", "Address `impactd serve` listens on.", false},
 	{"IMPACTD_BASE_URL", "http://127.0.0.1:8080", "Public URL of impactd, used in links in emails and letters.", false},
 	{"IMPACTD_STRIPE_WEBHOOK_SECRET", "", "Stripe endpoint signing secret (`whsec_…`). Required by `serve`.", true},
-	{"IMPACTD_STRIPE_WEBHOOK_TOLERANCE", "300s", "Oldest webhook signature accepted.", false},
+	{"IMPACTD_STRIPE_WEBHOOK_TOLERANCE", "300s", "How old, or how far in the future, a webhook signature may be.", false},
 	{"IMPACTD_STRIPE_API_KEY", "", "Stripe secret or restricted key (read access) for `impactd stripe sync` and `reconcile`.", true},
 	{"IMPACTD_STRIPE_API_BASE", "", "Override of Stripe's API address, for tests against a local server (e.g. stripe-mock).", false},
 	{"IMPACTD_DONATION_RULE", "all", "Which charges are gifts: `all`, or `;`-separated clauses `metadata:KEY=VALUE[,…]` and `price:PRICE_ID[,…]`, any of which may match.", false},
@@ -93,10 +102,10 @@ var Vars = []Var{
 	{"IMPACTD_ORG_LOGO_FILE", "", "PNG logo printed at the top right of the letterhead.", false},
 	{"IMPACTD_TIMEZONE", "Europe/London", "Organisation's time zone: period boundaries and letter dates.", false},
 	{"IMPACTD_PERIOD", "quarter", "Statement period: `quarter`, `month`, `year` or `taxyear` (UK, 6 April).", false},
-	{"IMPACTD_TEMPLATES_DIR", "", "Directory whose templates override the embedded ones (same file names).", false},
+	{"IMPACTD_TEMPLATES_DIR", "", "Directory whose templates override the embedded ones (same file names: `letter.tmpl`, `email_subject.tmpl`, `email_text.tmpl`, `email_html.tmpl`); any other file name is refused at start-up.", false},
 	{"IMPACTD_PAPER_SIZE", "A4", "`A4` or `Letter`.", false},
 	{"IMPACTD_SECRET_KEY", "", "Key for signed supporter links (unsubscribe, statements); at least 32 characters. Links are left out when unset.", true},
-	{"IMPACTD_SCHEDULE", schedule.Default, "When statement runs start: a cron expression (minute hour day month weekday, or `@monthly` etc.), in `IMPACTD_TIMEZONE` unless it starts with `CRON_TZ=Zone`; each tick runs the previous complete period. `off` disables the schedule.", false},
+	{"IMPACTD_SCHEDULE", schedule.Default, "When statement runs start: a cron expression (minute hour day month weekday, or `@monthly` etc.), in `IMPACTD_TIMEZONE` unless it starts with `CRON_TZ=Zone`; each tick runs the previous complete period. `off` disables the schedule. One that never fires within a year (`0 9 31 2 *`) is refused.", false},
 	{"IMPACTD_SCHEDULE_CATCHUP", "72h", "A tick missed while impactd was down is run at start-up if it is at most this old (once); `0` never catches up.", false},
 	{"IMPACTD_RUN_INCLUDE_MONTHLY", "false", "Also write to every active monthly supporter, not only those with a gift or refund in the period.", false},
 	{"IMPACTD_WORKERS", "4", "Statement jobs each impactd process works at once.", false},
@@ -105,6 +114,9 @@ var Vars = []Var{
 	{"IMPACTD_RETRY_BACKOFF", "1m", "Delay before the first retry of a temporary mail error; it doubles each time (at most 1h), with ±20% jitter.", false},
 	{"IMPACTD_JOB_LEASE", "2m", "How long a claimed job belongs to its process; a crashed process's jobs are taken over after it.", false},
 	{"IMPACTD_STAFF_EMAIL", "", "Where each run's summary is emailed; none when unset.", false},
+	{"IMPACTD_HSTS", "off", "`off`, `on` (a year) or a duration such as `8760h`: send `Strict-Transport-Security` with that max-age. Only for HTTPS deployments: needs an `https://` `IMPACTD_BASE_URL`.", false},
+	{"IMPACTD_METRICS_ADDR", "", "Address of a second listener that serves only `/metrics` (e.g. `127.0.0.1:9090`, or `:9090` inside a container network). Unset: `/metrics` is served on `IMPACTD_HTTP_ADDR`, and only when `IMPACTD_METRICS_TOKEN` is set.", false},
+	{"IMPACTD_METRICS_TOKEN", "", "Bearer token `/metrics` requires (`Authorization: Bearer …`), at least 16 characters; on either address. With neither this nor `IMPACTD_METRICS_ADDR`, `/metrics` is not served.", true},
 	{"IMPACTD_LOG_LEVEL", "info", "`debug`, `info`, `warn` or `error`.", false},
 	{"IMPACTD_LOG_FORMAT", "json", "`json` or `text`.", false},
 	{"IMPACTD_COOKIE_SECURE", "true", "Mark the staff console's session cookie `Secure` (HTTPS only). Set `false` only for local plain-http use.", false},
@@ -237,6 +249,20 @@ func Load(getenv func(string) string) (*Config, error) {
 	if spec := get("IMPACTD_SCHEDULE"); !strings.EqualFold(spec, "off") && c.Location != nil {
 		if c.Schedule, err = schedule.Parse(spec, c.Location); err != nil {
 			errs = append(errs, fmt.Errorf("IMPACTD_SCHEDULE: %w", err))
+		} else if now := time.Now(); !c.Schedule.Next(now).Before(now.AddDate(1, 0, 0)) || c.Schedule.Next(now).IsZero() {
+			// robfig/cron gives the zero time for a date that never comes
+			// (31 February); a schedule that waits over a year is as wrong.
+			errs = append(errs, fmt.Errorf("IMPACTD_SCHEDULE %q: never fires within a year (check the day and month); use off to disable runs", spec))
+		}
+	}
+	if c.TemplatesDir != "" {
+		unknown, err := wording.UnknownFiles(c.TemplatesDir)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("IMPACTD_TEMPLATES_DIR: %w", err))
+		case len(unknown) > 0:
+			errs = append(errs, fmt.Errorf("IMPACTD_TEMPLATES_DIR %q: %s override no template; the names are %s",
+				c.TemplatesDir, strings.Join(unknown, ", "), strings.Join(wording.Files, ", ")))
 		}
 	}
 	duration := func(name string, min time.Duration) time.Duration {
@@ -265,6 +291,29 @@ func Load(getenv func(string) string) (*Config, error) {
 		if _, err := mail.ParseAddress(c.StaffEmail); err != nil {
 			errs = append(errs, fmt.Errorf("IMPACTD_STAFF_EMAIL %q: not an email address", c.StaffEmail))
 		}
+	}
+	switch hsts := strings.ToLower(get("IMPACTD_HSTS")); hsts {
+	case "off", "false", "0", "":
+	default:
+		maxAge := 365 * 24 * time.Hour
+		if hsts != "on" && hsts != "true" {
+			if maxAge, err = time.ParseDuration(hsts); err != nil || maxAge < time.Minute {
+				errs = append(errs, fmt.Errorf("IMPACTD_HSTS %q: want off, on or a duration of at least 1m such as 8760h", hsts))
+				break
+			}
+		}
+		if !strings.HasPrefix(c.BaseURL, "https://") {
+			errs = append(errs, fmt.Errorf("IMPACTD_HSTS is on but IMPACTD_BASE_URL %q is not https://: browsers would be told to refuse plain HTTP the deployment serves", c.BaseURL))
+			break
+		}
+		c.HSTS = fmt.Sprintf("max-age=%d", int64(maxAge.Seconds()))
+	}
+	c.MetricsAddr, c.MetricsToken = get("IMPACTD_METRICS_ADDR"), get("IMPACTD_METRICS_TOKEN")
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		errs = append(errs, errors.New("IMPACTD_METRICS_TOKEN: must be at least 16 characters"))
+	}
+	if c.MetricsAddr != "" && c.MetricsAddr == c.HTTPAddr {
+		errs = append(errs, fmt.Errorf("IMPACTD_METRICS_ADDR %q: must differ from IMPACTD_HTTP_ADDR (unset it to serve /metrics there behind IMPACTD_METRICS_TOKEN)", c.MetricsAddr))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("configuration: %w", errors.Join(errs...))

@@ -90,7 +90,7 @@ func New(o Options) (*Console, error) {
 	c := &Console{o: o, pages: map[string]*template.Template{}, limiter: newLimiter(o.SignInEvery, o.SignInBurst, o.Clock)}
 	funcs := webui.Funcs(o.Location)
 	funcs["allows"] = func(r auth.Role, needs string) bool { return r.Allows(auth.Role(needs)) }
-	for _, name := range []string{"signin", "dashboard", "run", "donors", "donor", "updates", "update", "update_form", "audit", "error"} {
+	for _, name := range []string{"signin", "dashboard", "run", "donors", "donor", "updates", "update", "update_form", "audit", "exceptions", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console templates: %w", err)

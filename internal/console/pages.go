@@ -256,7 +256,12 @@ func (c *Console) DonorPage() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		data := donorData{Donor: d, Gifts: gifts, Totals: domain.Summarise(gifts, d.GiftAidFrom, c.o.Location)}
+		sums, err := domain.Summarise(gifts, d.GiftAidFrom, c.o.Location)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		data := donorData{Donor: d, Gifts: gifts, Totals: sums}
 		for _, s := range sts {
 			data.Statements = append(data.Statements, statementRow{DonorStatement: s, Code: domain.VerificationCode(s.ContentHash)})
 		}

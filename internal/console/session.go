@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -163,6 +164,9 @@ func (c *Console) SignInPage() http.Handler {
 	})
 }
 
+// SignInMaxBytes is the most of a sign-in request's body that is read.
+const SignInMaxBytes = 8 << 10
+
 // SignIn checks an email and password. Attempts are rate-limited per client
 // address and per email address; the answer never says which of the two was
 // wrong. A successful sign-in always starts a new session (a session token
@@ -172,6 +176,20 @@ func (c *Console) SignIn() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := crossOrigin.Check(r); err != nil {
 			c.fail(w, r, domain.Errorf(domain.EFORBIDDEN, "This form was sent from another site, so it was refused."))
+			return
+		}
+		// The form is an email and a password: read at most SignInMaxBytes,
+		// and only as a URL-encoded form (ParseForm never spools a multipart
+		// upload to disk, and after it PostFormValue parses nothing more).
+		r.Body = http.MaxBytesReader(w, r.Body, SignInMaxBytes)
+		if err := r.ParseForm(); err != nil {
+			var tooBig *http.MaxBytesError
+			status := http.StatusBadRequest
+			if errors.As(err, &tooBig) {
+				status = http.StatusRequestEntityTooLarge
+			}
+			w.Header().Set("Connection", "close")
+			c.render(w, r, status, "error", view{Title: http.StatusText(status), Error: "The sign-in form could not be read."})
 			return
 		}
 		email := NormaliseEmail(r.PostFormValue("email"))

@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"errors"
+	"fmt"
 	"sort"
 	"time"
 
@@ -124,10 +126,20 @@ type CurrencySummary struct {
 }
 
 // Summarise totals gifts per currency, in currency order. Currencies are
-// never added together.
-func Summarise(gifts []Donation, giftAidFrom string, loc *time.Location) []CurrencySummary {
+// never added together. A total that would overflow is an error, never a
+// wrapped number (the ledger's per-gift ceiling makes one unreachable in
+// practice, but the letter must not print a wrapped sum if it ever were).
+func Summarise(gifts []Donation, giftAidFrom string, loc *time.Location) ([]CurrencySummary, error) {
 	by := map[string]*CurrencySummary{}
 	var order []string
+	add := func(total *int64, v int64) error {
+		sum, err := money.Add(*total, v)
+		if err != nil {
+			return fmt.Errorf("summarise gifts: %w", err)
+		}
+		*total = sum
+		return nil
+	}
 	for _, g := range gifts {
 		s := by[g.Currency]
 		if s == nil {
@@ -136,11 +148,21 @@ func Summarise(gifts []Donation, giftAidFrom string, loc *time.Location) []Curre
 			order = append(order, g.Currency)
 		}
 		s.Gifts++
-		s.Gross += g.Amount
-		s.Refunded += g.AmountRefunded + g.AmountDisputed
-		s.Net += g.Net().Amount
+		returned, err := money.Add(g.AmountRefunded, g.AmountDisputed)
+		if err != nil {
+			return nil, fmt.Errorf("summarise gifts: %w", err)
+		}
+		net, err := money.Sub(g.Amount, returned)
+		if err != nil {
+			return nil, fmt.Errorf("summarise gifts: %w", err)
+		}
+		if err := errors.Join(add(&s.Gross, g.Amount), add(&s.Refunded, returned), add(&s.Net, net)); err != nil {
+			return nil, err
+		}
 		if GiftAidEligible(g, giftAidFrom, loc) {
-			s.GiftAidEligible += g.Net().Amount
+			if err := add(&s.GiftAidEligible, net); err != nil {
+				return nil, err
+			}
 		}
 	}
 	sort.Strings(order)
@@ -148,5 +170,5 @@ func Summarise(gifts []Donation, giftAidFrom string, loc *time.Location) []Curre
 	for _, c := range order {
 		out = append(out, *by[c])
 	}
-	return out
+	return out, nil
 }

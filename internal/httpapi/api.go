@@ -76,7 +76,11 @@ func (d Deps) donorView(ctx context.Context, donor *domain.Donor) (*donorView, e
 	if gifts == nil {
 		gifts = []domain.Donation{}
 	}
-	return &donorView{Donor: *donor, MonthlySince: since, Totals: domain.Summarise(gifts, donor.GiftAidFrom, d.Location), Gifts: gifts}, nil
+	sums, err := domain.Summarise(gifts, donor.GiftAidFrom, d.Location)
+	if err != nil {
+		return nil, err
+	}
+	return &donorView{Donor: *donor, MonthlySince: since, Totals: sums, Gifts: gifts}, nil
 }
 
 func handleDonorsByEmail(d Deps) http.Handler {

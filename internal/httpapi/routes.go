@@ -3,8 +3,6 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"impactd/internal/auth"
 	"impactd/internal/webui"
 )
@@ -13,7 +11,9 @@ import (
 func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(d.Store, d.Log))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	if d.MetricsToken != "" { // otherwise on its own address, or nowhere
+		mux.Handle("GET /metrics", MetricsHandler(d.Registry, d.MetricsToken))
+	}
 	mux.Handle("POST /webhooks/stripe", d.Webhook)
 	mux.Handle("GET /unsubscribe/{token}", handleUnsubscribePage(d))
 	mux.Handle("POST /unsubscribe/{token}", handleUnsubscribe(d))
@@ -60,6 +60,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("GET /console/impact/{id}/preview.pdf", c.Require(auth.Viewer, c.UpdatePreview()))
 		mux.Handle("POST /console/impact/{id}/publish", c.Require(auth.Operator, c.PublishUpdate()))
 		mux.Handle("GET /console/audit", c.Require(auth.Viewer, c.Audit()))
+		mux.Handle("GET /console/exceptions", c.Require(auth.Viewer, c.Exceptions()))
 	}
 	mux.Handle("POST /api/v1/runs", requireRole(d, auth.Viewer, handleStartRun(d))) // sending needs operator: checked inside
 	mux.Handle("GET /api/v1/runs", requireRole(d, auth.Viewer, handleRuns(d)))

@@ -5,13 +5,13 @@ import (
 	"net/http"
 
 	"impactd/internal/domain"
+	"impactd/internal/webui"
 )
 
 var unsubscribePage = template.Must(template.New("u").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{{.Title}}</title>
-<style>body{font-family:system-ui,Arial,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}
-button{font-size:1rem;padding:.6rem 1.2rem;background:#00395d;color:#fff;border:0;border-radius:4px;cursor:pointer}</style>
+<link rel="stylesheet" href="{{.Stylesheet}}">
 </head><body><main><h1>{{.Title}}</h1><p>{{.Body}}</p>
 {{if .Form}}<form method="post"><button type="submit">Stop impact statements</button></form>{{end}}
 </main></body></html>`))
@@ -19,11 +19,14 @@ button{font-size:1rem;padding:.6rem 1.2rem;background:#00395d;color:#fff;border:
 type page struct {
 	Title, Body string
 	Form        bool
+	Stylesheet  string
 }
 
+// renderPage writes the page with the security headers of every HTML page
+// (no inline style: the content security policy allows none).
 func renderPage(w http.ResponseWriter, status int, p page) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	webui.SecurityHeaders(w)
+	p.Stylesheet = webui.StylesheetPath
 	w.WriteHeader(status)
 	_ = unsubscribePage.Execute(w, p)
 }

@@ -14,8 +14,22 @@ import (
 // donorFor finds the donor of a gift — by Stripe customer, then by email —
 // or creates one. A guest checkout is a donor known only by email; a customer
 // whose email matches a guest donor becomes that donor.
+//
+// Every key of the supporter is locked first, for the rest of the
+// transaction: the lookups below and the insert that follows them are then
+// one step for anyone else with the same email or customer.
 func (a *applier) donorFor(ctx context.Context, g *gift) (*domain.Donor, error) {
 	tx := a.tx
+	var keys []string
+	if g.email != "" {
+		keys = append(keys, "email:"+g.email)
+	}
+	if g.customerID != "" {
+		keys = append(keys, "customer:"+g.customerID)
+	}
+	if err := tx.LockSupporter(ctx, keys...); err != nil {
+		return nil, err
+	}
 	var donor *domain.Donor
 	linked := false
 	if g.customerID != "" {
@@ -113,6 +127,7 @@ func (a *applier) live(ctx context.Context, id string) (*domain.Donor, error) {
 			return nil, err
 		}
 		if d.MergedInto == "" {
+			a.erased = a.erased || d.Status == domain.DonorErased
 			return d, nil
 		}
 		id = d.MergedInto
@@ -128,7 +143,10 @@ const (
 
 func (a *applier) customer(ctx context.Context, c *stripe.Customer, deleted bool) (bool, error) {
 	if c.ID == "" {
-		return false, domain.Errorf(domain.EINVALID, "customer without id")
+		return false, reject(RuleID, "customer without id")
+	}
+	if err := checkIDs("customer", c.ID); err != nil {
+		return false, err
 	}
 	tx := a.tx
 	link, err := tx.CustomerLink(ctx, c.ID)
@@ -146,7 +164,7 @@ func (a *applier) customer(ctx context.Context, c *stripe.Customer, deleted bool
 		// deleting a Stripe customer is not a request to forget a supporter.
 		return true, tx.TouchCustomerLink(ctx, c.ID, a.eventCreated, 1)
 	}
-	g := &gift{customerID: c.ID, email: NormaliseEmail(c.Email), name: strings.TrimSpace(c.Name), address: formatAddress(c.Address)}
+	g := &gift{customerID: c.ID, email: NormaliseEmail(c.Email), name: cleanName(c.Name), address: formatAddress(c.Address)}
 	donor, err := a.donorFor(ctx, g)
 	if err != nil {
 		return false, err
@@ -231,7 +249,10 @@ func (a *applier) giftAid(ctx context.Context, donor *domain.Donor, md map[strin
 
 func (a *applier) subscription(ctx context.Context, s *stripe.Subscription) (bool, error) {
 	if s.ID == "" || s.Customer == nil || s.Customer.ID == "" {
-		return false, domain.Errorf(domain.EINVALID, "subscription without id or customer")
+		return false, reject(RuleID, "subscription without id or customer")
+	}
+	if err := checkIDs("subscription", s.ID, "customer", s.Customer.ID); err != nil {
+		return false, err
 	}
 	donor, err := a.donorFor(ctx, &gift{customerID: s.Customer.ID})
 	if err != nil {
@@ -242,5 +263,5 @@ func (a *applier) subscription(ctx context.Context, s *stripe.Subscription) (boo
 		started = s.Created
 	}
 	return true, a.tx.SaveSubscription(ctx, &store.Subscription{ID: s.ID, DonorID: donor.ID, CustomerID: s.Customer.ID,
-		Status: string(s.Status), Started: started, UpdatedAt: a.now})
+		Status: cleanStatus(string(s.Status)), Started: started, UpdatedAt: a.now})
 }

@@ -361,11 +361,11 @@ func TestConcurrentFirstGifts(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		b := setup(t, s)
 		at := time.Date(2026, 8, 1, 10, 0, 0, 0, time.UTC)
-		for _, who := range []struct{ customer, email string }{{"", "burst-guest@example.org"}, {"cus_burst", "burst-customer@example.org"}} {
+		for k, who := range []struct{ customer, email string }{{"", "burst-guest@example.org"}, {"cus_burst", "burst-customer@example.org"}} {
 			var wg sync.WaitGroup
 			for i := range 8 {
 				wg.Go(func() {
-					c := ingest.Charge{ID: fmt.Sprintf("ch_burst_%s_%d", who.email, i), Customer: who.customer, Email: who.email,
+					c := ingest.Charge{ID: fmt.Sprintf("ch_burst_%d_%d", k, i), Customer: who.customer, Email: who.email,
 						Amount: 1000, Currency: "gbp", Created: at}
 					payload, _ := ingest.EventJSON("evt_"+c.ID, "charge.succeeded", at, c.Object())
 					if rec := b.post(t, payload, ingest.SignatureHeader(payload, secret, time.Now())); rec.Code != 200 {

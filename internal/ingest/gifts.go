@@ -9,6 +9,7 @@ import (
 
 	"impactd/internal/domain"
 	"impactd/internal/store"
+	"impactd/internal/textclean"
 )
 
 // gift is what one object says about a gift. Whichever object reveals the
@@ -31,12 +32,23 @@ type gift struct {
 	amountRefunded int64
 }
 
+// checkIDs refuses a gift whose ids are not Stripe ids.
+func (g *gift) checkIDs() error {
+	return checkIDs("charge", g.chargeID, "payment intent", g.paymentIntentID, "invoice", g.invoiceID,
+		"subscription", g.subscriptionID, "customer", g.customerID)
+}
+
 func (a *applier) charge(ctx context.Context, ch *stripe.Charge) (bool, error) {
 	if ch.ID == "" {
-		return false, domain.Errorf(domain.EINVALID, "charge without id")
+		return false, reject(RuleID, "charge without id")
 	}
 	if ch.Status != stripe.ChargeStatusSucceeded {
 		return false, nil // pending and failed charges are not gifts
+	}
+	for _, v := range []int64{ch.Amount, ch.AmountCaptured, ch.AmountRefunded} {
+		if err := checkAmount("charge", ch.ID, v); err != nil {
+			return false, err
+		}
 	}
 	g := gift{
 		chargeID: ch.ID, amount: ch.Amount, currency: string(ch.Currency), created: ch.Created,
@@ -52,13 +64,20 @@ func (a *applier) charge(ctx context.Context, ch *stripe.Charge) (bool, error) {
 		g.customerID = ch.Customer.ID
 	}
 	if b := ch.BillingDetails; b != nil {
-		g.name, g.address = strings.TrimSpace(b.Name), formatAddress(b.Address)
+		g.name, g.address = cleanName(b.Name), formatAddress(b.Address)
 		if e := NormaliseEmail(b.Email); e != "" {
 			g.email = e
 		}
 	}
 	if bt := ch.BalanceTransaction; bt != nil && bt.Currency != "" {
-		g.settledAmount, g.settledCurrency = bt.Amount, strings.ToUpper(string(bt.Currency))
+		if err := checkAmount("balance transaction of charge", ch.ID, bt.Amount); err != nil {
+			return false, err
+		}
+		c, err := checkCurrency("balance transaction of charge", ch.ID, string(bt.Currency))
+		if err != nil {
+			return false, err
+		}
+		g.settledAmount, g.settledCurrency = bt.Amount, c
 	}
 	if ch.Refunds != nil && ch.Refunds.Data != nil {
 		g.refunds, g.refundsKnown = ch.Refunds.Data, true
@@ -70,6 +89,9 @@ func (a *applier) paymentIntent(ctx context.Context, pi *stripe.PaymentIntent) (
 	if pi.ID == "" || pi.Status != stripe.PaymentIntentStatusSucceeded {
 		return false, nil
 	}
+	if err := checkAmount("payment intent", pi.ID, pi.AmountReceived); err != nil {
+		return false, err
+	}
 	g := gift{paymentIntentID: pi.ID, amount: pi.AmountReceived, currency: string(pi.Currency), created: pi.Created,
 		metadata: pi.Metadata, email: NormaliseEmail(pi.ReceiptEmail)}
 	if pi.Customer != nil {
@@ -77,6 +99,9 @@ func (a *applier) paymentIntent(ctx context.Context, pi *stripe.PaymentIntent) (
 	}
 	if pi.Invoice != nil {
 		g.invoiceID = pi.Invoice.ID
+	}
+	if err := g.checkIDs(); err != nil {
+		return false, err
 	}
 	if err := a.hint(ctx, &g); err != nil {
 		return false, err
@@ -100,7 +125,7 @@ func (a *applier) checkoutSession(ctx context.Context, cs *stripe.CheckoutSessio
 		g.customerID = cs.Customer.ID
 	}
 	if d := cs.CustomerDetails; d != nil {
-		g.name, g.address = strings.TrimSpace(d.Name), formatAddress(d.Address)
+		g.name, g.address = cleanName(d.Name), formatAddress(d.Address)
 		if e := NormaliseEmail(d.Email); e != "" {
 			g.email = e
 		}
@@ -110,6 +135,9 @@ func (a *applier) checkoutSession(ctx context.Context, cs *stripe.CheckoutSessio
 	}
 	if cs.PaymentIntent != nil {
 		g.paymentIntentID = cs.PaymentIntent.ID
+	}
+	if err := g.checkIDs(); err != nil {
+		return false, err
 	}
 	if g.subscriptionID != "" {
 		donor, err := a.donorFor(ctx, &g)
@@ -139,11 +167,14 @@ func (a *applier) checkoutSession(ctx context.Context, cs *stripe.CheckoutSessio
 }
 
 func (a *applier) invoice(ctx context.Context, inv *stripe.Invoice) (bool, error) {
+	if err := checkAmount("invoice", inv.ID, inv.AmountPaid); err != nil {
+		return false, err
+	}
 	if inv.Status != stripe.InvoiceStatusPaid || inv.AmountPaid <= 0 {
 		return false, nil
 	}
 	g := gift{invoiceID: inv.ID, amount: inv.AmountPaid, currency: string(inv.Currency), created: inv.Created,
-		metadata: inv.Metadata, email: NormaliseEmail(inv.CustomerEmail), name: strings.TrimSpace(inv.CustomerName),
+		metadata: inv.Metadata, email: NormaliseEmail(inv.CustomerEmail), name: cleanName(inv.CustomerName),
 		address: formatAddress(inv.CustomerAddress)}
 	if inv.StatusTransitions != nil && inv.StatusTransitions.PaidAt != 0 {
 		g.created = inv.StatusTransitions.PaidAt
@@ -166,6 +197,9 @@ func (a *applier) invoice(ctx context.Context, inv *stripe.Invoice) (bool, error
 				g.subscriptionID = l.Subscription.ID
 			}
 		}
+	}
+	if err := g.checkIDs(); err != nil {
+		return false, err
 	}
 	if g.paymentIntentID != "" {
 		if err := a.hint(ctx, &g); err != nil {
@@ -204,8 +238,25 @@ func (a *applier) hint(ctx context.Context, g *gift) error {
 
 // gift creates or completes the donation of a charge.
 func (a *applier) gift(ctx context.Context, g *gift) (bool, error) {
-	if g.amount <= 0 || g.currency == "" {
-		return false, domain.Errorf(domain.EINVALID, "gift %s without amount or currency", g.chargeID)
+	if err := g.checkIDs(); err != nil {
+		return false, err
+	}
+	if g.amount <= 0 {
+		return false, reject(RuleAmount, "gift %s without an amount", g.chargeID)
+	}
+	if err := checkAmount("gift", g.chargeID, g.amount); err != nil {
+		return false, err
+	}
+	currency, err := checkCurrency("gift", g.chargeID, g.currency)
+	if err != nil {
+		return false, err
+	}
+	g.currency = currency
+	if err := checkAmount("refunds of charge", g.chargeID, g.amountRefunded); err != nil {
+		return false, err
+	}
+	if g.amountRefunded > g.amount {
+		return false, reject(RuleExceeds, "charge %s: amount_refunded %d exceeds the amount %d", g.chargeID, g.amountRefunded, g.amount)
 	}
 	isDonation := a.in.Rule.Matches(g.metadata, g.prices)
 	if g.paymentIntentID != "" {
@@ -240,7 +291,7 @@ func (a *applier) gift(ctx context.Context, g *gift) (bool, error) {
 			recurring = 1
 		}
 		if _, err := a.tx.InsertDonation(ctx, &domain.Donation{
-			DonorID: donor.ID, ChargeID: g.chargeID, Amount: g.amount, Currency: strings.ToUpper(g.currency),
+			DonorID: donor.ID, ChargeID: g.chargeID, Amount: g.amount, Currency: g.currency,
 			Status: domain.DonationSucceeded, Recurring: recurring, Designation: fill(designation(g.metadata), g.designation),
 			Created: g.created, UpdatedAt: a.now, PaymentIntentID: g.paymentIntentID, InvoiceID: g.invoiceID,
 			SubscriptionID: g.subscriptionID, SettledAmount: g.settledAmount, SettledCurrency: g.settledCurrency,
@@ -253,8 +304,13 @@ func (a *applier) gift(ctx context.Context, g *gift) (bool, error) {
 		if err := a.applyDisputes(ctx, don); err != nil {
 			return false, err
 		}
-	} else if err := a.fillDonation(ctx, don, g); err != nil {
-		return false, err
+	} else {
+		if don.Currency != g.currency {
+			return false, reject(RuleCurrency, "charge %s: currency %s now, %s when first seen", g.chargeID, g.currency, don.Currency)
+		}
+		if err := a.fillDonation(ctx, don, g); err != nil {
+			return false, err
+		}
 	}
 	return true, a.applyRefunds(ctx, don, g)
 }
@@ -293,7 +349,20 @@ func (a *applier) fillDonation(ctx context.Context, don *domain.Donation, g *gif
 // replaced when the real refunds arrive. The refunded amount never shrinks.
 func (a *applier) applyRefunds(ctx context.Context, don *domain.Donation, g *gift) error {
 	for _, r := range g.refunds {
-		if r == nil || r.ID == "" || r.Amount <= 0 || (r.Status != "" && r.Status != stripe.RefundStatusSucceeded) {
+		if r == nil {
+			continue
+		}
+		if err := checkIDs("refund", r.ID); err != nil {
+			return err
+		}
+		if err := checkAmount("refund", r.ID, r.Amount); err != nil {
+			return err
+		}
+		if r.Currency != "" && !strings.EqualFold(string(r.Currency), don.Currency) {
+			return reject(RuleCurrency, "refund %s of charge %s: currency %q, the charge's is %s", r.ID, don.ChargeID,
+				textclean.Cut(textclean.Line(string(r.Currency), 0), 12), don.Currency)
+		}
+		if r.ID == "" || r.Amount <= 0 || (r.Status != "" && r.Status != stripe.RefundStatusSucceeded) {
 			continue
 		}
 		created := r.Created
@@ -312,15 +381,25 @@ func (a *applier) applyRefunds(ctx context.Context, don *domain.Donation, g *gif
 	var synth []domain.Refund
 	for _, l := range lines {
 		if l.Synthetic == 1 {
-			synthetic += l.Amount
+			synthetic, err = sum(don.ChargeID, synthetic, l.Amount)
 			synth = append(synth, l)
 		} else {
-			real += l.Amount
+			real, err = sum(don.ChargeID, real, l.Amount)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	target := max(don.AmountRefunded, g.amountRefunded, real)
+	returned, err := sum(don.ChargeID, target, don.AmountDisputed)
+	if err != nil {
+		return err
+	}
+	if returned > don.Amount {
+		return reject(RuleExceeds, "charge %s: refunds %d and lost disputes %d exceed the amount %d", don.ChargeID, target, don.AmountDisputed, don.Amount)
+	}
 	// Drop synthetic lines, newest first, that real refunds now explain.
-	for i := len(synth) - 1; i >= 0 && real+synthetic > target; i-- {
+	for i := len(synth) - 1; i >= 0 && real+synthetic > target; i-- { // no overflow: both ≤ target ≤ the amount
 		if err := a.tx.DeleteRefund(ctx, synth[i].ID); err != nil {
 			return err
 		}
@@ -333,9 +412,6 @@ func (a *applier) applyRefunds(ctx context.Context, don *domain.Donation, g *gif
 		}); err != nil {
 			return err
 		}
-	}
-	if target+don.AmountDisputed > don.Amount {
-		return domain.Errorf(domain.EINVALID, "charge %s: refunds and disputes %d exceed the amount %d", don.ChargeID, target+don.AmountDisputed, don.Amount)
 	}
 	if target == don.AmountRefunded {
 		return nil
@@ -350,6 +426,12 @@ func (a *applier) refund(ctx context.Context, r *stripe.Refund) (bool, error) {
 	if r.Charge == nil || r.Charge.ID == "" {
 		return false, nil
 	}
+	if err := checkIDs("refund", r.ID, "charge", r.Charge.ID); err != nil {
+		return false, err
+	}
+	if err := checkAmount("refund", r.ID, r.Amount); err != nil {
+		return false, err
+	}
 	don, err := a.tx.DonationByChargeForUpdate(ctx, r.Charge.ID)
 	if domain.ErrorCode(err) == domain.ENOTFOUND {
 		return false, nil // the charge event will list it, or the sync will
@@ -363,10 +445,20 @@ func (a *applier) refund(ctx context.Context, r *stripe.Refund) (bool, error) {
 
 func (a *applier) dispute(ctx context.Context, d *stripe.Dispute) (bool, error) {
 	if d.ID == "" || d.Charge == nil || d.Charge.ID == "" {
-		return false, domain.Errorf(domain.EINVALID, "dispute without id or charge")
+		return false, reject(RuleID, "dispute without id or charge")
+	}
+	if err := checkIDs("dispute", d.ID, "charge", d.Charge.ID); err != nil {
+		return false, err
+	}
+	if err := checkAmount("dispute", d.ID, d.Amount); err != nil {
+		return false, err
+	}
+	currency, err := checkCurrency("dispute", d.ID, string(d.Currency))
+	if err != nil {
+		return false, err
 	}
 	changed, err := a.tx.SaveDispute(ctx, &store.Dispute{ID: d.ID, ChargeID: d.Charge.ID, Amount: d.Amount,
-		Currency: strings.ToUpper(string(d.Currency)), Status: string(d.Status), Created: d.Created, EventCreated: a.eventCreated})
+		Currency: currency, Status: cleanStatus(string(d.Status)), Created: d.Created, EventCreated: a.eventCreated})
 	if err != nil || !changed {
 		return changed, err
 	}
@@ -389,7 +481,12 @@ func (a *applier) applyDisputes(ctx context.Context, don *domain.Donation) error
 	}
 	var total int64
 	for _, d := range lost {
-		total += d.Amount
+		if d.Currency != don.Currency {
+			return reject(RuleCurrency, "dispute %s of charge %s: currency %s, the charge's is %s", d.ID, don.ChargeID, d.Currency, don.Currency)
+		}
+		if total, err = sum(don.ChargeID, total, d.Amount); err != nil {
+			return err
+		}
 		if err := a.tx.InsertRefund(ctx, domain.Refund{ID: d.ID, DonationID: don.ID, Amount: d.Amount, Currency: don.Currency,
 			Created: d.EventCreated, Kind: domain.RefundKindDispute}); err != nil {
 			return err
@@ -398,8 +495,12 @@ func (a *applier) applyDisputes(ctx context.Context, don *domain.Donation) error
 	if total == don.AmountDisputed {
 		return nil
 	}
-	if total+don.AmountRefunded > don.Amount {
-		return domain.Errorf(domain.EINVALID, "charge %s: refunds and disputes exceed the amount", don.ChargeID)
+	returned, err := sum(don.ChargeID, total, don.AmountRefunded)
+	if err != nil {
+		return err
+	}
+	if returned > don.Amount {
+		return reject(RuleExceeds, "charge %s: lost disputes %d and refunds %d exceed the amount %d", don.ChargeID, total, don.AmountRefunded, don.Amount)
 	}
 	don.AmountDisputed = total
 	don.Settle()
@@ -412,7 +513,7 @@ var designationKeys = []string{"designation", "fund", "programme", "program"}
 
 func designation(md map[string]string) string {
 	for _, k := range designationKeys {
-		if v := strings.TrimSpace(md[k]); v != "" {
+		if v := textclean.Line(md[k], textclean.DesignationMax); v != "" {
 			return v
 		}
 	}

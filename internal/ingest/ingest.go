@@ -10,6 +10,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,15 +21,18 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"impactd/internal/domain"
+	"impactd/internal/metrics"
 	"impactd/internal/store"
+	"impactd/internal/textclean"
 )
 
 // Ingester applies Stripe events and objects to the ledger.
 type Ingester struct {
-	Store *store.Store
-	Clock domain.Clock
-	Log   *slog.Logger
-	Rule  Rule // which charges are donations; the zero Rule accepts all
+	Store   *store.Store
+	Clock   domain.Clock
+	Log     *slog.Logger
+	Rule    Rule             // which charges are donations; the zero Rule accepts all
+	Metrics *metrics.Metrics // nil counts nothing
 }
 
 // Outcome says what Apply did with an event.
@@ -39,29 +43,37 @@ const (
 	Applied   Outcome = "applied"   // stored and applied to the ledger
 	Duplicate Outcome = "duplicate" // seen before: nothing changed
 	Ignored   Outcome = "ignored"   // stored, but of a type (or a charge) that is not a gift
+	Rejected  Outcome = "rejected"  // stored, broke a rule of the ledger, changed nothing (see Rejection)
 )
 
 // Apply stores the event and applies it in one transaction: either both
-// happen or neither does, so a failed delivery can always be retried.
+// happen or neither does, so a failed delivery can always be retried. An
+// event that breaks a rule of the ledger is rolled back and stored again, on
+// its own, with its rejection: it reports Rejected and no error.
 func (in *Ingester) Apply(ctx context.Context, ev *stripe.Event) (Outcome, error) {
 	if ev.ID == "" || ev.Data == nil || len(ev.Data.Raw) == 0 {
 		return "", domain.Errorf(domain.EINVALID, "event without id or data object")
+	}
+	if !validID(ev.ID) {
+		return "", domain.Errorf(domain.EINVALID, "event id is not a Stripe id")
 	}
 	payload, err := redact(ev.Data.Raw)
 	if err != nil {
 		return "", domain.Errorf(domain.EINVALID, "event %s: data object is not JSON", ev.ID)
 	}
 	now := in.Clock.Now().Unix()
+	live := 0
+	if ev.Livemode {
+		live = 1
+	}
+	typ := textclean.Line(string(ev.Type), 100)
+	stored := store.StripeEvent{
+		ID: ev.ID, Type: typ, APIVersion: textclean.Line(ev.APIVersion, 40), Created: ev.Created,
+		Livemode: live, Payload: string(payload), ReceivedAt: now,
+	}
 	var outcome Outcome
 	err = in.Store.InTx(ctx, func(tx *store.Tx) error {
-		live := 0
-		if ev.Livemode {
-			live = 1
-		}
-		fresh, err := tx.InsertEvent(ctx, store.StripeEvent{
-			ID: ev.ID, Type: string(ev.Type), APIVersion: ev.APIVersion, Created: ev.Created,
-			Livemode: live, Payload: string(payload), ReceivedAt: now,
-		})
+		fresh, err := tx.InsertEvent(ctx, stored)
 		if err != nil {
 			return err
 		}
@@ -69,28 +81,80 @@ func (in *Ingester) Apply(ctx context.Context, ev *stripe.Event) (Outcome, error
 			outcome = Duplicate
 			return nil
 		}
-		outcome, err = in.apply(ctx, tx, string(ev.Type), ev.Data.Raw, ev.Created, now)
+		outcome, err = in.apply(ctx, tx, ev.ID, typ, ev.Data.Raw, ev.Created, now)
 		return err
 	})
+	if rej, ok := rejection(err); ok {
+		return in.rejected(ctx, rej, store.Rejection{ID: ev.ID, EventType: typ, ObjectID: objectID(ev.Data.Raw),
+			Created: ev.Created, ReceivedAt: now}, &stored)
+	}
 	if err != nil {
-		return "", fmt.Errorf("apply %s: %w", ev.Type, err)
+		return "", fmt.Errorf("apply %s: %w", typ, err)
 	}
 	return outcome, nil
 }
 
 // ApplyObject applies one object read from Stripe's API (the backfill), as
-// if the event named by typ had delivered it at observed (unix seconds).
+// if the event named by typ had delivered it at observed (unix seconds). An
+// object that breaks a rule is recorded as rejected, as a webhook would be.
 func (in *Ingester) ApplyObject(ctx context.Context, typ string, raw []byte, observed int64) (Outcome, error) {
 	var outcome Outcome
+	now := in.Clock.Now().Unix()
 	err := in.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		outcome, err = in.apply(ctx, tx, typ, raw, observed, in.Clock.Now().Unix())
+		outcome, err = in.apply(ctx, tx, "", typ, raw, observed, now)
 		return err
 	})
+	if rej, ok := rejection(err); ok {
+		obj := objectID(raw)
+		return in.rejected(ctx, rej, store.Rejection{ID: "sync:" + typ + ":" + obj, EventType: typ, ObjectID: obj,
+			Created: observed, ReceivedAt: now}, nil)
+	}
 	if err != nil {
 		return "", fmt.Errorf("apply %s: %w", typ, err)
 	}
 	return outcome, nil
+}
+
+// rejected records a rejection — with its event, when there is one — in a
+// transaction of its own, the one that applied it having been rolled back.
+func (in *Ingester) rejected(ctx context.Context, rej *Rejection, r store.Rejection, ev *store.StripeEvent) (Outcome, error) {
+	r.Rule, r.Reason = rej.Rule, rej.Reason
+	outcome := Rejected
+	err := in.Store.InTx(ctx, func(tx *store.Tx) error {
+		if ev != nil {
+			fresh, err := tx.InsertEvent(ctx, *ev)
+			if err != nil {
+				return err
+			}
+			if !fresh { // a concurrent delivery of the same event got there first
+				outcome = Duplicate
+				return nil
+			}
+		}
+		return tx.InsertRejection(ctx, r)
+	})
+	if err != nil {
+		return "", fmt.Errorf("record rejection of %s: %w", r.ID, err)
+	}
+	if outcome == Rejected {
+		in.Log.Warn("stripe event rejected: the ledger is unchanged", "stripe_event", r.ID, "type", r.EventType, "rule", r.Rule)
+		if in.Metrics != nil {
+			in.Metrics.StripeRejections.WithLabelValues(r.Rule).Inc()
+		}
+	}
+	return outcome, nil
+}
+
+// objectID is the data object's id when it is a valid Stripe id, else "".
+func objectID(raw []byte) string {
+	var o struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(raw, &o) != nil || !validID(o.ID) {
+		return ""
+	}
+	return o.ID
 }
 
 // Types lists the event types impactd acts on; every other type is stored and ignored.
@@ -105,11 +169,11 @@ var Types = []string{
 	"customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
 }
 
-func (in *Ingester) apply(ctx context.Context, tx *store.Tx, typ string, raw []byte, eventCreated, now int64) (Outcome, error) {
+func (in *Ingester) apply(ctx context.Context, tx *store.Tx, eventID, typ string, raw []byte, eventCreated, now int64) (Outcome, error) {
 	a := &applier{in: in, tx: tx, eventCreated: eventCreated, now: now}
 	parse := func(v any) error {
 		if err := json.Unmarshal(raw, v); err != nil {
-			return domain.Errorf(domain.EINVALID, "%s: object does not parse: %v", typ, err)
+			return reject(RuleParse, "%s: object does not parse: %v", typ, err)
 		}
 		return nil
 	}
@@ -162,6 +226,13 @@ func (in *Ingester) apply(ctx context.Context, tx *store.Tx, typ string, raw []b
 	if err != nil {
 		return "", err
 	}
+	if a.erased && eventID != "" {
+		// The supporter asked to be forgotten; Stripe still knows them. Keep
+		// the event's ids and amounts, not their details.
+		if err := tx.ScrubEvent(ctx, eventID); err != nil {
+			return "", err
+		}
+	}
 	if !ok {
 		return Ignored, nil
 	}
@@ -174,42 +245,51 @@ type applier struct {
 	tx           *store.Tx
 	eventCreated int64
 	now          int64
+	erased       bool // the event concerns an erased donor
 }
 
-// NormaliseEmail is the form in which email addresses are compared and stored.
-func NormaliseEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
+// formatAddress is a postal address as stored: cleaned lines of at most
+// textclean.AddressLineMax characters, joined by "\n".
 func formatAddress(a *stripe.Address) string {
 	if a == nil {
 		return ""
 	}
 	var lines []string
-	for _, l := range []string{a.Line1, a.Line2, strings.TrimSpace(a.City + " " + a.PostalCode), a.State, a.Country} {
-		if l = strings.TrimSpace(l); l != "" {
+	for _, l := range []string{a.Line1, a.Line2, a.City + " " + a.PostalCode, a.State, a.Country} {
+		if l = textclean.Line(l, textclean.AddressLineMax); l != "" {
 			lines = append(lines, l)
 		}
 	}
 	return strings.Join(lines, "\n")
 }
 
-// cardKeys are removed from every stored payload: impactd never keeps card data.
+// cardKeys are removed from every stored payload: impactd never keeps card
+// data, nor phone numbers, which it never uses.
 var cardKeys = map[string]bool{
 	"payment_method_details": true, "source": true, "card": true, "last4": true, "fingerprint": true,
 	"exp_month": true, "exp_year": true, "iin": true, "dynamic_last4": true,
+	"phone": true, "customer_phone": true,
 }
 
-// redact returns the JSON with card details removed at every depth.
+// redact returns the JSON with card details and phone numbers removed at
+// every depth. Numbers are kept exactly as sent (a float64 round trip would
+// change 9223372036854775807), and <, > and & are not escaped, so that the
+// stored text says what Stripe said and erasure can find it.
 func redact(raw []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
 	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
 	strip(v)
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return nil, errors.New("re-encode payload")
 	}
-	return b, nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func strip(v any) {

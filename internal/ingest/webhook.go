@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -30,9 +32,11 @@ type Webhook struct {
 }
 
 // ServeHTTP verifies the Stripe-Signature header, then applies the event.
-// Stripe retries anything but a 2xx, so the answers are: 200 applied or
-// already seen; 400 forged, stale or malformed (a retry cannot help); 413 too
-// large; 500 when storing failed — nothing was written and a retry will work.
+// Stripe retries anything but a 2xx, so the answers are: 200 applied,
+// already seen, ignored or rejected (stored, broke a rule of the ledger,
+// listed for staff: a retry cannot make it true); 400 forged, stale, from the
+// future or malformed; 413 too large; 500 only when we could not store it —
+// the database is unreachable — nothing was written and a retry will work.
 func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
@@ -48,7 +52,14 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if tolerance <= 0 {
 		tolerance = DefaultTolerance
 	}
-	ev, err := webhook.ConstructEventWithOptions(body, r.Header.Get("Stripe-Signature"), h.Secret,
+	header := r.Header.Get("Stripe-Signature")
+	if signedAt, ok := signatureTime(header); ok && time.Until(signedAt) > tolerance {
+		// Stripe's library checks only the age; a timestamp from the future
+		// would stretch the replay window by however far ahead it is.
+		h.reject(w, "", http.StatusBadRequest, "signature timestamp outside the tolerance")
+		return
+	}
+	ev, err := webhook.ConstructEventWithOptions(body, header, h.Secret,
 		webhook.ConstructEventOptions{Tolerance: tolerance, IgnoreAPIVersionMismatch: true})
 	if err != nil {
 		switch {
@@ -99,4 +110,18 @@ func (h *Webhook) count(typ, outcome string) {
 		typ = "unknown"
 	}
 	h.Metrics.WebhookEvents.WithLabelValues(typ, outcome).Inc()
+}
+
+// signatureTime reads the t= timestamp of a Stripe-Signature header.
+func signatureTime(header string) (time.Time, bool) {
+	for _, part := range strings.Split(header, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(part), "="); ok && k == "t" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return time.Time{}, false
+			}
+			return time.Unix(n, 0), true
+		}
+	}
+	return time.Time{}, false
 }

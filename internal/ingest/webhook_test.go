@@ -27,7 +27,7 @@ type bundle struct {
 	handler http.Handler
 }
 
-func setup(t *testing.T, s *store.Store) bundle {
+func setup(t testing.TB, s *store.Store) bundle {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	in := &ingest.Ingester{Store: s, Clock: domain.SystemClock{}, Log: log}

@@ -7,6 +7,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // Metrics are the collectors the other packages update.
 type Metrics struct {
 	WebhookEvents      *prometheus.CounterVec
+	StripeRejections   *prometheus.CounterVec
 	StatementsRendered prometheus.Counter
 	StatementsSent     prometheus.Counter
 	StatementsFailed   prometheus.Counter
@@ -20,6 +21,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "impactd_webhook_events_total",
 			Help: "Stripe webhook deliveries by event type and outcome (applied, duplicate, ignored, rejected, error).",
 		}, []string{"type", "outcome"}),
+		StripeRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "impactd_stripe_rejections_total",
+			Help: "Stripe events and backfilled objects stored but not applied because they broke a rule of the ledger, by rule; each is listed on the console's Exceptions page.",
+		}, []string{"rule"}),
 		StatementsRendered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "impactd_statements_rendered_total", Help: "Statement PDFs rendered.",
 		}),
@@ -34,7 +39,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(1, 2, 14),
 		}),
 	}
-	reg.MustRegister(m.WebhookEvents, m.StatementsRendered, m.StatementsSent, m.StatementsFailed, m.RunDuration)
+	reg.MustRegister(m.WebhookEvents, m.StripeRejections, m.StatementsRendered, m.StatementsSent, m.StatementsFailed, m.RunDuration)
 	return m
 }
 

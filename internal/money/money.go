@@ -4,10 +4,14 @@
 package money
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/bojanz/currency"
 )
 
 // Money is an amount in minor units of one currency.
@@ -24,17 +28,72 @@ func New(amount int64, currency string) Money {
 // NormaliseCurrency upper-cases and trims a currency code. Stripe sends lower case.
 func NormaliseCurrency(c string) string { return strings.ToUpper(strings.TrimSpace(c)) }
 
-// zeroDecimal lists the currencies Stripe treats as having no minor unit.
-var zeroDecimal = map[string]bool{
-	"BIF": true, "CLP": true, "DJF": true, "GNF": true, "JPY": true, "KMF": true,
-	"KRW": true, "MGA": true, "PYG": true, "RWF": true, "UGX": true, "VND": true,
-	"VUV": true, "XAF": true, "XOF": true, "XPF": true,
+// MaxAmount is the largest amount, in minor units, that impactd accepts for
+// one charge, refund, dispute or balance transaction: 10^12 (ten thousand
+// million pounds). It is far above any real gift and far below the int64
+// range, so that sums of many amounts stay exact and checked.
+const MaxAmount int64 = 1_000_000_000_000
+
+// ErrOverflow is returned by checked arithmetic whose exact result would not
+// fit in an int64; a wrapped number is never returned.
+var ErrOverflow = errors.New("money: amount overflows")
+
+// Add returns a+b, or ErrOverflow.
+func Add(a, b int64) (int64, error) {
+	if (b > 0 && a > math.MaxInt64-b) || (b < 0 && a < math.MinInt64-b) {
+		return 0, ErrOverflow
+	}
+	return a + b, nil
 }
 
-// threeDecimal lists the currencies with three decimal places.
-var threeDecimal = map[string]bool{"BHD": true, "JOD": true, "KWD": true, "OMR": true, "TND": true, "IQD": true, "LYD": true}
+// Sub returns a-b, or ErrOverflow.
+func Sub(a, b int64) (int64, error) {
+	if (b < 0 && a > math.MaxInt64+b) || (b > 0 && a < math.MinInt64+b) {
+		return 0, ErrOverflow
+	}
+	return a - b, nil
+}
 
-// Exponent is the number of decimal places of a currency's minor unit.
+// Sum adds amounts, or returns ErrOverflow.
+func Sum(amounts ...int64) (int64, error) {
+	var t int64
+	for _, a := range amounts {
+		var err error
+		if t, err = Add(t, a); err != nil {
+			return 0, err
+		}
+	}
+	return t, nil
+}
+
+// ValidAmount reports whether a is an amount impactd accepts from Stripe:
+// 0 ≤ a ≤ MaxAmount.
+func ValidAmount(a int64) bool { return a >= 0 && a <= MaxAmount }
+
+// ValidCurrency reports whether c (any case) is a current ISO 4217 currency
+// of legal tender: the CLDR list kept by github.com/bojanz/currency. Funds,
+// precious metals, test and "no currency" codes (XAU, XTS, XXX …) and
+// withdrawn currencies are not.
+func ValidCurrency(c string) bool {
+	c = NormaliseCurrency(c)
+	return c != "" && currency.IsValid(c) // IsValid calls "" valid: "no currency chosen yet"
+}
+
+// Stripe's own rules for minor units (docs.stripe.com/currencies): these
+// currencies are zero-decimal in its API, these three-decimal, and every
+// other currency has two decimals in the API — even where ISO 4217 says
+// otherwise (ISK, HUF and TWD are sent with two decimals, for example).
+var (
+	zeroDecimal = map[string]bool{
+		"BIF": true, "CLP": true, "DJF": true, "GNF": true, "JPY": true, "KMF": true,
+		"KRW": true, "MGA": true, "PYG": true, "RWF": true, "UGX": true, "VND": true,
+		"VUV": true, "XAF": true, "XOF": true, "XPF": true,
+	}
+	threeDecimal = map[string]bool{"BHD": true, "JOD": true, "KWD": true, "OMR": true, "TND": true}
+)
+
+// Exponent is the number of decimal places of a currency's minor unit as
+// Stripe counts amounts.
 func Exponent(currency string) int {
 	c := NormaliseCurrency(currency)
 	switch {
@@ -56,6 +115,9 @@ func (m Money) String() string {
 	neg := a < 0
 	if neg {
 		a = -a
+	}
+	if a < 0 { // math.MinInt64 has no positive twin
+		return m.Currency + " ?"
 	}
 	div := int64(1)
 	for range exp {
@@ -99,8 +161,17 @@ func groupThousands(digits string) string {
 // never added together.
 type Totals map[string]int64
 
-// Add adds m to the running total of its currency.
-func (t Totals) Add(m Money) { t[NormaliseCurrency(m.Currency)] += m.Amount }
+// Add adds m to the running total of its currency. A total that would
+// overflow is left as it was and ErrOverflow returned.
+func (t Totals) Add(m Money) error {
+	c := NormaliseCurrency(m.Currency)
+	sum, err := Add(t[c], m.Amount)
+	if err != nil {
+		return fmt.Errorf("total of %s: %w", c, err)
+	}
+	t[c] = sum
+	return nil
+}
 
 // Currencies returns the currency codes in alphabetical order, so that
 // everything built from Totals is deterministic.

@@ -112,14 +112,18 @@ func (b *Builder) Build(ctx context.Context, sc *Context, donor *domain.Donor, i
 			acknowledged = true
 		}
 		s.Gifts = append(s.Gifts, line)
-		gross.Add(g.Gross())
+		if err := gross.Add(g.Gross()); err != nil {
+			return nil, fmt.Errorf("build statement: %w", err)
+		}
 		monthly = monthly || g.Recurring == 1
 	}
 	for _, r := range refunds {
 		m := money.New(r.Amount, r.Currency)
 		s.Refunds = append(s.Refunds, domain.RefundLine{Date: b.date(r.Created), Amount: m, GiftDate: b.date(r.GiftCreated)})
-		refunded.Add(m)
-		gross.Add(money.New(0, r.Currency)) // a refund-only currency still gets a totals row
+		if err := refunded.Add(m); err != nil {
+			return nil, fmt.Errorf("build statement: %w", err)
+		}
+		_ = gross.Add(money.New(0, r.Currency)) // a refund-only currency still gets a totals row
 	}
 	var nets []string
 	for _, c := range gross.Currencies() {
@@ -127,7 +131,9 @@ func (b *Builder) Build(ctx context.Context, sc *Context, donor *domain.Donor, i
 		s.Totals = append(s.Totals, t)
 		nets = append(nets, money.New(t.Net, c).String())
 	}
-	b.history(s, sc.Period, all)
+	if err := b.history(s, sc.Period, all); err != nil {
+		return nil, fmt.Errorf("build statement: %w", err)
+	}
 	since, err := b.Store.MonthlySince(ctx, donor.ID)
 	if err != nil {
 		return nil, fmt.Errorf("build statement: %w", err)
@@ -186,10 +192,10 @@ func GiftAidUplift(amount int64) int64 { return amount * 25 / 100 }
 // history fills the year-to-date and lifetime totals and the eight-quarter
 // chart from all of the donor's gifts up to the end of the period, oldest
 // first.
-func (b *Builder) history(s *domain.Snapshot, p period.Period, all []domain.Donation) {
+func (b *Builder) history(s *domain.Snapshot, p period.Period, all []domain.Donation) error {
 	_, end := p.Bounds(b.Location)
 	if len(all) == 0 {
-		return
+		return nil
 	}
 	last := end.Add(-time.Second)
 	yearStart := time.Date(last.In(b.Location).Year(), time.January, 1, 0, 0, 0, 0, b.Location)
@@ -201,8 +207,15 @@ func (b *Builder) history(s *domain.Snapshot, p period.Period, all []domain.Dona
 			ytd = append(ytd, g)
 		}
 	}
-	s.YearToDate = totals(domain.Summarise(ytd, "", b.Location))
-	s.Lifetime = totals(domain.Summarise(all, "", b.Location))
+	ytdSums, err := domain.Summarise(ytd, "", b.Location)
+	if err != nil {
+		return err
+	}
+	allSums, err := domain.Summarise(all, "", b.Location)
+	if err != nil {
+		return err
+	}
+	s.YearToDate, s.Lifetime = totals(ytdSums), totals(allSums)
 
 	// The chart: eight quarters ending with the one the period ends in, in
 	// the currency of most of those gifts (amounts in different currencies
@@ -221,7 +234,7 @@ func (b *Builder) history(s *domain.Snapshot, p period.Period, all []domain.Dona
 		}
 	}
 	if len(count) == 0 {
-		return
+		return nil
 	}
 	var currencies []string
 	for c := range count {
@@ -246,6 +259,7 @@ func (b *Builder) history(s *domain.Snapshot, p period.Period, all []domain.Dona
 		chart.Bars = append(chart.Bars, bar)
 	}
 	s.Chart = chart
+	return nil
 }
 
 func totals(sums []domain.CurrencySummary) []domain.Total {

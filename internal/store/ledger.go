@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"impactd/internal/domain"
 )
@@ -318,6 +319,65 @@ func (q Q) DonorsByEmail(ctx context.Context, email string) ([]domain.Donor, err
 func (q Q) DeleteDonor(ctx context.Context, id string) error {
 	if _, err := q.exec(ctx, `DELETE FROM donors WHERE id = ? AND id NOT IN (SELECT donor_id FROM donations)`, id); err != nil {
 		return fmt.Errorf("delete donor: %w", err)
+	}
+	return nil
+}
+
+// Rejection is a Stripe event or backfilled object that broke a rule of the
+// ledger and so changed nothing.
+type Rejection struct {
+	ID         string `db:"id" json:"id"` // event id, or "sync:TYPE:OBJECT"
+	EventType  string `db:"event_type" json:"event_type"`
+	ObjectID   string `db:"object_id" json:"object_id"`
+	Rule       string `db:"rule" json:"rule"`
+	Reason     string `db:"reason" json:"reason"`
+	Created    int64  `db:"created" json:"created"`
+	ReceivedAt int64  `db:"received_at" json:"received_at"`
+}
+
+// InsertRejection records a rejection once; a redelivery changes nothing.
+func (q Q) InsertRejection(ctx context.Context, r Rejection) error {
+	_, err := q.exec(ctx, `INSERT INTO stripe_rejections (id, event_type, object_id, rule, reason, created, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		r.ID, r.EventType, r.ObjectID, r.Rule, r.Reason, r.Created, r.ReceivedAt)
+	if err != nil {
+		return fmt.Errorf("insert rejection: %w", err)
+	}
+	return nil
+}
+
+// Rejections returns the newest rejections first, at most limit.
+func (q Q) Rejections(ctx context.Context, limit int) ([]Rejection, error) {
+	rs := []Rejection{}
+	err := q.selectAll(ctx, &rs, `SELECT id, event_type, object_id, rule, reason, created, received_at
+		FROM stripe_rejections ORDER BY received_at DESC, id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("rejections: %w", err)
+	}
+	return rs, nil
+}
+
+// LockSupporter holds, until the transaction ends, a lock on each key that
+// names a supporter ("email:…", "customer:…"), so that two first gifts of one
+// person on two connections cannot both find no donor and both create one:
+// the second waits, then finds the first's. On PostgreSQL these are
+// transaction-scoped advisory locks on a 64-bit hash of each key, taken in
+// sorted order so that two transactions never wait for each other; a hash
+// collision only makes two strangers' first gifts wait in turn. SQLite needs
+// none: its transactions start IMMEDIATE, one writer at a time.
+func (q Q) LockSupporter(ctx context.Context, keys ...string) error {
+	if q.dialect != Postgres {
+		return nil
+	}
+	sorted := slices.Clone(keys)
+	slices.Sort(sorted)
+	for _, k := range slices.Compact(sorted) {
+		if k == "" {
+			continue
+		}
+		if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, k); err != nil {
+			return fmt.Errorf("lock supporter: %w", err)
+		}
 	}
 	return nil
 }

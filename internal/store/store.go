@@ -179,7 +179,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // keeps replicas that start together from migrating twice.
 func (s *Store) Migrate(ctx context.Context) error {
 	dialect := goose.DialectSQLite3
-	var opts []goose.ProviderOption
+	opts := []goose.ProviderOption{goose.WithGoMigrations(cleanTextMigration(s.dialect))}
 	if s.dialect == Postgres {
 		dialect = goose.DialectPostgres
 		locker, err := lock.NewPostgresSessionLocker()

@@ -2,10 +2,29 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"impactd/internal/domain"
 )
+
+// IsDataError reports whether the database refused a value itself (on
+// PostgreSQL, SQLSTATE class 22: a NUL byte in text, a number out of range
+// …) as opposed to being unreachable or in conflict. Such an error will
+// recur on every retry, so ingest records the event as rejected instead of
+// asking Stripe to retry it for three days.
+func IsDataError(err error) bool { return DataErrorCode(err) != "" }
+
+// DataErrorCode is the SQLSTATE of a data error, "" for any other error.
+func DataErrorCode(err error) string {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && len(pg.Code) == 5 && pg.Code[:2] == "22" {
+		return pg.Code
+	}
+	return ""
+}
 
 // PaymentHint is what a checkout session, payment intent or invoice said
 // about the gift that its charge is, kept for when the charge arrives.
@@ -221,45 +240,6 @@ func (q Q) MergeDonors(ctx context.Context, keep, other string, now int64) error
 	return nil
 }
 
-// EraseDonor removes a donor's personal data — name, email addresses, postal
-// address, and the same in their statements' snapshots — and stops their
-// letters. Amounts stay, for the accounts.
-func (q Q) EraseDonor(ctx context.Context, id string, now int64) error {
-	if _, err := q.Donor(ctx, id); err != nil {
-		return fmt.Errorf("erase donor: %w", err)
-	}
-	if _, err := q.exec(ctx, `UPDATE donors SET status = ?, name = '', email = '', address = '', updated_at = ? WHERE id = ?`,
-		domain.DonorErased, now, id); err != nil {
-		return fmt.Errorf("erase donor: %w", err)
-	}
-	if _, err := q.exec(ctx, `DELETE FROM donor_emails WHERE donor_id = ?`, id); err != nil {
-		return fmt.Errorf("erase donor: %w", err)
-	}
-	if _, err := q.exec(ctx, `UPDATE payment_hints SET email = '', name = '', address = '' WHERE customer_id IN
-		(SELECT stripe_customer_id FROM donor_customers WHERE donor_id = ?)`, id); err != nil {
-		return fmt.Errorf("erase donor: %w", err)
-	}
-	var sts []domain.Statement
-	if err := q.selectAll(ctx, &sts, `SELECT `+statementCols+` FROM statements WHERE donor_id = ?`, id); err != nil {
-		return fmt.Errorf("erase donor: %w", err)
-	}
-	for _, st := range sts {
-		snap, err := domain.DecodeSnapshot([]byte(st.Snapshot))
-		if err != nil {
-			return fmt.Errorf("erase donor: %w", err)
-		}
-		snap.Donor.Name, snap.Donor.Address, snap.Greeting = "", nil, ""
-		b, err := snap.Encode()
-		if err != nil {
-			return fmt.Errorf("erase donor: %w", err)
-		}
-		if _, err := q.exec(ctx, `UPDATE statements SET snapshot = ? WHERE id = ?`, string(b), st.ID); err != nil {
-			return fmt.Errorf("erase donor: %w", err)
-		}
-	}
-	return nil
-}
-
 // AuditEntry is one line of the audit log: who did what, to what, and why.
 type AuditEntry struct {
 	ID        string `db:"id" json:"id"`
@@ -378,10 +358,12 @@ func (q Q) SaveSyncState(ctx context.Context, s *SyncState) error {
 // cannot account for never lands, and an entry never describes a change
 // that failed.
 func (s *Store) Audited(ctx context.Context, entry AuditEntry, change func(tx *Tx) error) error {
+	// The entry is written first, so that a change can see it: erasure
+	// removes the person's name from the reason staff typed for it.
 	return s.InTx(ctx, func(tx *Tx) error {
-		if err := change(tx); err != nil {
+		if err := tx.Audit(ctx, &entry); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, &entry)
+		return change(tx)
 	})
 }

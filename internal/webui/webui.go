@@ -53,6 +53,10 @@ func Funcs(loc *time.Location) template.FuncMap {
 	}
 }
 
+// ContentSecurityPolicy is the policy of every HTML page: everything is
+// served from impactd itself, nothing may frame it.
+const ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 // SecurityHeaders sets the headers every HTML page carries: no framing, no
 // content sniffing, a strict content security policy (everything is served
 // from impactd itself) and no caching of personal pages.
@@ -63,5 +67,5 @@ func SecurityHeaders(w http.ResponseWriter) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", ContentSecurityPolicy)
 }

@@ -13,6 +13,7 @@ import (
 	htmltemplate "html/template"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -96,6 +97,23 @@ var funcs = map[string]any{
 		}
 		return Thousands(*p)
 	},
+}
+
+// UnknownFiles lists the files in dir whose names are none of Files: an
+// override with a misspelt name would otherwise be ignored without a word.
+// Directories and dot files are passed over.
+func UnknownFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	var unknown []string
+	for _, e := range entries {
+		if name := e.Name(); !e.IsDir() && !strings.HasPrefix(name, ".") && !slices.Contains(Files, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	return unknown, nil
 }
 
 // Load parses the embedded templates, each replaced by the file of the same
