@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -79,6 +80,9 @@ func demoCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 			"Running it again is safe: nothing is counted or sent twice.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if donors < 1 {
+				return fmt.Errorf("demo --donors %d: give at least 1 supporter (the default is 200)", donors)
+			}
 			abs, err := filepath.Abs(dir)
 			if err != nil {
 				return fmt.Errorf("demo: %w", err)
@@ -206,6 +210,11 @@ func impactCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.
 		Short: "Import an impact update from YAML as a draft (or publish it with --publish)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Checked first: failing after the import would leave a draft
+			// behind that the operator did not ask for on its own.
+			if publish && strings.TrimSpace(approvedBy) == "" {
+				return errors.New("impact import --publish needs --approved-by NAME: who approved the figures is recorded with them")
+			}
 			f, err := os.Open(args[0])
 			if err != nil {
 				return fmt.Errorf("impact import: %w", err)
