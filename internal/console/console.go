@@ -132,6 +132,13 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		status, buf = http.StatusInternalServerError, *bytes.NewBufferString("Internal error.")
 	}
 	webui.SecurityHeaders(w)
+	// same-origin, not no-referrer: with no-referrer a browser sends
+	// "Origin: null" with the console's own forms, and where it sends no
+	// Sec-Fetch-Site either (plain http to any host but loopback) the
+	// cross-origin check must refuse them, sign-in included. same-origin
+	// still gives other sites no Referer, so no console URL (a donor id,
+	// a search) leaves impactd.
+	w.Header().Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
 }
