@@ -49,6 +49,14 @@ func (q Q) StaffByEmail(ctx context.Context, email string) (*Staff, error) {
 	return &s, nil
 }
 
+// SetStaffPassword replaces a staff member's password hash.
+func (q Q) SetStaffPassword(ctx context.Context, id, hash string, now int64) error {
+	if _, err := q.exec(ctx, `UPDATE staff SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, now, id); err != nil {
+		return fmt.Errorf("set staff password: %w", err)
+	}
+	return nil
+}
+
 // CreateSession stores a sign-in session under the hash of its cookie value.
 func (q Q) CreateSession(ctx context.Context, idHash, staffID string, now, expires int64) error {
 	_, err := q.exec(ctx, `INSERT INTO staff_sessions (id, staff_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
@@ -184,6 +192,20 @@ func (q Q) StatementsByHashPrefix(ctx context.Context, prefix string, limit int)
 		return nil, fmt.Errorf("statements by hash: %w", err)
 	}
 	return ss, nil
+}
+
+// NewestSentStatement returns the most recently emailed statement of a
+// live donor, for showing one supporter's page (impactd demo --serve).
+func (q Q) NewestSentStatement(ctx context.Context) (*domain.Statement, error) {
+	var s domain.Statement
+	err := q.get(ctx, &s, `SELECT s.id, s.run_id, s.donor_id, s.period, s.snapshot, s.content_hash, s.created_at
+		FROM deliveries d JOIN statements s ON s.id = d.statement_id JOIN donors o ON o.id = s.donor_id
+		WHERE d.status = ? AND o.merged_into = '' AND o.status = ?
+		ORDER BY d.updated_at DESC, s.id LIMIT 1`, domain.DeliverySent, domain.DonorActive)
+	if err != nil {
+		return nil, fmt.Errorf("newest sent statement: %w", notFound(err, "sent statement"))
+	}
+	return &s, nil
 }
 
 // RecentImpactUpdates returns every version of every impact update, newest period first.
