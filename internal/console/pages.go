@@ -11,6 +11,7 @@ import (
 
 	"impactd/internal/domain"
 	"impactd/internal/period"
+	"impactd/internal/searchkey"
 	"impactd/internal/store"
 )
 
@@ -208,18 +209,28 @@ func (c *Console) Rerun() http.Handler {
 type donorsData struct {
 	Query  string
 	Donors []domain.Donor
+	Total  int
+	Short  bool // every term under three characters: only the start of names matched
 }
 
-// Donors searches donors by name, email address or id.
+// Donors searches donors by part of a name or an email address, or by id.
 func (c *Console) Donors() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := strings.TrimSpace(r.URL.Query().Get("q"))
-		ds, err := c.o.Store.SearchDonors(r.Context(), q, pageSize)
+		if len(q) > 200 {
+			q = q[:200]
+		}
+		res, err := c.o.Store.SearchDonors(r.Context(), q, pageSize)
 		if err != nil {
 			c.fail(w, r, err)
 			return
 		}
-		c.render(w, r, http.StatusOK, "donors", view{Title: "Donors", Nav: "donors", Data: donorsData{Query: q, Donors: ds}})
+		short := true
+		for _, t := range searchkey.Terms(q) {
+			short = short && len([]rune(t)) < searchkey.MinTermLen
+		}
+		c.render(w, r, http.StatusOK, "donors", view{Title: "Donors", Nav: "donors",
+			Data: donorsData{Query: q, Donors: res.Donors, Total: res.Total, Short: short && res.Total > 0 && !strings.HasPrefix(q, "dnr_")}})
 	})
 }
 

@@ -95,30 +95,6 @@ func (q Q) DeleteExpiredSessions(ctx context.Context, now int64) error {
 	return nil
 }
 
-// SearchDonors finds live (not merged) donors whose name contains text, or
-// who have exactly this normalised email address, or this id; at most limit.
-// Name matching ignores case (ASCII only on SQLite).
-func (q Q) SearchDonors(ctx context.Context, text string, limit int) ([]domain.Donor, error) {
-	text = strings.TrimSpace(text)
-	if text == "" {
-		return []domain.Donor{}, nil
-	}
-	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(text)) + "%"
-	email := strings.ToLower(text)
-	var ds []domain.Donor
-	err := q.selectAll(ctx, &ds, `SELECT `+donorCols+` FROM donors
-		WHERE merged_into = '' AND (id = ? OR email = ? OR id IN (SELECT donor_id FROM donor_emails WHERE email = ?)
-			OR LOWER(name) LIKE ? ESCAPE '\')
-		ORDER BY name, id LIMIT ?`, text, email, email, like, limit)
-	if err != nil {
-		return nil, fmt.Errorf("search donors: %w", err)
-	}
-	if ds == nil {
-		ds = []domain.Donor{}
-	}
-	return ds, nil
-}
-
 // DonorStatement is a statement with its newest delivery state, for lists.
 type DonorStatement struct {
 	domain.Statement

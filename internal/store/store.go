@@ -207,6 +207,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
+	opts = append(opts, goose.WithGoMigrations(searchMigration(s.dialect)))
 	p, err := goose.NewProvider(dialect, s.db.DB, migrations.FS, opts...)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)

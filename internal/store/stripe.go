@@ -218,6 +218,12 @@ func (q Q) MergeDonors(ctx context.Context, keep, other string, now int64) error
 	if err != nil {
 		return fmt.Errorf("merge donors: %w", err)
 	}
+	if err := q.refreshSearchKey(ctx, other); err != nil {
+		return fmt.Errorf("merge donors: %w", err)
+	}
+	if err := q.refreshSearchKey(ctx, keep); err != nil {
+		return fmt.Errorf("merge donors: %w", err)
+	}
 	return nil
 }
 
@@ -233,6 +239,9 @@ func (q Q) EraseDonor(ctx context.Context, id string, now int64) error {
 		return fmt.Errorf("erase donor: %w", err)
 	}
 	if _, err := q.exec(ctx, `DELETE FROM donor_emails WHERE donor_id = ?`, id); err != nil {
+		return fmt.Errorf("erase donor: %w", err)
+	}
+	if err := q.refreshSearchKey(ctx, id); err != nil { // empties it
 		return fmt.Errorf("erase donor: %w", err)
 	}
 	if _, err := q.exec(ctx, `UPDATE payment_hints SET email = '', name = '', address = '' WHERE customer_id IN
