@@ -210,6 +210,7 @@ type donorsData struct {
 	Query  string
 	Donors []domain.Donor
 	Total  int
+	More   bool // more than Total match
 	Short  bool // every term under three characters: only the start of names matched
 }
 
@@ -230,7 +231,7 @@ func (c *Console) Donors() http.Handler {
 			short = short && len([]rune(t)) < searchkey.MinTermLen
 		}
 		c.render(w, r, http.StatusOK, "donors", view{Title: "Donors", Nav: "donors",
-			Data: donorsData{Query: q, Donors: res.Donors, Total: res.Total, Short: short && res.Total > 0 && !strings.HasPrefix(q, "dnr_")}})
+			Data: donorsData{Query: q, Donors: res.Donors, Total: res.Total, More: res.More, Short: short && res.Total > 0 && !strings.HasPrefix(q, "dnr_")}})
 	})
 }
 
