@@ -78,6 +78,10 @@ func TestSearchDonors(t *testing.T) {
 			"Ánh Nguyễn":           {"ngoc"}, // any word order
 			"anh":                  {"guest", "ngoc"},
 			"tran@exa":             {"guest"},
+			"anh.tran@example.com": {"guest"}, // looked up by its local part, checked whole
+			"zoe.l@example.org":    {"zoe"},
+			"lukasiXiewicz":        {}, // both ends of the name, but not the name
+			"lukasiewicz":          {"zoe"},
 			"example.org":          {"dang", "natalya", "ngoc", "siobhan", "zoe"},
 			"strasse":              {"jurgen"},
 			"STRASSE":              {"jurgen"},
