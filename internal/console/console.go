@@ -90,6 +90,7 @@ func New(o Options) (*Console, error) {
 	c := &Console{o: o, pages: map[string]*template.Template{}, limiter: newLimiter(o.SignInEvery, o.SignInBurst, o.Clock)}
 	funcs := webui.Funcs(o.Location)
 	funcs["allows"] = func(r auth.Role, needs string) bool { return r.Allows(auth.Role(needs)) }
+	funcs["isotime"] = func(unix int64) string { return time.Unix(unix, 0).In(o.Location).Format(time.RFC3339) }
 	for _, name := range []string{"signin", "dashboard", "run", "donors", "donor", "updates", "update", "update_form", "audit", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {

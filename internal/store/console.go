@@ -95,6 +95,42 @@ func (q Q) DeleteExpiredSessions(ctx context.Context, now int64) error {
 	return nil
 }
 
+// DonorNames returns the names of the donors with these ids ("" for an
+// erased or merged one), for saying them in the audit log.
+func (q Q) DonorNames(ctx context.Context, ids []string) (map[string]string, error) {
+	names := map[string]string{}
+	var uniq []any
+	for _, id := range ids {
+		if _, ok := names[id]; !ok {
+			names[id] = ""
+			uniq = append(uniq, id)
+		}
+	}
+	for lo := 0; lo < len(uniq); lo += 100 {
+		part := uniq[lo:min(lo+100, len(uniq))]
+		var rows []struct {
+			ID   string `db:"id"`
+			Name string `db:"name"`
+		}
+		if err := q.selectAll(ctx, &rows, `SELECT id, name FROM donors WHERE id IN (?`+strings.Repeat(`, ?`, len(part)-1)+`)`, part...); err != nil {
+			return nil, fmt.Errorf("donor names: %w", err)
+		}
+		for _, r := range rows {
+			names[r.ID] = r.Name
+		}
+	}
+	return names, nil
+}
+
+// DonorEmails returns the email addresses linked to a donor.
+func (q Q) DonorEmails(ctx context.Context, donorID string) ([]string, error) {
+	var es []string
+	if err := q.selectAll(ctx, &es, `SELECT email FROM donor_emails WHERE donor_id = ? ORDER BY created_at, email`, donorID); err != nil {
+		return nil, fmt.Errorf("donor emails: %w", err)
+	}
+	return es, nil
+}
+
 // DonorStatement is a statement with its newest delivery state, for lists.
 type DonorStatement struct {
 	domain.Statement
