@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"impactd/internal/domain"
 )
 
@@ -80,4 +82,61 @@ func TestCLIMessages(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "demo")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused demo made its directory: %v", err)
 	}
+}
+
+// TestREADMEListsEveryCommandOnce: every command is in the README's table of
+// commands, and no form of one is listed twice.
+func TestREADMEListsEveryCommandOnce(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]int{}
+	var table []string
+	for _, line := range strings.Split(string(b), "\n") {
+		cmd, ok := strings.CutPrefix(line, "| `impactd ")
+		if !ok {
+			continue
+		}
+		cmd, _, _ = strings.Cut(cmd, "`")
+		table = append(table, cmd)
+		// A form is the command and its first flag: "run --period", "run --statement".
+		var form []string
+		for _, w := range strings.Fields(cmd) {
+			if strings.HasPrefix(w, "[") {
+				break
+			}
+			form = append(form, w)
+			if strings.HasPrefix(w, "--") {
+				break
+			}
+		}
+		rows[strings.Join(form, " ")]++
+	}
+	for form, n := range rows {
+		if n > 1 {
+			t.Errorf("README.md lists `impactd %s` %d times", form, n)
+		}
+	}
+	var walk func(prefix string, c *cobra.Command)
+	walk = func(prefix string, c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.Hidden || sub.Name() == "help" || sub.Name() == "completion" {
+				continue
+			}
+			name := strings.TrimSpace(prefix + " " + sub.Name())
+			if sub.HasSubCommands() {
+				walk(name, sub)
+				continue
+			}
+			found := false
+			for _, row := range table {
+				found = found || row == name || strings.HasPrefix(row, name+" ")
+			}
+			if !found {
+				t.Errorf("README.md's commands table lacks `impactd %s`", name)
+			}
+		}
+	}
+	walk("", rootCommand(func(string) string { return "" }, io.Discard, io.Discard))
 }
