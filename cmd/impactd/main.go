@@ -5,14 +5,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	_ "time/tzdata" // the container image has no zoneinfo
 
 	"impactd/internal/app"
+	"impactd/internal/domain"
 )
 
 func main() {
@@ -20,7 +23,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "impactd:", err)
+		fmt.Fprintln(os.Stderr, "impactd:", message(err))
 		os.Exit(1)
 	}
 }
@@ -32,4 +35,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	return root.ExecuteContext(ctx)
+}
+
+// message is how an error reads on the terminal: a domain error's code
+// ("not_found: …") is for programs and logs, so a person sees its message.
+func message(err error) string {
+	s := err.Error()
+	var e *domain.Error
+	if errors.As(err, &e) {
+		s = strings.Replace(s, e.Error(), e.Message, 1)
+	}
+	return s
 }

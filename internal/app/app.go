@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"impactd/internal/config"
 	"impactd/internal/domain"
@@ -65,7 +66,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 	rule, err := ingest.ParseRule(cfg.DonationRule)
 	if err != nil {

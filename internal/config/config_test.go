@@ -62,9 +62,28 @@ func TestREADMEListsEverySetting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The settings table: one row per variable, each variable once.
+	rows := map[string]int{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if name, ok := strings.CutPrefix(line, "| `IMPACTD_"); ok {
+			name, _, _ = strings.Cut(name, "`")
+			rows["IMPACTD_"+name]++
+		}
+	}
+	known := map[string]bool{}
 	for _, v := range config.Vars {
-		if !strings.Contains(string(b), "`"+v.Name+"`") {
-			t.Errorf("README.md does not document %s", v.Name)
+		known[v.Name] = true
+		switch rows[v.Name] {
+		case 0:
+			t.Errorf("README.md's settings table does not list %s", v.Name)
+		case 1:
+		default:
+			t.Errorf("README.md's settings table lists %s %d times", v.Name, rows[v.Name])
+		}
+	}
+	for name := range rows {
+		if !known[name] {
+			t.Errorf("README.md's settings table lists %s, which impactd does not read", name)
 		}
 	}
 }

@@ -90,6 +90,7 @@ func New(o Options) (*Console, error) {
 	c := &Console{o: o, pages: map[string]*template.Template{}, limiter: newLimiter(o.SignInEvery, o.SignInBurst, o.Clock)}
 	funcs := webui.Funcs(o.Location)
 	funcs["allows"] = func(r auth.Role, needs string) bool { return r.Allows(auth.Role(needs)) }
+	funcs["isotime"] = func(unix int64) string { return time.Unix(unix, 0).In(o.Location).Format(time.RFC3339) }
 	for _, name := range []string{"signin", "dashboard", "run", "donors", "donor", "updates", "update", "update_form", "audit", "exceptions", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
@@ -132,6 +133,13 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		status, buf = http.StatusInternalServerError, *bytes.NewBufferString("Internal error.")
 	}
 	webui.SecurityHeaders(w)
+	// same-origin, not no-referrer: with no-referrer a browser sends
+	// "Origin: null" with the console's own forms, and where it sends no
+	// Sec-Fetch-Site either (plain http to any host but loopback) the
+	// cross-origin check must refuse them, sign-in included. same-origin
+	// still gives other sites no Referer, so no console URL (a donor id,
+	// a search) leaves impactd.
+	w.Header().Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
 }

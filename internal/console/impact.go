@@ -155,7 +155,7 @@ func parseUpdate(r *http.Request) (*domain.ImpactUpdate, error) {
 	u := &domain.ImpactUpdate{Period: strings.TrimSpace(f("period")), Title: f("title"), Narrative: f("narrative"),
 		Source: f("source"), AsOf: strings.TrimSpace(f("as_of")), CorrectionReason: f("correction_reason"), CreatedBy: actor(r.Context())}
 	if f("demo_data") == "yes" {
-		u.DemoData = 1
+		u.DemoData = true
 	}
 	var problems []string
 	num := func(name, v string) *int64 {

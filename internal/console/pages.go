@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"impactd/internal/domain"
+	"impactd/internal/money"
 	"impactd/internal/period"
+	"impactd/internal/searchkey"
+	"impactd/internal/statement"
 	"impactd/internal/store"
 )
 
@@ -208,36 +213,54 @@ func (c *Console) Rerun() http.Handler {
 type donorsData struct {
 	Query  string
 	Donors []domain.Donor
+	Total  int
+	More   bool // more than Total match
+	Short  bool // every term under three characters: only the start of names matched
 }
 
-// Donors searches donors by name, email address or id.
+// Donors searches donors by part of a name or an email address, or by id.
 func (c *Console) Donors() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := strings.TrimSpace(r.URL.Query().Get("q"))
-		ds, err := c.o.Store.SearchDonors(r.Context(), q, pageSize)
+		if len(q) > 200 {
+			q = q[:200]
+		}
+		res, err := c.o.Store.SearchDonors(r.Context(), q, pageSize)
 		if err != nil {
 			c.fail(w, r, err)
 			return
 		}
-		c.render(w, r, http.StatusOK, "donors", view{Title: "Donors", Nav: "donors", Data: donorsData{Query: q, Donors: ds}})
+		short := true
+		for _, t := range searchkey.Terms(q) {
+			short = short && len([]rune(t)) < searchkey.MinTermLen
+		}
+		c.render(w, r, http.StatusOK, "donors", view{Title: "Donors", Nav: "donors",
+			Data: donorsData{Query: q, Donors: res.Donors, Total: res.Total, More: res.More, Short: short && res.Total > 0 && !strings.HasPrefix(q, "dnr_")}})
 	})
 }
 
 type statementRow struct {
 	store.DonorStatement
 	Code string
+	// Copies counts the statements of the same period with the same
+	// content (a rerun that changed nothing): they are one row.
+	Copies int
 }
 
 type donorData struct {
-	Donor        *domain.Donor
-	Gifts        []domain.Donation
-	Totals       []domain.CurrencySummary
-	Statements   []statementRow
-	GiftAidLabel string
+	Donor      *domain.Donor
+	Emails     []string // every address linked to the donor, the main one first
+	Address    []string // postal address lines
+	Letters    string   // whether and how the letters reach them, in words
+	GiftAid    string   // their Gift Aid declaration, in words
+	Gifts      []domain.Donation
+	Totals     []domain.CurrencySummary
+	Statements []statementRow
 }
 
-// DonorPage shows one donor: gifts, totals per currency, Gift Aid status and
-// statements, with resend (operators) and merge and erase (admins).
+// DonorPage shows one donor: contact details, whether the letters reach
+// them, Gift Aid, gifts, totals per currency and statements, with resend
+// (operators) and merge and erase (admins).
 func (c *Console) DonorPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -261,20 +284,98 @@ func (c *Console) DonorPage() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
+		emails, err := c.o.Store.DonorEmails(ctx, d.ID)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		bounced := false
+		if d.Email != "" {
+			if bounced, err = c.o.Store.IsBounced(ctx, d.Email); err != nil {
+				c.fail(w, r, err)
+				return
+			}
+		}
 		data := donorData{Donor: d, Gifts: gifts, Totals: sums}
-		for _, s := range sts {
-			data.Statements = append(data.Statements, statementRow{DonorStatement: s, Code: domain.VerificationCode(s.ContentHash)})
+		if d.Email != "" {
+			data.Emails = append(data.Emails, d.Email)
 		}
-		data.GiftAidLabel = "No Gift Aid declaration"
-		if d.GiftAidFrom != "" {
-			data.GiftAidLabel = "Declared: GBP gifts from " + d.GiftAidFrom + " are eligible"
+		for _, e := range emails {
+			if e != d.Email {
+				data.Emails = append(data.Emails, e)
+			}
 		}
+		for _, line := range strings.Split(d.Address, "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				data.Address = append(data.Address, line)
+			}
+		}
+		data.Letters = lettersInWords(d, bounced)
+		data.GiftAid = giftAidInWords(d, data.Totals, c.o.Location)
+		data.Statements = statementRows(sts)
 		title := d.Name
 		if title == "" {
 			title = "Donor " + d.ID
 		}
 		c.render(w, r, http.StatusOK, "donor", view{Title: title, Nav: "donors", Data: data})
 	})
+}
+
+// statementRows lists a donor's statements, newest first, as one row per
+// period and content: a rerun that changed nothing stores the same letter
+// again, and two identical rows only make staff wonder which was sent.
+// The row shown is the newest copy, so its email state is the latest.
+func statementRows(sts []store.DonorStatement) []statementRow {
+	var rows []statementRow
+	seen := map[string]int{}
+	for _, s := range sts {
+		key := fmt.Sprintf("%s\x00%s\x00%d", s.Period, s.ContentHash, s.DryRun)
+		if i, ok := seen[key]; ok {
+			rows[i].Copies++
+			if rows[i].DeliveryStatus == "" && s.DeliveryStatus != "" {
+				rows[i].DeliveryStatus, rows[i].DeliveryDetail = s.DeliveryStatus, s.DeliveryDetail
+			}
+			continue
+		}
+		seen[key] = len(rows)
+		rows = append(rows, statementRow{DonorStatement: s, Code: domain.VerificationCode(s.ContentHash), Copies: 1})
+	}
+	return rows
+}
+
+// lettersInWords says whether the letters reach a donor, and how.
+func lettersInWords(d *domain.Donor, bounced bool) string {
+	switch {
+	case d.MergedInto != "":
+		return "Merged into another donor: their letters go to that donor."
+	case d.Status == domain.DonorErased:
+		return "Erased: their personal data is gone and no letter is made for them."
+	case d.Status == domain.DonorUnsubscribed:
+		return "Asked for no more letters (from a letter's link or their preferences page); they can restart them the same way. Receipts and statements already sent stay available."
+	case d.Email == "":
+		return "No email address, so no letter can be emailed; runs count them as having no email."
+	case bounced:
+		return "Their mail server refused " + d.Email + " for good, so no letter is sent there until the address changes."
+	}
+	return "Receives the impact letters by email at " + d.Email + "."
+}
+
+// giftAidInWords says a donor's Gift Aid declaration and what it covers.
+func giftAidInWords(d *domain.Donor, totals []domain.CurrencySummary, loc *time.Location) string {
+	if d.GiftAidFrom == "" {
+		return "No Gift Aid declaration: none of their gifts can be claimed."
+	}
+	from := d.GiftAidFrom
+	if t, err := time.ParseInLocation(time.DateOnly, d.GiftAidFrom, loc); err == nil {
+		from = t.Format("2 January 2006")
+	}
+	s := "Declared: their GBP gifts from " + from + " on are eligible for Gift Aid"
+	for _, t := range totals {
+		if t.Currency == "GBP" && t.GiftAidEligible > 0 {
+			s += "; " + money.New(t.GiftAidEligible, "GBP").String() + " so far, worth " + money.New(statement.GiftAidUplift(t.GiftAidEligible), "GBP").String() + " to the charity"
+		}
+	}
+	return s + "."
 }
 
 // StatementPDF re-renders a statement's PDF from its snapshot, for preview
@@ -371,16 +472,4 @@ func (c *Console) donorChange(w http.ResponseWriter, r *http.Request, action, do
 		return
 	}
 	redirect(w, r, "/console/donors/"+donorID+"?done="+done)
-}
-
-// Audit shows the newest audit log entries.
-func (c *Console) Audit() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		es, err := c.o.Store.AuditLog(r.Context(), 200)
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		c.render(w, r, http.StatusOK, "audit", view{Title: "Audit log", Nav: "audit", Data: es})
-	})
 }

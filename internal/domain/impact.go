@@ -11,8 +11,8 @@ type ImpactUpdate struct {
 	Title      string `db:"title" json:"title" yaml:"title"`
 	Narrative  string `db:"narrative" json:"narrative" yaml:"narrative"`
 	Source     string `db:"source" json:"source" yaml:"source"`
-	AsOf       string `db:"as_of" json:"as_of" yaml:"as_of"` // YYYY-MM-DD
-	DemoData   int    `db:"demo_data" json:"demo_data" yaml:"demo_data,omitempty"`
+	AsOf       string `db:"as_of" json:"as_of" yaml:"as_of"`                       // YYYY-MM-DD
+	DemoData   bool   `db:"demo_data" json:"demo_data" yaml:"demo_data,omitempty"` // stored as 0/1
 	ApprovedBy string `db:"approved_by" json:"approved_by,omitempty" yaml:"approved_by,omitempty"`
 	// CorrectionReason says why this version replaces a published one; it is
 	// required for every version after a publication.

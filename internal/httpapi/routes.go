@@ -40,6 +40,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	// Staff console: c.Require checks the session, the role and, for every
 	// POST, the cross-origin headers and the CSRF token.
 	if c := d.Console; c != nil {
+		mux.Handle("GET /{$}", http.RedirectHandler("/console", http.StatusSeeOther))
 		mux.Handle("GET /console/sign-in", c.SignInPage())
 		mux.Handle("POST /console/sign-in", c.SignIn())
 		mux.Handle("POST /console/sign-out", c.Require(auth.Viewer, c.SignOut()))

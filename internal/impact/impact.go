@@ -123,10 +123,9 @@ func Import(ctx context.Context, s *store.Store, u *domain.ImpactUpdate, now tim
 
 // Publish makes a draft the update donors see. approvedBy names who approved it.
 func Publish(ctx context.Context, s *store.Store, id, approvedBy string, now time.Time) error {
-	if err := s.PublishImpactUpdate(ctx, id, approvedBy, now.Unix()); err != nil {
-		return fmt.Errorf("publish impact update: %w", err)
-	}
-	return nil
+	// The store names the operation in its own errors; its domain errors
+	// (not found, already published, no approver) say enough on their own.
+	return s.PublishImpactUpdate(ctx, id, approvedBy, now.Unix())
 }
 
 // ExportYAML writes an update as YAML that ImportYAML reads back, headed by

@@ -95,7 +95,7 @@ func TestImportIsIdempotentAndVersioned(t *testing.T) {
 }
 
 func TestExportRoundTrip(t *testing.T) {
-	u, err := impact.ParseYAML(strings.NewReader(good + "demo_data: 1\n"))
+	u, err := impact.ParseYAML(strings.NewReader(good + "demo_data: true\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestExportRoundTrip(t *testing.T) {
 	if err := impact.ExportYAML(&out, u); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"# impact update upd_x: 2026-Q3 version 3, published, approved by Head of Fundraising", "period_demo: true", "cumulative_since: \"2011\""} {
+	for _, want := range []string{"# impact update upd_x: 2026-Q3 version 3, published, approved by Head of Fundraising", "demo_data: true", "period_demo: true", "cumulative_since: \"2011\""} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("export lacks %q:\n%s", want, out.String())
 		}
@@ -115,7 +115,7 @@ func TestExportRoundTrip(t *testing.T) {
 		t.Fatalf("re-import of the export: %v\n%s", err, out.String())
 	}
 	if back.Title != u.Title || back.Narrative != u.Narrative || len(back.Metrics) != 2 || !back.Metrics[0].PeriodDemo ||
-		*back.Metrics[0].Period != 38 || back.Metrics[1].Period != nil || back.DemoData != 1 {
+		*back.Metrics[0].Period != 38 || back.Metrics[1].Period != nil || !back.DemoData {
 		t.Errorf("round trip changed the update: %+v", back)
 	}
 }

@@ -44,7 +44,7 @@ func ParseRule(s string) (Rule, error) {
 				}
 				r.prices[item] = true
 			default:
-				return Rule{}, fmt.Errorf("IMPACTD_DONATION_RULE: unknown clause %q: want metadata: or price:", kind)
+				return Rule{}, fmt.Errorf("IMPACTD_DONATION_RULE: unknown clause %q: want metadata:KEY=VALUE or price:PRICE_ID", kind)
 			}
 		}
 	}

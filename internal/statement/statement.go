@@ -280,7 +280,7 @@ func impactSection(u *domain.ImpactUpdate) *domain.ImpactSection {
 	}
 	return &domain.ImpactSection{
 		UpdateID: u.ID, Version: u.Version, Title: u.Title, Narrative: u.Narrative, Source: u.Source,
-		AsOf: u.AsOf, DemoData: u.DemoData == 1, Metrics: u.Metrics,
+		AsOf: u.AsOf, DemoData: u.DemoData, Metrics: u.Metrics,
 	}
 }
 

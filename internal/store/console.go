@@ -49,6 +49,14 @@ func (q Q) StaffByEmail(ctx context.Context, email string) (*Staff, error) {
 	return &s, nil
 }
 
+// SetStaffPassword replaces a staff member's password hash.
+func (q Q) SetStaffPassword(ctx context.Context, id, hash string, now int64) error {
+	if _, err := q.exec(ctx, `UPDATE staff SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, now, id); err != nil {
+		return fmt.Errorf("set staff password: %w", err)
+	}
+	return nil
+}
+
 // CreateSession stores a sign-in session under the hash of its cookie value.
 func (q Q) CreateSession(ctx context.Context, idHash, staffID string, now, expires int64) error {
 	_, err := q.exec(ctx, `INSERT INTO staff_sessions (id, staff_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
@@ -87,28 +95,40 @@ func (q Q) DeleteExpiredSessions(ctx context.Context, now int64) error {
 	return nil
 }
 
-// SearchDonors finds live (not merged) donors whose name contains text, or
-// who have exactly this normalised email address, or this id; at most limit.
-// Name matching ignores case (ASCII only on SQLite).
-func (q Q) SearchDonors(ctx context.Context, text string, limit int) ([]domain.Donor, error) {
-	text = strings.TrimSpace(text)
-	if text == "" {
-		return []domain.Donor{}, nil
+// DonorNames returns the names of the donors with these ids ("" for an
+// erased or merged one), for saying them in the audit log.
+func (q Q) DonorNames(ctx context.Context, ids []string) (map[string]string, error) {
+	names := map[string]string{}
+	var uniq []any
+	for _, id := range ids {
+		if _, ok := names[id]; !ok {
+			names[id] = ""
+			uniq = append(uniq, id)
+		}
 	}
-	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(text)) + "%"
-	email := strings.ToLower(text)
-	var ds []domain.Donor
-	err := q.selectAll(ctx, &ds, `SELECT `+donorCols+` FROM donors
-		WHERE merged_into = '' AND (id = ? OR email = ? OR id IN (SELECT donor_id FROM donor_emails WHERE email = ?)
-			OR LOWER(name) LIKE ? ESCAPE '\')
-		ORDER BY name, id LIMIT ?`, text, email, email, like, limit)
-	if err != nil {
-		return nil, fmt.Errorf("search donors: %w", err)
+	for lo := 0; lo < len(uniq); lo += 100 {
+		part := uniq[lo:min(lo+100, len(uniq))]
+		var rows []struct {
+			ID   string `db:"id"`
+			Name string `db:"name"`
+		}
+		if err := q.selectAll(ctx, &rows, `SELECT id, name FROM donors WHERE id IN (?`+strings.Repeat(`, ?`, len(part)-1)+`)`, part...); err != nil {
+			return nil, fmt.Errorf("donor names: %w", err)
+		}
+		for _, r := range rows {
+			names[r.ID] = r.Name
+		}
 	}
-	if ds == nil {
-		ds = []domain.Donor{}
+	return names, nil
+}
+
+// DonorEmails returns the email addresses linked to a donor.
+func (q Q) DonorEmails(ctx context.Context, donorID string) ([]string, error) {
+	var es []string
+	if err := q.selectAll(ctx, &es, `SELECT email FROM donor_emails WHERE donor_id = ? ORDER BY created_at, email`, donorID); err != nil {
+		return nil, fmt.Errorf("donor emails: %w", err)
 	}
-	return ds, nil
+	return es, nil
 }
 
 // DonorStatement is a statement with its newest delivery state, for lists.
@@ -184,6 +204,20 @@ func (q Q) StatementsByHashPrefix(ctx context.Context, prefix string, limit int)
 		return nil, fmt.Errorf("statements by hash: %w", err)
 	}
 	return ss, nil
+}
+
+// NewestSentStatement returns the most recently emailed statement of a
+// live donor, for showing one supporter's page (impactd demo --serve).
+func (q Q) NewestSentStatement(ctx context.Context) (*domain.Statement, error) {
+	var s domain.Statement
+	err := q.get(ctx, &s, `SELECT s.id, s.run_id, s.donor_id, s.period, s.snapshot, s.content_hash, s.created_at
+		FROM deliveries d JOIN statements s ON s.id = d.statement_id JOIN donors o ON o.id = s.donor_id
+		WHERE d.status = ? AND o.merged_into = '' AND o.status = ?
+		ORDER BY d.updated_at DESC, s.id LIMIT 1`, domain.DeliverySent, domain.DonorActive)
+	if err != nil {
+		return nil, fmt.Errorf("newest sent statement: %w", notFound(err, "sent statement"))
+	}
+	return &s, nil
 }
 
 // RecentImpactUpdates returns every version of every impact update, newest period first.

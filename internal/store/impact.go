@@ -52,7 +52,7 @@ func (q Q) CreateImpactUpdate(ctx context.Context, u *domain.ImpactUpdate) error
 	u.Status = domain.UpdateDraft
 	u.ApprovedBy, u.PublishedAt = "", 0
 	_, err := q.exec(ctx, `INSERT INTO impact_updates (`+updateCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Period, u.Programme, u.Version, u.Status, u.Title, u.Narrative, u.Source, u.AsOf, u.DemoData, u.ApprovedBy,
+		u.ID, u.Period, u.Programme, u.Version, u.Status, u.Title, u.Narrative, u.Source, u.AsOf, flag(u.DemoData), u.ApprovedBy,
 		u.CreatedAt, u.PublishedAt, u.CorrectionReason, u.Supersedes, u.CreatedBy)
 	if err != nil {
 		return fmt.Errorf("create impact update: %w", err)
@@ -157,7 +157,9 @@ func (q Q) PublishImpactUpdate(ctx context.Context, id, approvedBy string, now i
 		return fmt.Errorf("publish impact update: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		if _, err := q.ImpactUpdate(ctx, id); err != nil {
+		if _, err := q.ImpactUpdate(ctx, id); domain.ErrorCode(err) == domain.ENOTFOUND {
+			return domain.Errorf(domain.ENOTFOUND, "no impact update has the id %s", id)
+		} else if err != nil {
 			return fmt.Errorf("publish impact update: %w", err)
 		}
 		return domain.Errorf(domain.ECONFLICT, "impact update %s is already published", id)

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"impactd/internal/domain"
+	"impactd/internal/searchkey"
 )
 
 // StripeEvent is one verified webhook event as stored.
@@ -85,8 +86,8 @@ func (q Q) CreateDonor(ctx context.Context, d *domain.Donor) error {
 	if d.Status == "" {
 		d.Status = domain.DonorActive
 	}
-	_, err := q.exec(ctx, `INSERT INTO donors (`+donorCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.Name, d.Email, d.Address, d.Status, d.GiftAidFrom, d.MergedInto, d.CreatedAt, d.UpdatedAt)
+	_, err := q.exec(ctx, `INSERT INTO donors (`+donorCols+`, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Name, d.Email, d.Address, d.Status, d.GiftAidFrom, d.MergedInto, d.CreatedAt, d.UpdatedAt, searchkey.Key(d.Name, d.Email))
 	if err != nil {
 		return fmt.Errorf("create donor: %w", err)
 	}
@@ -100,7 +101,7 @@ func (q Q) UpdateDonorContact(ctx context.Context, d *domain.Donor) error {
 	if err != nil {
 		return fmt.Errorf("update donor: %w", err)
 	}
-	return nil
+	return q.refreshSearchKey(ctx, d.ID)
 }
 
 // LinkCustomer links a Stripe customer to a donor; an existing link is kept.
@@ -115,12 +116,15 @@ func (q Q) LinkCustomer(ctx context.Context, customerID, donorID string, now int
 
 // LinkEmail links a normalised email address to a donor; an existing link is kept.
 func (q Q) LinkEmail(ctx context.Context, email, donorID string, now int64) error {
-	_, err := q.exec(ctx, `INSERT INTO donor_emails (email, donor_id, created_at) VALUES (?, ?, ?)
+	res, err := q.exec(ctx, `INSERT INTO donor_emails (email, donor_id, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (email) DO NOTHING`, email, donorID, now)
 	if err != nil {
 		return fmt.Errorf("link email: %w", err)
 	}
-	return nil
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err // already linked: the key has it
+	}
+	return q.refreshSearchKey(ctx, donorID)
 }
 
 // CountDonors returns the number of donors.

@@ -153,6 +153,25 @@ func redactURL(raw string) string {
 	return u.Redacted()
 }
 
+// DatabaseLabel names a database URL for logs and messages without its
+// credentials: the user, the password and every query parameter (where a
+// password can also hide) are left out.
+func DatabaseLabel(raw string) string {
+	dialect, _, err := parseURL(raw)
+	if err != nil {
+		return "(invalid database URL)"
+	}
+	if dialect == SQLite {
+		path, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//"), "?")
+		return "sqlite:" + path
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "postgres"
+	}
+	return u.Scheme + "://" + u.Host + u.Path
+}
+
 // Dialect is SQLite or Postgres.
 func (s *Store) Dialect() string { return s.dialect }
 
@@ -188,6 +207,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
+	opts = append(opts, goose.WithGoMigrations(searchMigration(s.dialect)))
 	p, err := goose.NewProvider(dialect, s.db.DB, migrations.FS, opts...)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)

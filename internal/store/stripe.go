@@ -237,6 +237,12 @@ func (q Q) MergeDonors(ctx context.Context, keep, other string, now int64) error
 	if err != nil {
 		return fmt.Errorf("merge donors: %w", err)
 	}
+	if err := q.refreshSearchKey(ctx, other); err != nil {
+		return fmt.Errorf("merge donors: %w", err)
+	}
+	if err := q.refreshSearchKey(ctx, keep); err != nil {
+		return fmt.Errorf("merge donors: %w", err)
+	}
 	return nil
 }
 

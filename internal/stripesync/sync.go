@@ -188,6 +188,7 @@ func (s *Syncer) syncOne(ctx context.Context, r resource, since time.Time) (Stat
 	// last id is saved only when all of them are in: a crash repeats at most
 	// one page, which applying idempotently makes harmless.
 	var page []any
+	printed := -1 // objects counted in the last progress line
 	flush := func() error {
 		if len(page) == 0 {
 			return nil
@@ -229,6 +230,7 @@ func (s *Syncer) syncOne(ctx context.Context, r resource, since time.Time) (Stat
 			return err
 		}
 		s.progress(st, start)
+		printed = st.Objects
 		return nil
 	}
 	for it.Next() {
@@ -247,7 +249,9 @@ func (s *Syncer) syncOne(ctx context.Context, r resource, since time.Time) (Stat
 	}
 	cursor = ""
 	st.Elapsed = time.Since(start)
-	s.progress(st, start)
+	if printed != st.Objects { // the last page's line already says it all
+		s.progress(st, start)
+	}
 	return st, save(1)
 }
 

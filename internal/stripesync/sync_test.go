@@ -97,6 +97,22 @@ func TestSyncEqualsWebhooks(t *testing.T) {
 		if stats[3].Resource != "charges" || stats[3].Objects != h.Charges {
 			t.Fatalf("stats %+v, want %d charges", stats, h.Charges)
 		}
+		// One progress line per page, none repeated; a resource with no
+		// objects still gets its line.
+		lines := strings.Split(strings.TrimSpace(progress.String()), "\n")
+		seen := map[string]bool{}
+		for _, l := range lines {
+			if seen[l] {
+				t.Errorf("progress line printed twice: %q\n%s", l, progress.String())
+			}
+			seen[l] = true
+		}
+		for _, st := range stats {
+			pages := max(1, (st.Objects+24)/25)
+			if n := strings.Count(progress.String(), st.Resource+" "); n != pages {
+				t.Errorf("%s: %d progress lines for %d objects, want %d:\n%s", st.Resource, n, st.Objects, pages, progress.String())
+			}
+		}
 		a, b := ledger(t, viaWebhooks), ledger(t, viaSync)
 		if len(a) != h.Charges || len(a) != len(b) {
 			t.Fatalf("webhooks %d gifts, sync %d, history %d", len(a), len(b), h.Charges)
