@@ -14,12 +14,12 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// cutFonts holds DejaVu Sans and DejaVu Sans Bold cut once, by cutfonts, into
+// cutFonts holds Noto Sans and Noto Sans Bold cut once, by cutfonts, into
 // 8-bit TrueType fonts that fpdf embeds as they are: blocks.txt names the
 // blocks in order, and each has an encoding (NAME.map, in fpdf's format) and,
 // per style, fpdf's definition file (NAME-regular.json) and the compressed
-// font (NAME-regular.z). The whole DejaVu files they come from, and their
-// Bitstream Vera licence, are in fonts/.
+// font (NAME-regular.z). Their source (Debian's fonts-noto-core) and its
+// SIL Open Font License are in fonts/LICENSE.
 //
 //go:embed fonts/cut
 var cutFonts embed.FS
@@ -47,7 +47,8 @@ type fontBlock struct {
 
 // fontSet is the parsed, immutable font data shared by every render.
 type fontSet struct {
-	// blocks[0] is Windows-1252 (/WinAnsiEncoding): every letter's copy is
+	// blocks[0] is Windows-1252 (/WinAnsiEncoding) with a few extras on its
+	// undefined codes (the minus sign among them): every letter's copy is
 	// set in it. Later blocks hold the rest of the repertoire.
 	blocks []fontBlock
 	// glyph maps a BMP rune to (block index + 1) << 8 | code; 0 means no

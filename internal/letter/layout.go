@@ -1,6 +1,7 @@
 package letter
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,36 +18,73 @@ const (
 	marginLeft   = 20.0
 	marginRight  = 20.0
 	marginTop    = 24.0 // where pages after the first start, below the running header
-	letterheadY  = 15.0 // where the first page starts
-	footerBottom = 10.0 // space below the footer
-	bodyLine     = 5.2  // line height of body text
+	letterheadY  = 13.0 // top of the logo and organisation name
+	footerBottom = 9.0  // space below the footer
+	bodyLine     = 5.0  // line height of body text
 	bodySize     = 10.5 // body text, in points
 	tableSize    = 9.0
 	tableLine    = 4.1
 	tablePadY    = 1.0
-	footerSize   = 7.2
-	footerLine   = 3.2
-	dateCol      = 37.0 // fits "30 September 2026" in the table font
+	footerSize   = 7.0
+	footerLine   = 3.1
+	dateCol      = 34.0 // fits "30 September 2026" in the table font
+	amountCol    = 30.0
 )
 
 // rgb is a colour.
 type rgb struct{ r, g, b int }
 
-// The palette: one dark blue for the organisation, greys for small print.
+// The palette: one dark blue for the organisation, a teal accent, greys for
+// small print. Every text colour meets WCAG AA contrast on white and on the
+// tints it is printed on.
 var (
 	colInk       = rgb{33, 37, 41}
-	colMuted     = rgb{98, 104, 110}
+	colMuted     = rgb{88, 94, 100}
 	colBrand     = rgb{0, 57, 93}
-	colAccent    = rgb{0, 122, 153}
+	colAccent    = rgb{0, 112, 140}
+	colTint      = rgb{236, 243, 247}
 	colHeadFill  = rgb{226, 235, 241}
-	colZebra     = rgb{245, 248, 250}
-	colHairline  = rgb{214, 220, 225}
+	colZebra     = rgb{246, 248, 250}
+	colHairline  = rgb{205, 212, 218}
 	colDemoFill  = rgb{255, 243, 205}
 	colDemoText  = rgb{122, 72, 0}
 	colDemoFrame = rgb{230, 180, 80}
 )
 
-// fallbackGreeting replaces a greeting the fonts cannot print.
+// Window is the part of a letter's first page that a window envelope shows,
+// in millimetres from the page's top left corner, and Folds are where the
+// page is folded to fit it.
+type Window struct {
+	X, Y, W, H float64
+	Folds      []float64
+	// Envelope names the envelopes and the standard the window follows.
+	Envelope string
+}
+
+// WindowFor returns the window of a paper size ("A4" or "Letter").
+//
+// A4: the address field of DIN 5008 form B — 20 mm from the left, 45 mm
+// from the top, 85 × 45 mm, its top 5 mm for the sender's return line —
+// which is what DL (DIN 676: window 90 × 45 mm, 20 mm from the left and 15
+// mm from the bottom) and C5/C6 window envelopes are made for; folds at 105
+// and 210 mm (thirds, for DL; C5 takes the sheet folded once at 148.5 mm).
+//
+// Letter: a #10 envelope's standard window (1⅛ × 4½ in, ⅞ in from the left
+// and ½ in from the bottom of the 4⅛ in envelope) over a sheet folded in
+// thirds that has settled to the bottom of the envelope: 2.042 in from the
+// top of the sheet. The address stays inside it with ⅛ in to spare.
+func WindowFor(paper string) Window {
+	if paper == "Letter" {
+		const in = 25.4
+		return Window{X: 0.875 * in, Y: 2.042 * in, W: 4.5 * in, H: 1.125 * in,
+			Folds: []float64{11.0 / 3 * in, 22.0 / 3 * in}, Envelope: "#10 window envelope (USPS standard window)"}
+	}
+	return Window{X: 20, Y: 45, W: 85, H: 45, Folds: []float64{105, 210},
+		Envelope: "DL or C5 window envelope (DIN 5008 form B, DIN 676)"}
+}
+
+// fallbackGreeting replaces a greeting the fonts cannot print; the email's
+// template uses the same words when it has no name.
 const fallbackGreeting = "Dear supporter,"
 
 // doc is one letter being drawn: it lives for one Render call only.
@@ -56,14 +94,14 @@ type doc struct {
 	pdf    *fpdf.Fpdf
 	code   string // verification code
 	issued time.Time
-	// core is set when the letter is drawn with fpdf's core fonts in
-	// Windows-1252, rather than the embedded fonts.
-	core bool
-	// style is the current style (regular or bold), which the embedded
-	// path needs to measure and draw text in other blocks.
+	win    Window
+	// style is the current style (regular or bold), which drawing needs to
+	// measure and draw text in other blocks.
 	style int
 	// added records which blocks' fonts, per style, the document has.
 	added [][2]bool
+	// images records which pictures the document has registered.
+	images map[string]bool
 	// runBuf and textBuf are reused by runs.
 	runBuf  []run
 	textBuf []byte
@@ -81,52 +119,71 @@ type column struct {
 	align string // "L", "C" or "R"
 }
 
-// newDoc starts a letter; core chooses the core-font path (see Render).
-func newDoc(r *Renderer, s *domain.Snapshot, contentHash string, issued time.Time, core bool) *doc {
-	d := &doc{r: r, s: s, pdf: r.newFpdf(s.PaperSize, issued, s.Org.LogoSHA256, core), code: domain.VerificationCode(contentHash), issued: issued, core: core}
+// newDoc starts a letter.
+func newDoc(r *Renderer, s *domain.Snapshot, contentHash string, issued time.Time) *doc {
+	d := &doc{r: r, s: s, pdf: r.newFpdf(s, issued), code: domain.VerificationCode(contentHash), issued: issued,
+		win: WindowFor(s.PaperSize)}
 	pdf := d.pdf
-	if !core {
-		// The base block prints every letter's copy, in both styles.
-		d.added = make([][2]bool, len(r.fonts.blocks))
-		d.useBlock(0, regular)
-		d.useBlock(0, bold)
-	}
+	// The base block prints every letter's copy, in both styles.
+	d.added = make([][2]bool, len(r.fonts.blocks))
+	d.useBlock(0, regular)
+	d.useBlock(0, bold)
 	d.pageW, d.pageH = pdf.GetPageSize()
 	d.width = d.pageW - marginLeft - marginRight
 	pdf.SetMargins(marginLeft, marginTop, marginRight)
 	pdf.SetCellMargin(1.2)
-	pdf.SetTitle(d.clean("Impact statement — "+s.PeriodLabel), true)
+	pdf.SetTitle(d.clean("Impact statement, "+s.PeriodLabel), true)
 	pdf.SetAuthor(d.clean(s.Org.Name), true)
+	pdf.SetSubject(d.clean("Your gifts to "+s.Org.Name+" in "+s.PeriodLabel+" and what they helped achieve"), true)
+	lang := "en-GB"
+	if s.Org.Country == domain.CountryUS {
+		lang = "en-US"
+	}
+	pdf.SetLang(lang)
 
 	// The footer's height depends on how its lines wrap; it sets where the
 	// body must stop on every page.
 	d.font("", footerSize, colMuted)
-	for _, line := range s.Footer {
-		d.footer = append(d.footer, d.split(d.enc(line, false), d.width)...)
+	for _, line := range d.footerCopy() {
+		d.footer = append(d.footer, d.balanced(d.enc(line, false), d.width)...)
 	}
 	d.footerH = float64(len(d.footer)+1)*footerLine + 3
-	pdf.SetAutoPageBreak(true, footerBottom+d.footerH+6)
+	pdf.SetAutoPageBreak(true, footerBottom+d.footerH+5)
 	pdf.SetHeaderFunc(d.runningHeader)
 	pdf.SetFooterFunc(d.pageFooter)
 	return d
 }
 
+// footerCopy is the footer's text: the template's lines, then the
+// organisation's registered name, number and address (Charities Act 2011
+// s.39 asks a registered charity to say so on such documents).
+func (d *doc) footerCopy() []string {
+	org := d.s.Org
+	lines := append([]string(nil), d.s.Footer...)
+	var reg []string
+	if org.CharityNumber != "" {
+		reg = append(reg, org.Name+" is a registered charity, no. "+org.CharityNumber)
+	}
+	if len(org.Address) > 0 {
+		reg = append(reg, strings.Join(org.Address, ", "))
+	}
+	if len(reg) > 0 {
+		lines = append(lines, strings.Join(reg, " · ")+".")
+	}
+	return lines
+}
+
 // clean prepares document metadata (title, author), which fpdf stores as
-// UTF-16 on both paths (see fontSet.clean).
+// UTF-16 (see fontSet.clean).
 func (d *doc) clean(s string) string { return d.r.fonts.clean(s, false) }
 
-// font selects style ("" or "B") at size points in colour c, from the core
-// or the embedded family according to the letter's path.
+// font selects style ("" or "B") at size points in colour c.
 func (d *doc) font(style string, size float64, c rgb) {
-	family := fontFamily
-	if d.core {
-		family = coreFamily
-	}
 	d.style = regular
 	if style == "B" {
 		d.style = bold
 	}
-	d.pdf.SetFont(family, style, size)
+	d.pdf.SetFont(fontFamily, style, size)
 	d.pdf.SetTextColor(c.r, c.g, c.b)
 }
 
@@ -144,19 +201,35 @@ func (d *doc) need(h float64) {
 	}
 }
 
-// letter draws the whole letter.
+// image draws picture p at x, y, w wide (and h high, or in proportion when
+// h is 0), registering it the first time.
+func (d *doc) image(p *picture, x, y, w, h float64) {
+	if d.images == nil {
+		d.images = map[string]bool{}
+	}
+	if !d.images[p.name] {
+		d.images[p.name] = true
+		d.pdf.RegisterImageOptionsReader(p.name, fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(p.data))
+	}
+	d.pdf.ImageOptions(p.name, x, y, w, h, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+}
+
+// letter draws the whole letter: on the first page what a supporter reads
+// first — who it is from, to whom, the period's impact in a few figures,
+// their own giving and the signature — then the details.
 func (d *doc) letter() {
 	s := d.s
 	d.pdf.AddPage()
+	d.foldMarks()
 	d.letterhead()
 	d.addressBlock()
+	d.pdf.SetXY(marginLeft, d.win.Y+d.win.H+7)
 
-	d.font("B", 14, colBrand)
-	d.multiCell(d.width, 6.6, "Your impact statement — "+s.PeriodLabel, false)
-	d.pdf.Ln(4)
+	d.font("B", 16, colBrand)
+	d.multiCell(d.width, 7.2, "Your impact in "+s.PeriodLabel, false)
+	d.pdf.Ln(3)
 	if s.Corrects != "" {
-		// A corrected letter says so before anything else, in the same
-		// framed box as the demonstration note.
+		// A corrected letter says so before anything else.
 		d.font("B", 9.5, colDemoText)
 		d.pdf.SetFillColor(colDemoFill.r, colDemoFill.g, colDemoFill.b)
 		d.pdf.SetDrawColor(colDemoFrame.r, colDemoFrame.g, colDemoFrame.b)
@@ -172,115 +245,425 @@ func (d *doc) letter() {
 	}
 	d.font("", bodySize, colInk)
 	d.multiCell(d.width, bodyLine, greeting, false)
-	d.pdf.Ln(2.5)
+	d.pdf.Ln(2)
 	for _, p := range s.Paragraphs {
 		d.multiCell(d.width, bodyLine, p, true)
-		d.pdf.Ln(2.5)
+		d.pdf.Ln(2)
 	}
+	d.figures()
+	if strings.TrimSpace(s.Collective) != "" {
+		d.font("", bodySize, colInk)
+		d.pdf.SetX(marginLeft)
+		d.multiCell(d.width, bodyLine, s.Collective, true)
+		d.pdf.Ln(2)
+	}
+	d.yourGiving()
+	d.signOff()
 
+	// The details start on a page of their own.
+	d.pdf.AddPage()
 	d.gifts()
-	d.refunds()
-	d.totals()
-	d.notes()
 	d.history()
 	d.impact()
-	d.signOff()
 }
 
-// letterhead draws the organisation's name, details, optional logo and a
-// coloured rule at the top of the first page.
+// foldMarks draws short marks in the left margin where the sheet is folded
+// for its window envelope.
+func (d *doc) foldMarks() {
+	pdf := d.pdf
+	pdf.SetDrawColor(colMuted.r, colMuted.g, colMuted.b)
+	pdf.SetLineWidth(0.2)
+	for _, y := range d.win.Folds {
+		pdf.Line(4, y, 9, y)
+	}
+	// The hole-punch mark at the middle of the sheet.
+	pdf.Line(4, d.pageH/2, 7, d.pageH/2)
+}
+
+// letterhead draws the logo and the organisation's name at the top left and
+// its contact details at the top right, above an accent rule.
 func (d *doc) letterhead() {
 	pdf, org := d.pdf, d.s.Org
-	textW := d.width
+	nameX := marginLeft
 	logoBottom := letterheadY
-	if d.r.showLogo(d.s.Org.LogoSHA256) {
-		h := 18.0
-		w := h * float64(d.r.logoW) / float64(d.r.logoH)
-		if w > 50 {
-			w = 50
-			h = w * float64(d.r.logoH) / float64(d.r.logoW)
+	if d.r.logo.shows(org.LogoSHA256) {
+		lg := d.r.logo
+		h := 17.0
+		w := h * float64(lg.w) / float64(lg.h)
+		if w > 55 {
+			w = 55
+			h = w * float64(lg.h) / float64(lg.w)
 		}
-		pdf.ImageOptions(logoName, d.pageW-marginRight-w, letterheadY, w, h, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
-		textW -= w + 8
+		d.image(lg, marginLeft, letterheadY, w, h)
+		nameX += w + 4
 		logoBottom = letterheadY + h
 	}
-	pdf.SetXY(marginLeft, letterheadY)
-	d.font("B", 17, colBrand)
-	d.multiCell(textW, 7.4, org.Name, false)
-	pdf.Ln(0.8)
-	d.font("", 8, colMuted)
+	contactW := 62.0
+	nameW := d.pageW - marginRight - contactW - 4 - nameX
+	d.font("B", 14, colBrand)
+	lines := d.split(d.enc(org.Name, false), nameW)
+	nameH := float64(len(lines)) * 6.2
+	y := letterheadY
+	if logoBottom > letterheadY {
+		y = letterheadY + (logoBottom-letterheadY-nameH)/2
+	}
+	for _, l := range lines {
+		pdf.SetXY(nameX, y)
+		d.draw(nameW, 6.2, l, "", 0, "L", false)
+		y += 6.2
+	}
 	var small []string
-	if org.CharityNumber != "" {
-		small = append(small, "Registered charity no. "+org.CharityNumber)
-	}
-	if len(org.Address) > 0 {
-		small = append(small, strings.Join(org.Address, ", "))
-	}
-	var contact []string
+	small = append(small, org.Address...)
 	for _, c := range []string{org.Website, org.Email} {
 		if c != "" {
-			contact = append(contact, c)
+			small = append(small, strings.TrimPrefix(strings.TrimPrefix(c, "https://"), "http://"))
 		}
 	}
-	if len(contact) > 0 {
-		small = append(small, strings.Join(contact, "  ·  "))
-	}
+	d.font("", 7.5, colMuted)
+	cy := letterheadY + 0.5
 	for _, line := range small {
-		d.multiCell(textW, 3.8, line, false)
+		pdf.SetXY(d.pageW-marginRight-contactW, cy)
+		d.cell(contactW, 3.5, line, 0, "R")
+		cy += 3.5
 	}
-	y := max(pdf.GetY(), logoBottom) + 3
+	if org.CharityNumber != "" {
+		pdf.SetXY(d.pageW-marginRight-contactW, cy)
+		d.cell(contactW, 3.5, "Registered charity no. "+org.CharityNumber, 0, "R")
+		cy += 3.5
+	}
+	rule := max(y, cy, logoBottom) + 3
 	pdf.SetDrawColor(colAccent.r, colAccent.g, colAccent.b)
-	pdf.SetLineWidth(0.6)
-	pdf.Line(marginLeft, y, d.pageW-marginRight, y)
+	pdf.SetLineWidth(0.5)
+	pdf.Line(marginLeft, rule, d.pageW-marginRight, rule)
 	pdf.SetLineWidth(0.2)
-	pdf.SetY(y + 8)
 }
 
-// addressBlock draws the donor's name and postal address on the left and
-// the letter's date on the right. A name or address line the fonts cannot
-// print is left out rather than shown as boxes or question marks.
+// addressBlock draws the sender's return line and the supporter's name and
+// address inside the envelope window, and the statement's period and date
+// to the right of it. A name or address line the fonts cannot print is left
+// out rather than shown as boxes or question marks.
 func (d *doc) addressBlock() {
-	pdf, donor := d.pdf, d.s.Donor
-	top := pdf.GetY()
-	dateW := 50.0
-	blockW := d.width - dateW - 10
-	d.font("", bodySize, colInk)
-	lines := 0
-	for _, line := range append([]string{donor.Name}, donor.Address...) {
+	pdf, w := d.pdf, d.win
+	x := w.X + 3
+	inner := w.W - 6
+	y := w.Y + 2
+	lineH, size := 4.3, 10.0
+	if d.s.PaperSize == "Letter" {
+		// The #10 window is shallow: no return line (the envelope carries
+		// it), and a slightly smaller line.
+		y, lineH, size = w.Y+3.2, 3.9, 9.5
+	} else if ret := d.returnLine(); ret != "" {
+		d.font("", 6.5, colMuted)
+		lines := d.split(d.enc(ret, false), inner)
+		pdf.SetXY(x, y)
+		d.draw(inner, 3, lines[0], "", 0, "L", false)
+		pdf.SetDrawColor(colHairline.r, colHairline.g, colHairline.b)
+		pdf.Line(x+pdf.GetCellMargin(), y+3.2, x+inner-pdf.GetCellMargin(), y+3.2)
+		y = w.Y + 8.5
+	}
+	// Every line must show in the window, the last ones (town, postcode,
+	// country) above all: a long address is set smaller, and if it still
+	// does not fit, street lines give way from the top of the street.
+	maxY := w.Y + w.H - 1
+	var lines []string
+	for _, size = range []float64{size, size - 0.5, size - 1, size - 1.5} {
+		d.font("", size, colInk)
+		lh := lineH * size / 10
+		lines = d.addressLines(inner)
+		if y+float64(len(lines))*lh <= maxY {
+			break
+		}
+	}
+	lh := lineH * size / 10
+	for n := int((maxY - y) / lh); len(lines) > n && len(lines) > 2; {
+		lines = append(lines[:1], lines[2:]...)
+	}
+	for _, l := range lines {
+		pdf.SetXY(x, y)
+		d.draw(inner, lh, l, "", 0, "L", false)
+		y += lh
+	}
+
+	// The reference column, level with the address.
+	colX := w.X + w.W + 15
+	colW := d.pageW - marginRight - colX
+	ry := w.Y + 8.5
+	d.font("", 8, colMuted)
+	pdf.SetXY(colX, ry)
+	d.cell(colW, 4, "Impact statement", 0, "R")
+	d.font("B", 10, colBrand)
+	pdf.SetXY(colX, ry+4.5)
+	d.cell(colW, 5, d.s.PeriodLabel, 0, "R")
+	d.font("", 10, colInk)
+	pdf.SetXY(colX, ry+10)
+	d.cell(colW, 5, longDate(d.s.IssuedOn), 0, "R")
+}
+
+// addressLines is the supporter's name and address wrapped to w in the
+// current font, leaving out a line the fonts cannot print.
+func (d *doc) addressLines(w float64) []string {
+	var out []string
+	for _, line := range append([]string{d.s.Donor.Name}, d.s.Donor.Address...) {
 		if strings.TrimSpace(line) == "" || !d.r.fonts.coversAll(line) {
 			continue
 		}
-		pdf.SetX(marginLeft)
-		d.multiCell(blockW, bodyLine, line, false)
-		lines++
+		out = append(out, d.split(d.enc(line, false), w)...)
 	}
-	end := pdf.GetY()
-	pdf.SetXY(d.pageW-marginRight-dateW, top)
-	d.cell(dateW, bodyLine, longDate(d.s.IssuedOn), 0, "R")
-	pdf.SetXY(marginLeft, max(end, top+bodyLine)+9)
+	return out
+}
+
+// returnLine is the organisation's name and address on one line, printed
+// small above the recipient so that undeliverable post can come back.
+func (d *doc) returnLine() string {
+	org := d.s.Org
+	if len(org.Address) == 0 {
+		return ""
+	}
+	return strings.Join(append([]string{org.Name}, org.Address...), " · ")
+}
+
+// figures draws the period's impact as a row of large figures with their
+// labels: what a supporter's eye should meet first.
+func (d *doc) figures() {
+	im := d.s.Impact
+	if im == nil {
+		return
+	}
+	var ms []domain.Metric
+	for _, m := range im.Metrics {
+		if m.Period != nil {
+			ms = append(ms, m)
+		}
+	}
+	if len(ms) == 0 {
+		return
+	}
+	if len(ms) > 4 {
+		ms = ms[:4]
+	}
+	pdf := d.pdf
+	allDemo := allDemoData(im)
+	const gap = 4.0
+	boxW := (d.width - gap*float64(len(ms)-1)) / float64(len(ms))
+	// Labels set the height of the row.
+	d.font("", 8.5, colInk)
+	labels := make([][]string, len(ms))
+	rows := 1
+	for i, m := range ms {
+		labels[i] = d.split(d.enc(m.Label, false), boxW-4)
+		rows = max(rows, len(labels[i]))
+	}
+	boxH := 5 + 11 + float64(rows)*3.8 + 4
+	title := "What we achieved together in " + d.s.PeriodLabel
+	d.need(6 + boxH + 4)
+	d.pdf.Ln(1)
+	d.font("B", 8.5, colAccent)
+	pdf.SetX(marginLeft)
+	d.multiCell(d.width, 4.4, strings.ToUpper(title), false)
+	pdf.Ln(1.5)
+	top := pdf.GetY()
+	for i, m := range ms {
+		x := marginLeft + float64(i)*(boxW+gap)
+		pdf.SetFillColor(colTint.r, colTint.g, colTint.b)
+		pdf.RoundedRect(x, top, boxW, boxH, 1.6, "1234", "F")
+		n := count(m.Period, "")
+		d.font("B", 24, colBrand)
+		pdf.SetXY(x+1, top+4)
+		d.cell(d.lineWidth(d.enc(n, false))+2*pdf.GetCellMargin(), 11, n, 0, "L")
+		if allDemo || (im.DemoData && m.PeriodDemo) {
+			d.font("B", 11, colBrand)
+			pdf.SetXY(pdf.GetX()-1.2, top+4.2)
+			d.cell(5, 5, demoMark, 0, "L")
+		}
+		d.font("", 8.5, colInk)
+		ly := top + 5 + 11
+		for _, l := range labels[i] {
+			pdf.SetXY(x+1, ly)
+			d.draw(boxW-2, 3.8, l, "", 0, "L", false)
+			ly += 3.8
+		}
+	}
+	pdf.SetXY(marginLeft, top+boxH+4)
+}
+
+// allDemoData reports whether every figure of the update is demonstration
+// data: an update flagged as demo data without any per-value flag (snapshot
+// version 1) is demonstration data throughout.
+func allDemoData(im *domain.ImpactSection) bool {
+	if !im.DemoData {
+		return false
+	}
+	for _, m := range im.Metrics {
+		if m.PeriodDemo || m.CumulativeDemo {
+			return false
+		}
+	}
+	return true
+}
+
+// yourGiving draws the supporter's own total for the period, per currency,
+// with the Gift Aid line or the US acknowledgment where they apply.
+func (d *doc) yourGiving() {
+	s, pdf := d.s, d.pdf
+	if len(s.Totals) == 0 && len(s.Gifts) == 0 {
+		return
+	}
+	var notes []string
+	if s.GiftAid != nil && strings.TrimSpace(s.GiftAid.Note) != "" {
+		notes = append(notes, s.GiftAid.Note)
+	}
+	if strings.TrimSpace(s.Acknowledgment) != "" {
+		notes = append(notes, s.Acknowledgment)
+	}
+	innerW := d.width - 8
+	d.font("", 9, colInk)
+	var noteLines [][]string
+	notesH := 0.0
+	for _, n := range notes {
+		l := d.split(d.enc(n, true), innerW)
+		noteLines = append(noteLines, l)
+		notesH += float64(len(l))*4.3 + 1.5
+	}
+	amountsH := float64(max(len(s.Totals), 1)) * 7.5
+	boxH := 4 + 4.5 + amountsH + notesH + 2.5
+	d.need(boxH + 3)
+	top := pdf.GetY()
+	pdf.SetFillColor(colTint.r, colTint.g, colTint.b)
+	pdf.Rect(marginLeft, top, d.width, boxH, "F")
+	pdf.SetFillColor(colAccent.r, colAccent.g, colAccent.b)
+	pdf.Rect(marginLeft, top, 1.2, boxH, "F")
+	x := marginLeft + 4
+	y := top + 3
+	d.font("B", 8.5, colAccent)
+	pdf.SetXY(x, y)
+	d.cell(innerW, 4.5, strings.ToUpper("Your giving in "+s.PeriodLabel), 0, "L")
+	y += 5
+	if len(s.Totals) == 0 {
+		d.font("", bodySize, colInk)
+		pdf.SetXY(x, y)
+		d.cell(innerW, 7, "We received no gifts from you in this period.", 0, "L")
+		y += 7.5
+	}
+	for _, t := range s.Totals {
+		net := money.Money{Amount: t.Net, Currency: t.Currency}
+		amount := signed(net)
+		d.font("B", 15, colBrand)
+		pdf.SetXY(x, y)
+		w := d.lineWidth(d.enc(amount, false)) + 2*pdf.GetCellMargin()
+		d.cell(w, 7, amount, 0, "L")
+		d.font("", 9.5, colInk)
+		pdf.SetXY(x+w+1, y+0.6)
+		d.cell(innerW-w-1, 7, d.givingDetail(t), 0, "L")
+		y += 7.5
+	}
+	d.font("", 9, colInk)
+	for _, lines := range noteLines {
+		pdf.SetXY(x, y)
+		d.drawLines(innerW, 4.3, lines, "", false)
+		y += float64(len(lines))*4.3 + 1.5
+	}
+	pdf.SetXY(marginLeft, top+boxH+4)
+}
+
+// givingDetail says how a currency's total came about: "in 3 gifts, after
+// £7.50 refunded".
+func (d *doc) givingDetail(t domain.Total) string {
+	n := 0
+	for _, g := range d.s.Gifts {
+		if g.Amount.Currency == t.Currency {
+			n++
+		}
+	}
+	var parts []string
+	switch n {
+	case 0:
+	case 1:
+		parts = append(parts, "given in 1 gift")
+	default:
+		parts = append(parts, "given in "+strconv.Itoa(n)+" gifts")
+	}
+	if t.Refunded != 0 {
+		parts = append(parts, "after "+money.Money{Amount: t.Refunded, Currency: t.Currency}.String()+" refunded")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// signOff draws the closing, the signature and the signatory's name and
+// role, kept together on one page. A snapshot from before signatories
+// (version 2) has its closing lines in SignOff alone.
+func (d *doc) signOff() {
+	s, pdf := d.s, d.pdf
+	if len(s.SignOff) == 0 && s.Org.Signatory == "" {
+		return
+	}
+	sig := d.r.signature
+	showSig := s.Org.Signatory != "" && sig.shows(s.Org.SignatureSHA256)
+	sigW, sigH := 0.0, 0.0
+	if showSig {
+		sigH = 13.0
+		sigW = sigH * float64(sig.w) / float64(sig.h)
+		if sigW > 60 {
+			sigW = 60
+			sigH = sigW * float64(sig.h) / float64(sig.w)
+		}
+	}
+	var who []string
+	if s.Org.Signatory != "" {
+		who = append(who, s.Org.Signatory)
+		if s.Org.SignatoryRole != "" {
+			who = append(who, s.Org.SignatoryRole)
+		}
+		who = append(who, s.Org.Name)
+	}
+	pdf.Ln(1)
+	d.need(float64(len(s.SignOff)+len(who))*bodyLine + sigH + 2)
+	d.font("", bodySize, colInk)
+	for _, line := range s.SignOff {
+		pdf.SetX(marginLeft)
+		d.multiCell(d.width, bodyLine, line, false)
+	}
+	if showSig {
+		d.image(sig, marginLeft+1, pdf.GetY()+0.5, sigW, sigH)
+		pdf.SetY(pdf.GetY() + sigH + 1)
+	} else if len(who) > 0 {
+		pdf.Ln(2)
+	}
+	for i, line := range who {
+		style := ""
+		if i == 0 {
+			style = "B"
+		}
+		d.font(style, bodySize, colInk)
+		pdf.SetX(marginLeft)
+		d.multiCell(d.width, bodyLine, line, false)
+	}
 }
 
 // heading starts a section, keeping it on a page with at least keep
 // millimetres of what follows.
 func (d *doc) heading(title string, keep float64) {
-	d.pdf.Ln(3)
+	if d.pdf.GetY() > marginTop+1 {
+		d.pdf.Ln(4)
+	}
 	d.need(9 + keep)
 	d.font("B", 12, colBrand)
 	d.pdf.SetX(marginLeft)
-	d.multiCell(d.width, 6.5, title, false)
-	d.pdf.Ln(1.5)
+	d.multiCell(d.width, 6.2, title, false)
+	d.pdf.Ln(1.2)
 }
 
-// gifts draws the table of gifts made in the period.
+// gifts draws the period's gifts and refunds in one table, oldest first
+// within each, and the totals per currency under them.
 func (d *doc) gifts() {
-	d.heading("Your gifts", 20)
-	if len(d.s.Gifts) == 0 {
+	s := d.s
+	d.heading("Your gifts in "+s.PeriodLabel, 20)
+	if len(s.Gifts) == 0 && len(s.Refunds) == 0 {
 		d.font("", bodySize, colInk)
 		d.multiCell(d.width, bodyLine, "We received no gifts from you in this period.", false)
 		return
 	}
 	giftAid := false
-	for _, g := range d.s.Gifts {
+	for _, g := range s.Gifts {
 		giftAid = giftAid || g.GiftAid
 	}
 	gaW := 0.0
@@ -289,108 +672,103 @@ func (d *doc) gifts() {
 	}
 	cols := []column{
 		{"Date", dateCol, "L"},
-		{"Type", 22, "L"},
-		{"Designation", d.width - dateCol - 22 - gaW - 34, "L"},
+		{"Gift", d.width - dateCol - gaW - amountCol, "L"},
 	}
 	if giftAid {
 		cols = append(cols, column{"Gift Aid", gaW, "C"})
 	}
-	cols = append(cols, column{"Amount", 34, "R"})
+	cols = append(cols, column{"Amount", amountCol, "R"})
 	d.tableHead(cols)
-	for i, g := range d.s.Gifts {
-		kind := "One-off"
-		if g.Recurring {
-			kind = "Monthly"
+	i := 0
+	row := func(cells ...string) {
+		if !giftAid {
+			cells = append(cells[:2], cells[3])
 		}
-		designation := g.Designation
-		if strings.TrimSpace(designation) == "" {
-			designation = "—"
+		d.tableRow(cols, cells, i, "")
+		i++
+	}
+	for _, g := range s.Gifts {
+		mark := ""
+		if g.GiftAid {
+			mark = "Yes"
 		}
-		row := []string{longDate(g.Date), kind, designation}
-		if giftAid {
-			mark := ""
-			if g.GiftAid {
-				mark = "Yes"
-			}
-			row = append(row, mark)
-		}
-		d.tableRow(cols, append(row, g.Amount.String()), i, "")
+		row(longDate(g.Date), giftText(g), mark, g.Amount.String())
 	}
-	d.tableEnd()
-}
-
-// refunds draws the refunds made in the period, each as its own dated line.
-func (d *doc) refunds() {
-	if len(d.s.Refunds) == 0 {
-		return
-	}
-	d.heading("Refunds", 20)
-	cols := []column{
-		{"Date", dateCol, "L"},
-		{"Refund", d.width - dateCol - 34, "L"},
-		{"Amount", 34, "R"},
-	}
-	d.tableHead(cols)
-	for i, rf := range d.s.Refunds {
+	for _, rf := range s.Refunds {
 		neg := money.Money{Amount: -rf.Amount.Amount, Currency: rf.Amount.Currency}
-		d.tableRow(cols, []string{longDate(rf.Date), "Refund of your gift of " + longDate(rf.GiftDate), neg.String()}, i, "")
+		row(longDate(rf.Date), "Refund of your gift of "+longDate(rf.GiftDate), "", signed(neg))
 	}
-	d.tableEnd()
-}
-
-// totals draws the period's totals, one row per currency: amounts in
-// different currencies are never added together.
-func (d *doc) totals() {
-	if len(d.s.Totals) == 0 {
-		return
-	}
-	d.heading("Your total giving this period", 14)
-	cols := []column{
-		{"Currency", d.width - 3*34, "L"},
-		{"Gross", 34, "R"},
-		{"Refunded", 34, "R"},
-		{"Net", 34, "R"},
-	}
-	d.tableHead(cols)
-	for i, t := range d.s.Totals {
-		m := func(a int64) string { return money.Money{Amount: a, Currency: t.Currency}.String() }
-		refunded := m(0)
-		if t.Refunded != 0 {
-			refunded = m(-t.Refunded)
+	// Totals: the net per currency, with what was given and refunded when
+	// a refund makes them differ.
+	tcols := []column{{"", d.width - amountCol, "R"}, {"", amountCol, "R"}}
+	d.pdf.SetDrawColor(colHairline.r, colHairline.g, colHairline.b)
+	d.pdf.Line(marginLeft, d.pdf.GetY(), marginLeft+d.width, d.pdf.GetY())
+	for _, t := range s.Totals {
+		m := func(a int64) money.Money { return money.Money{Amount: a, Currency: t.Currency} }
+		label := "Total"
+		if len(s.Totals) > 1 {
+			label = "Total in " + t.Currency
 		}
-		d.tableRow(cols, []string{t.Currency, m(t.Gross), refunded, m(t.Net)}, i, "B")
+		if t.Refunded != 0 {
+			d.tableRow(tcols, []string{"Given", m(t.Gross).String()}, 0, "")
+			d.tableRow(tcols, []string{"Refunded", signed(m(-t.Refunded))}, 0, "")
+			label += " after refunds"
+		}
+		d.tableRow(tcols, []string{label, signed(m(t.Net))}, 0, "B")
 	}
 	d.tableEnd()
 }
 
-// notes prints the Gift Aid and US acknowledgment copy under the totals.
-func (d *doc) notes() {
-	var notes []string
-	if d.s.GiftAid != nil && strings.TrimSpace(d.s.GiftAid.Note) != "" {
-		notes = append(notes, d.s.GiftAid.Note)
+// giftText describes a gift without repeating itself: "Monthly gift",
+// "One-off gift · Survivor aftercare" — a designation that only says what
+// kind of gift it was ("Monthly gift") is not printed twice.
+func giftText(g domain.Gift) string {
+	kind := "One-off gift"
+	if g.Recurring {
+		kind = "Monthly gift"
 	}
-	if strings.TrimSpace(d.s.Acknowledgment) != "" {
-		notes = append(notes, d.s.Acknowledgment)
+	des := strings.TrimSpace(g.Designation)
+	switch strings.ToLower(des) {
+	case "", "gift", "donation", "monthly", "monthly gift", "monthly donation", "one-off", "one-off gift", "one-off donation":
+		return kind
 	}
-	for _, n := range notes {
-		d.font("", 9.5, colInk)
-		lines := d.split(d.enc(n, true), d.width)
-		d.need(float64(len(lines)) * 4.6)
-		d.pdf.SetX(marginLeft)
-		d.drawLines(d.width, 4.6, lines, "", false)
-		d.pdf.Ln(1.5)
-	}
+	return kind + " · " + des
 }
 
 // history draws the donor's giving over time: this period, the year to date
-// and all time per currency, then the chart of the last eight quarters.
+// and all time per currency beside the chart of their quarters.
 func (d *doc) history() {
 	s := d.s
 	if len(s.Lifetime) == 0 && s.Chart == nil {
 		return
 	}
-	d.heading("Your giving over time", 40)
+	pdf := d.pdf
+	const (
+		plotH  = 24.0 // height of the tallest bar
+		labelH = 4.0  // room for the amounts above the bars
+		axisH  = 6.0  // room for the quarter labels below the axis
+	)
+	sideW := 0.0
 	if len(s.Lifetime) > 0 {
+		sideW = 58
+	}
+	chartW := d.width - sideW
+	if sideW > 0 && s.Chart != nil {
+		chartW -= 8
+	}
+	blockH := labelH + plotH + axisH + 12
+	if s.Chart == nil {
+		blockH = float64(len(s.Lifetime))*16 + 4
+	}
+	d.heading("Your giving over time", blockH)
+	top := pdf.GetY()
+	end := top
+	if s.Chart != nil {
+		end = max(end, d.chart(s.Chart, marginLeft, top, chartW, plotH, labelH, axisH))
+	}
+	if sideW > 0 {
+		x := marginLeft + d.width - sideW
+		y := top
 		ytdTitle := "Year to date"
 		if t, err := time.Parse(time.DateOnly, s.YearStart); err == nil {
 			ytdTitle = "Since 1 January " + strconv.Itoa(t.Year())
@@ -399,94 +777,105 @@ func (d *doc) history() {
 		if s.FirstGiftOn != "" {
 			allTitle = "Since " + monthYear(s.FirstGiftOn)
 		}
-		cols := []column{
-			{"Currency", d.width - 3*40, "L"},
-			{"This period", 40, "R"},
-			{ytdTitle, 40, "R"},
-			{allTitle, 40, "R"},
-		}
-		d.tableHead(cols)
-		for i, life := range s.Lifetime {
+		for _, life := range s.Lifetime {
 			c := life.Currency
+			if len(s.Lifetime) > 1 {
+				d.font("B", 7.5, colAccent)
+				pdf.SetXY(x, y)
+				d.cell(sideW, 4, "In "+c, 0, "L")
+				y += 4.2
+			}
 			m := func(ts []domain.Total) string {
 				for _, t := range ts {
 					if t.Currency == c {
-						return money.Money{Amount: t.Net, Currency: c}.String()
+						return signed(money.Money{Amount: t.Net, Currency: c})
 					}
 				}
 				return money.Money{Currency: c}.String()
 			}
-			d.tableRow(cols, []string{c, m(s.Totals), m(s.YearToDate), m(s.Lifetime)}, i, "")
+			for _, kv := range [][2]string{{"This period", m(s.Totals)}, {ytdTitle, m(s.YearToDate)}, {allTitle, m(s.Lifetime)}} {
+				d.font("", 8.5, colMuted)
+				pdf.SetXY(x, y)
+				d.cell(sideW-28, 4.6, kv[0], 0, "L")
+				d.font("B", 9.5, colInk)
+				d.cell(28, 4.6, kv[1], 0, "R")
+				y += 4.8
+			}
+			y += 1.5
 		}
-		d.tableEnd()
-		d.font("", 7.5, colMuted)
-		d.pdf.SetX(marginLeft)
-		d.multiCell(d.width, 3.6, "Amounts after refunds. Amounts in different currencies are never added together.", false)
+		d.font("", 7, colMuted)
+		pdf.SetXY(x, y)
+		d.drawLines(sideW, 3.2, d.split(d.enc("After refunds. Amounts in different currencies are never added together.", false), sideW), "", false)
+		end = max(end, pdf.GetY())
 	}
-	if s.Chart != nil {
-		d.chart(s.Chart)
-	}
+	pdf.SetXY(marginLeft, end+2)
 }
 
-// chart draws a bar chart of the donor's giving per quarter, the period's
-// own quarter in the darker colour.
-func (d *doc) chart(c *domain.GivingChart) {
+// chart draws a bar chart of the donor's giving per quarter in the box at
+// x, top, w wide, the period's own quarter marked, and returns the y below
+// it.
+func (d *doc) chart(c *domain.GivingChart, x, top, w, plotH, labelH, axisH float64) float64 {
 	pdf := d.pdf
-	const (
-		plotH  = 30.0 // height of the tallest bar
-		labelH = 4.0  // room for the amounts above the bars
-		axisH  = 6.0  // room for the quarter labels below the axis
-	)
-	caption := "Your gifts by quarter, in " + c.Currency + ", after refunds"
+	caption := "Your gifts by quarter in " + c.Currency + ", after refunds"
 	if len(c.OtherCurrencies) > 0 {
 		caption += " (gifts in " + strings.Join(c.OtherCurrencies, " and ") + " are not shown)"
 	}
-	d.font("", 8.5, colInk)
-	capLines := d.split(d.enc(caption, false), d.width)
-	d.need(float64(len(capLines))*4 + 3 + labelH + plotH + axisH + 2)
-	pdf.Ln(3)
+	d.font("", 8, colMuted)
+	capLines := d.split(d.enc(caption, false), w)
+	y := top
 	for _, l := range capLines {
-		pdf.SetX(marginLeft)
-		d.draw(d.width, 4, l, "", 1, "L", false) // l is prepared
+		pdf.SetXY(x, y)
+		d.draw(w, 3.8, l, "", 0, "L", false) // l is prepared
+		y += 3.8
 	}
-	top := pdf.GetY() + labelH + 1
-	base := top + plotH
+	plotTop := y + labelH + 1
+	base := plotTop + plotH
 	var peak int64
 	for _, b := range c.Bars {
 		peak = max(peak, b.Amount)
 	}
-	slot := d.width / float64(len(c.Bars))
-	barW := slot * 0.56
+	n := max(len(c.Bars), 4) // a chart of one or two quarters keeps its bars slim
+	slot := w / float64(n)
+	barW := min(slot*0.56, 14)
 	for i, b := range c.Bars {
-		x := marginLeft + float64(i)*slot
+		bx := x + float64(i)*slot
+		now := b.Period == d.s.Period
 		col := colAccent
-		if b.Period == d.s.Period {
+		if now {
 			col = colBrand
+		}
+		style := ""
+		if now {
+			style = "B"
 		}
 		if b.Amount > 0 && peak > 0 {
 			h := max(plotH*float64(b.Amount)/float64(peak), 0.6)
 			pdf.SetFillColor(col.r, col.g, col.b)
-			pdf.Rect(x+(slot-barW)/2, base-h, barW, h, "F")
-			d.font("", 6.8, colInk)
-			pdf.SetXY(x, base-h-labelH)
+			pdf.Rect(bx+(slot-barW)/2, base-h, barW, h, "F")
+			d.font(style, 6.8, colInk)
+			pdf.SetXY(bx, base-h-labelH)
 			d.cell(slot, labelH, money.Money{Amount: b.Amount, Currency: c.Currency}.String(), 0, "C")
 		}
-		style := ""
-		if b.Period == d.s.Period {
-			style = "B"
-		}
 		d.font(style, 7, colMuted)
-		pdf.SetXY(x, base+1)
-		d.cell(slot, axisH-1, b.Label, 0, "C")
+		if now {
+			d.font(style, 7, colBrand)
+		}
+		pdf.SetXY(bx, base+1)
+		d.cell(slot, 3.2, b.Label, 0, "C")
+		if now {
+			pdf.SetXY(bx, base+4)
+			d.cell(slot, 3, "this period", 0, "C")
+		}
 	}
 	pdf.SetDrawColor(colHairline.r, colHairline.g, colHairline.b)
 	pdf.SetLineWidth(0.3)
-	pdf.Line(marginLeft, base, marginLeft+d.width, base)
+	pdf.Line(x, base, x+w, base)
 	pdf.SetLineWidth(0.2)
-	pdf.SetXY(marginLeft, base+axisH+2)
+	return base + axisH + 2
 }
 
-// impact draws the organisation's results for the period, if there are any.
+// impact draws the organisation's results for the period and since the
+// start, the narrative and its source.
 func (d *doc) impact() {
 	im := d.s.Impact
 	if im == nil {
@@ -497,24 +886,16 @@ func (d *doc) impact() {
 	if strings.TrimSpace(title) == "" {
 		title = "What we achieved together"
 	}
-	d.pdf.Ln(3)
 	d.heading(title, 30)
 	// Demonstration data is marked value by value, so that a letter never
-	// labels the organisation's real, published figures as invented. An
-	// update flagged as demo data without any per-value flag (snapshot
-	// version 1) is demonstration data throughout.
-	allDemo := im.DemoData
-	for _, m := range im.Metrics {
-		if m.PeriodDemo || m.CumulativeDemo {
-			allDemo = false
-		}
-	}
+	// labels the organisation's real, published figures as invented.
+	allDemo := allDemoData(im)
 	anyDemo := allDemo
 	if len(im.Metrics) > 0 {
 		cols := []column{
-			{"", d.width - 36 - 50, "L"},
-			{"This period", 36, "R"},
-			{"Cumulative", 50, "R"},
+			{"", d.width - 32 - 46, "L"},
+			{"This period", 32, "R"},
+			{"Since the start", 46, "R"},
 		}
 		d.tableHead(cols)
 		for i, m := range im.Metrics {
@@ -541,11 +922,11 @@ func (d *doc) impact() {
 		if !allDemo {
 			note += " Figures without the mark are the organisation's own, as published (see the source below)."
 		}
-		d.font("", 8.5, colDemoText)
+		d.font("", 8, colDemoText)
 		pdf.SetFillColor(colDemoFill.r, colDemoFill.g, colDemoFill.b)
 		pdf.SetDrawColor(colDemoFrame.r, colDemoFrame.g, colDemoFrame.b)
 		pdf.SetX(marginLeft)
-		d.drawLines(d.width, 4.4, d.split(d.enc(note, false), d.width), "1", true)
+		d.drawLines(d.width, 4.2, d.split(d.enc(note, false), d.width), "1", true)
 		pdf.Ln(3)
 	}
 	if strings.TrimSpace(im.Narrative) != "" {
@@ -573,20 +954,6 @@ func (d *doc) impact() {
 	}
 }
 
-// signOff draws the closing lines, kept together on one page.
-func (d *doc) signOff() {
-	if len(d.s.SignOff) == 0 {
-		return
-	}
-	d.pdf.Ln(7)
-	d.need(float64(len(d.s.SignOff)) * bodyLine)
-	d.font("", bodySize, colInk)
-	for _, line := range d.s.SignOff {
-		d.pdf.SetX(marginLeft)
-		d.multiCell(d.width, bodyLine, line, false)
-	}
-}
-
 // tableHead draws a table's header row.
 func (d *doc) tableHead(cols []column) {
 	pdf := d.pdf
@@ -594,7 +961,7 @@ func (d *doc) tableHead(cols []column) {
 	pdf.SetFillColor(colHeadFill.r, colHeadFill.g, colHeadFill.b)
 	pdf.SetX(marginLeft)
 	for _, c := range cols {
-		d.draw(c.width, 6.4, d.enc(c.title, false), "", 0, c.align, true)
+		d.draw(c.width, 6.2, d.enc(c.title, false), "", 0, c.align, true)
 	}
 	pdf.Ln(-1)
 }
@@ -613,7 +980,9 @@ func (d *doc) tableRow(cols []column, cells []string, i int, style string) {
 	h := float64(n)*tableLine + 2*tablePadY
 	if pdf.GetY()+h > d.bottom() {
 		pdf.AddPage()
-		d.tableHead(cols)
+		if cols[0].title != "" {
+			d.tableHead(cols)
+		}
 		d.font(style, tableSize, colInk)
 	}
 	y := pdf.GetY()
@@ -644,7 +1013,7 @@ func (d *doc) tableEnd() {
 }
 
 // runningHeader is fpdf's header callback: pages after the first carry a
-// small line naming the organisation and the statement.
+// small line naming the organisation, the supporter and the statement.
 func (d *doc) runningHeader() {
 	pdf := d.pdf
 	// fpdf restores the page's font after its callbacks; so must d.
@@ -654,7 +1023,11 @@ func (d *doc) runningHeader() {
 	}
 	d.font("", 8, colMuted)
 	pdf.SetXY(marginLeft, 12)
-	d.cell(d.width, 4, d.s.Org.Name+" — Your impact statement, "+d.s.PeriodLabel, 0, "L")
+	head := d.s.Org.Name + " — Impact statement, " + d.s.PeriodLabel
+	if name := d.s.Donor.Name; name != "" && d.r.fonts.coversAll(name) {
+		head += ", for " + name
+	}
+	d.cell(d.width, 4, head, 0, "L")
 	pdf.SetDrawColor(colHairline.r, colHairline.g, colHairline.b)
 	pdf.Line(marginLeft, 17.5, d.pageW-marginRight, 17.5)
 	pdf.SetXY(marginLeft, marginTop)
@@ -694,8 +1067,42 @@ func (d *doc) pageFooter() {
 	d.cell(30+slack, footerLine, fmt.Sprintf("Page %d of {nb}", pdf.PageNo()), 0, "R")
 }
 
+// balanced wraps a prepared line to width w like split, but narrows the
+// measure while the line count stays the same, so that the last line is
+// not a word or two left alone (a widow).
+func (d *doc) balanced(s string, w float64) []string {
+	lines := d.split(s, w)
+	const enough = 0.3 // of the measure: more than a word or two
+	if len(lines) < 2 || d.lineWidth(lines[len(lines)-1]) >= w*enough {
+		return lines
+	}
+	best := lines
+	for nw := w - 2; nw > w*0.6; nw -= 2 {
+		l := d.split(s, nw)
+		if len(l) != len(lines) {
+			break
+		}
+		best = l
+		if d.lineWidth(l[len(l)-1]) >= nw*enough {
+			break
+		}
+	}
+	return best
+}
+
 // demoMark follows every demonstration value.
 const demoMark = "†"
+
+// minusSign is U+2212, the true minus sign, which the base block carries.
+const minusSign = "\u2212"
+
+// signed formats an amount with a true minus sign when it is negative.
+func signed(m money.Money) string {
+	if m.Amount < 0 {
+		return minusSign + money.Money{Amount: -m.Amount, Currency: m.Currency}.String()
+	}
+	return m.String()
+}
 
 // monthYear formats "2025-03-14" as "March 2025".
 func monthYear(s string) string {
@@ -725,7 +1132,7 @@ func count(v *int64, unit string) string {
 	n := *v
 	sign := ""
 	if n < 0 {
-		sign, n = "-", -n
+		sign, n = minusSign, -n
 	}
 	digits := strconv.FormatInt(n, 10)
 	var b strings.Builder
