@@ -43,6 +43,9 @@ type fontBlock struct {
 	// cw are the advance widths of codes 0–255, in thousandths of the font
 	// size, as fpdf measures them.
 	cw [2][256]int
+	// toUnicode is the block's compressed ToUnicode CMap (finish adds it
+	// to the fonts, which fpdf's 8-bit route writes without one).
+	toUnicode []byte
 }
 
 // fontSet is the parsed, immutable font data shared by every render.
@@ -97,6 +100,7 @@ func loadFonts() (*fontSet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load fonts: %w", err)
 		}
+		var runes [256]rune
 		sc := bufio.NewScanner(bytes.NewReader(enc))
 		for sc.Scan() {
 			var code int
@@ -112,10 +116,12 @@ func loadFonts() (*fontSet, error) {
 				return nil, fmt.Errorf("load fonts: %s.map: U+%04X is in two blocks", name, r)
 			}
 			fs.glyph[r] = uint16(i+1)<<8 | uint16(code)
+			runes[code] = r
 		}
 		if err := sc.Err(); err != nil {
 			return nil, fmt.Errorf("load fonts: %s.map: %w", name, err)
 		}
+		bl.toUnicode = toUnicodeCMap(&runes)
 		fs.blocks = append(fs.blocks, bl)
 	}
 	if len(fs.blocks) == 0 || fs.glyph[' ']>>8 != 1 || fs.glyph['?']>>8 != 1 {

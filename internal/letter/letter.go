@@ -12,6 +12,7 @@ import (
 	"image"
 	_ "image/png" // registers the PNG decoder for the logo check in New
 	"io"
+	"sync"
 	"time"
 
 	"github.com/go-pdf/fpdf"
@@ -127,11 +128,30 @@ func (r *Renderer) Render(w io.Writer, s *domain.Snapshot, contentHash string) e
 	if err := d.pdf.Error(); err != nil {
 		return fmt.Errorf("render letter: %w", err)
 	}
-	if err := d.pdf.Output(w); err != nil {
+	raw := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(raw)
+	raw.Reset()
+	if err := d.pdf.Output(raw); err != nil {
+		return fmt.Errorf("render letter: write pdf: %w", err)
+	}
+	if out, ok := w.(*bytes.Buffer); ok {
+		return r.finish(out, raw.Bytes(), contentHash)
+	}
+	out := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(out)
+	out.Reset()
+	if err := r.finish(out, raw.Bytes(), contentHash); err != nil {
+		return err
+	}
+	if _, err := w.Write(out.Bytes()); err != nil {
 		return fmt.Errorf("render letter: write pdf: %w", err)
 	}
 	return nil
 }
+
+// bufPool holds the buffers fpdf's output passes through on its way to
+// finish.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // newFpdf starts a document with everything that makes its bytes
 // reproducible: fixed dates from the snapshot, sorted catalogue (fpdf
@@ -147,7 +167,8 @@ func (r *Renderer) newFpdf(s *domain.Snapshot, issued time.Time) *fpdf.Fpdf {
 	pdf.SetModificationDate(issued)
 	pdf.SetProducer("impactd", false)
 	pdf.SetCreator("impactd", false)
-	pdf.SetCompression(true)
+	// finish compresses the pages, with a zlib writer it keeps.
+	pdf.SetCompression(false)
 	pdf.AliasNbPages("{nb}")
 	return pdf
 }
