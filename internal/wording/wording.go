@@ -109,6 +109,8 @@ var funcs = map[string]any{
 	"lower": strings.ToLower,
 	"upper": strings.ToUpper,
 	"join":  strings.Join,
+	// figureWidth is the share of the row each of n figures takes.
+	"figureWidth": func(n int) string { return strconv.Itoa(96/max(n, 1)) + "%" },
 	"trimScheme": func(u string) string {
 		return strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://"), "/")
 	},
