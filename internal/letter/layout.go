@@ -17,14 +17,14 @@ import (
 const (
 	marginLeft   = 20.0
 	marginRight  = 20.0
-	marginTop    = 24.0 // where pages after the first start, below the running header
+	marginTop    = 22.0 // where pages after the first start, below the running header
 	letterheadY  = 13.0 // top of the logo and organisation name
 	footerBottom = 9.0  // space below the footer
 	bodyLine     = 5.0  // line height of body text
 	bodySize     = 10.5 // body text, in points
 	tableSize    = 9.0
 	tableLine    = 4.1
-	tablePadY    = 1.0
+	tablePadY    = 0.8
 	footerSize   = 7.0
 	footerLine   = 3.1
 	dateCol      = 34.0 // fits "30 September 2026" in the table font
@@ -223,7 +223,16 @@ func (d *doc) letter() {
 	d.foldMarks()
 	d.letterhead()
 	d.addressBlock()
-	d.pdf.SetXY(marginLeft, d.win.Y+d.win.H+7)
+	// The title starts below the window; if the first fold would cross it,
+	// below the fold.
+	top := d.win.Y + d.win.H + 7
+	if f := d.win.Folds[0]; top < f && top+7.2 > f {
+		top = f - 8.2 // above the fold, if there is room under the window
+		if top < d.win.Y+d.win.H+3 {
+			top = f + 3
+		}
+	}
+	d.pdf.SetXY(marginLeft, top)
 
 	d.font("B", 16, colBrand)
 	d.multiCell(d.width, 7.2, "Your impact in "+s.PeriodLabel, false)
@@ -453,7 +462,7 @@ func (d *doc) figures() {
 		labels[i] = d.split(d.enc(m.Label, false), boxW-4)
 		rows = max(rows, len(labels[i]))
 	}
-	boxH := 5 + 11 + float64(rows)*3.8 + 4
+	boxH := 4 + 10.5 + float64(rows)*3.8 + 3
 	title := "What we achieved together in " + d.s.PeriodLabel
 	d.need(6 + boxH + 4)
 	d.pdf.Ln(1)
@@ -468,15 +477,15 @@ func (d *doc) figures() {
 		pdf.RoundedRect(x, top, boxW, boxH, 1.6, "1234", "F")
 		n := count(m.Period, "")
 		d.font("B", 24, colBrand)
-		pdf.SetXY(x+1, top+4)
-		d.cell(d.lineWidth(d.enc(n, false))+2*pdf.GetCellMargin(), 11, n, 0, "L")
+		pdf.SetXY(x+1, top+3.2)
+		d.cell(d.lineWidth(d.enc(n, false))+2*pdf.GetCellMargin(), 10.5, n, 0, "L")
 		if allDemo || (im.DemoData && m.PeriodDemo) {
 			d.font("B", 11, colBrand)
-			pdf.SetXY(pdf.GetX()-1.2, top+4.2)
+			pdf.SetXY(pdf.GetX()-1.2, top+3.4)
 			d.cell(5, 5, demoMark, 0, "L")
 		}
 		d.font("", 8.5, colInk)
-		ly := top + 5 + 11
+		ly := top + 4 + 10.5
 		for _, l := range labels[i] {
 			pdf.SetXY(x+1, ly)
 			d.draw(boxW-2, 3.8, l, "", 0, "L", false)
@@ -524,7 +533,20 @@ func (d *doc) yourGiving() {
 		noteLines = append(noteLines, l)
 		notesH += float64(len(l))*4.3 + 1.5
 	}
-	amountsH := float64(max(len(s.Totals), 1)) * 7.5
+	// One currency: the amount and how it came about on one line. Several:
+	// side by side, each over its detail, so the box keeps its height.
+	n := max(len(s.Totals), 1)
+	colW := innerW / float64(n)
+	details := make([][]string, len(s.Totals))
+	detailRows := 0
+	if n > 1 {
+		d.font("", 8.5, colInk)
+		for i, t := range s.Totals {
+			details[i] = d.split(d.enc(d.givingDetail(t), false), colW-2)
+			detailRows = max(detailRows, len(details[i]))
+		}
+	}
+	amountsH := 7.5 + float64(detailRows)*3.8
 	boxH := 4 + 4.5 + amountsH + notesH + 2.5
 	d.need(boxH + 3)
 	top := pdf.GetY()
@@ -542,27 +564,34 @@ func (d *doc) yourGiving() {
 		d.font("", bodySize, colInk)
 		pdf.SetXY(x, y)
 		d.cell(innerW, 7, "We received no gifts from you in this period.", 0, "L")
-		y += 7.5
 	}
-	for _, t := range s.Totals {
-		net := money.Money{Amount: t.Net, Currency: t.Currency}
-		amount := signed(net)
+	for i, t := range s.Totals {
+		cx := x + float64(i)*colW
+		amount := signed(money.Money{Amount: t.Net, Currency: t.Currency})
 		d.font("B", 15, colBrand)
-		pdf.SetXY(x, y)
+		pdf.SetXY(cx, y)
 		w := d.lineWidth(d.enc(amount, false)) + 2*pdf.GetCellMargin()
 		d.cell(w, 7, amount, 0, "L")
-		d.font("", 9.5, colInk)
-		pdf.SetXY(x+w+1, y+0.6)
-		d.cell(innerW-w-1, 7, d.givingDetail(t), 0, "L")
-		y += 7.5
+		if n == 1 {
+			d.font("", 9.5, colInk)
+			pdf.SetXY(cx+w+1, y+0.6)
+			d.cell(innerW-w-1, 7, d.givingDetail(t), 0, "L")
+			continue
+		}
+		d.font("", 8.5, colInk)
+		for j, l := range details[i] {
+			pdf.SetXY(cx, y+7.3+float64(j)*3.8)
+			d.draw(colW-2, 3.8, l, "", 0, "L", false)
+		}
 	}
+	y += amountsH
 	d.font("", 9, colInk)
 	for _, lines := range noteLines {
 		pdf.SetXY(x, y)
 		d.drawLines(innerW, 4.3, lines, "", false)
 		y += float64(len(lines))*4.3 + 1.5
 	}
-	pdf.SetXY(marginLeft, top+boxH+4)
+	pdf.SetXY(marginLeft, top+boxH+3.5)
 }
 
 // givingDetail says how a currency's total came about: "in 3 gifts, after
@@ -600,7 +629,7 @@ func (d *doc) signOff() {
 	showSig := s.Org.Signatory != "" && sig.shows(s.Org.SignatureSHA256)
 	sigW, sigH := 0.0, 0.0
 	if showSig {
-		sigH = 13.0
+		sigH = 11.5
 		sigW = sigH * float64(sig.w) / float64(sig.h)
 		if sigW > 60 {
 			sigW = 60
@@ -611,9 +640,10 @@ func (d *doc) signOff() {
 	if s.Org.Signatory != "" {
 		who = append(who, s.Org.Signatory)
 		if s.Org.SignatoryRole != "" {
-			who = append(who, s.Org.SignatoryRole)
+			who = append(who, s.Org.SignatoryRole+", "+s.Org.Name)
+		} else {
+			who = append(who, s.Org.Name)
 		}
-		who = append(who, s.Org.Name)
 	}
 	pdf.Ln(1)
 	d.need(float64(len(s.SignOff)+len(who))*bodyLine + sigH + 2)
@@ -643,7 +673,7 @@ func (d *doc) signOff() {
 // millimetres of what follows.
 func (d *doc) heading(title string, keep float64) {
 	if d.pdf.GetY() > marginTop+1 {
-		d.pdf.Ln(4)
+		d.pdf.Ln(3)
 	}
 	d.need(9 + keep)
 	d.font("B", 12, colBrand)
@@ -744,7 +774,7 @@ func (d *doc) history() {
 	}
 	pdf := d.pdf
 	const (
-		plotH  = 24.0 // height of the tallest bar
+		plotH  = 20.0 // height of the tallest bar
 		labelH = 4.0  // room for the amounts above the bars
 		axisH  = 6.0  // room for the quarter labels below the axis
 	)
@@ -930,9 +960,12 @@ func (d *doc) impact() {
 		pdf.Ln(3)
 	}
 	if strings.TrimSpace(im.Narrative) != "" {
-		d.font("", bodySize, colInk)
+		// The narrative is kept whole on one page.
+		d.font("", 9.5, colInk)
+		lines := d.split(d.enc(im.Narrative, true), d.width)
+		d.need(float64(len(lines)) * 4.6)
 		pdf.SetX(marginLeft)
-		d.multiCell(d.width, bodyLine, im.Narrative, true)
+		d.drawLines(d.width, 4.6, lines, "", false)
 		pdf.Ln(2)
 	}
 	var src []string

@@ -60,7 +60,6 @@ func SampleSnapshot() *domain.Snapshot {
 		FirstGiftOn:  "2025-03-03",
 		MonthlySince: "2025-03-03",
 		Chart: &domain.GivingChart{Currency: "GBP", OtherCurrencies: []string{"USD"}, Bars: []domain.ChartBar{
-			{Period: "2024-Q4", Label: "Q4 2024"},
 			{Period: "2025-Q1", Label: "Q1 2025", Amount: 2000},
 			{Period: "2025-Q2", Label: "Q2 2025", Amount: 6000},
 			{Period: "2025-Q3", Label: "Q3 2025", Amount: 6000},
