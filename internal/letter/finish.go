@@ -207,7 +207,7 @@ func dictInt(b []byte, key string) (int, error) {
 // zlibPool holds zlib writers between letters: Reset reuses a writer's
 // state, where zlib.NewWriter allocates and clears it anew.
 var zlibPool = sync.Pool{New: func() any {
-	w, _ := zlib.NewWriterLevel(nil, zlib.DefaultCompression)
+	w, _ := zlib.NewWriterLevel(nil, zlib.BestSpeed)
 	return w
 }}
 
