@@ -16,14 +16,9 @@ import (
 // docsEnv makes TestDocs write the README's pictures of the letter.
 const docsEnv = "IMPACTD_UPDATE_DOCS"
 
-// TestDocs draws docs/: with IMPACTD_UPDATE_DOCS=1, pages of the sample
-// letters as a supporter sees them (with the demo's logo and signature) at
-// 80 dpi, and the fold-line checks: page 1 on A4 and US Letter with the
-// envelope window (red) and the folds (blue) over it.
-func TestDocs(t *testing.T) {
-	if os.Getenv(docsEnv) == "" {
-		t.Skip(docsEnv + " not set")
-	}
+// brandRenderer is a Renderer with the demo's logo and signature.
+func brandRenderer(t *testing.T) *letter.Renderer {
+	t.Helper()
 	var logo, sig bytes.Buffer
 	if err := png.Encode(&logo, brand.Logo()); err != nil {
 		t.Fatal(err)
@@ -35,6 +30,18 @@ func TestDocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+// TestDocs draws docs/: with IMPACTD_UPDATE_DOCS=1, pages of the sample
+// letters as a supporter sees them (with the demo's logo and signature) at
+// 80 dpi, and the fold-line checks: page 1 on A4 and US Letter with the
+// envelope window (red) and the folds (blue) over it.
+func TestDocs(t *testing.T) {
+	if os.Getenv(docsEnv) == "" {
+		t.Skip(docsEnv + " not set")
+	}
+	r := brandRenderer(t)
 	dress := func(s *domain.Snapshot) *domain.Snapshot {
 		s.Org.LogoSHA256, s.Org.SignatureSHA256 = r.LogoSHA256(), r.SignatureSHA256()
 		return s
@@ -81,17 +88,7 @@ func TestDocs(t *testing.T) {
 // else it has to say (a correction notice, Gift Aid, the US
 // acknowledgment, several currencies, a 200-gift period).
 func TestFirstPage(t *testing.T) {
-	var logo, sig bytes.Buffer
-	if err := png.Encode(&logo, brand.Logo()); err != nil {
-		t.Fatal(err)
-	}
-	if err := png.Encode(&sig, brand.Signature()); err != nil {
-		t.Fatal(err)
-	}
-	r, err := letter.New(letter.Options{Logo: logo.Bytes(), Signature: sig.Bytes()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := brandRenderer(t)
 	corrected := letter.SampleSnapshot()
 	corrected.Corrects = "5 October 2026"
 	us := letter.SampleSnapshot()

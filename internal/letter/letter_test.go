@@ -87,11 +87,7 @@ func checkEmbedded(t *testing.T, pdf []byte) {
 	if _, err := exec.LookPath("pdffonts"); err != nil {
 		return
 	}
-	path := filepath.Join(t.TempDir(), "letter.pdf")
-	if err := os.WriteFile(path, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdffonts", path).Output()
+	out, err := exec.Command("pdffonts", tempPDF(t, "pdffonts", pdf)).Output()
 	if err != nil {
 		t.Fatalf("pdffonts: %v", err)
 	}
@@ -197,16 +193,24 @@ func TestDeterministicConcurrent(t *testing.T) {
 	}
 }
 
-// pdfToText returns the text of a PDF as pdftotext sees it.
-func pdfToText(t *testing.T, pdf []byte) string {
+// tempPDF writes pdf to a file of the test's own and returns its path,
+// having checked that tool is installed (the test skips without it).
+func tempPDF(t *testing.T, tool string, pdf []byte) string {
 	t.Helper()
-	if _, err := exec.LookPath("pdftotext"); err != nil {
-		t.Skip("pdftotext not installed")
+	if _, err := exec.LookPath(tool); err != nil {
+		t.Skip(tool + " not installed")
 	}
 	path := filepath.Join(t.TempDir(), "letter.pdf")
 	if err := os.WriteFile(path, pdf, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// pdfToText returns the text of a PDF as pdftotext sees it.
+func pdfToText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	path := tempPDF(t, "pdftotext", pdf)
 	out, err := exec.Command("pdftotext", "-enc", "UTF-8", path, "-").Output()
 	if err != nil {
 		t.Fatalf("pdftotext: %v", err)
@@ -217,14 +221,7 @@ func pdfToText(t *testing.T, pdf []byte) string {
 // mutoolText returns the text of a PDF as MuPDF's mutool sees it.
 func mutoolText(t *testing.T, pdf []byte) string {
 	t.Helper()
-	if _, err := exec.LookPath("mutool"); err != nil {
-		t.Skip("mutool not installed (Debian mupdf-tools)")
-	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "letter.pdf")
-	if err := os.WriteFile(path, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := tempPDF(t, "mutool", pdf)
 	out, err := exec.Command("mutool", "draw", "-q", "-F", "txt", "-o", "-", path).Output()
 	if err != nil {
 		t.Fatalf("mutool draw: %v", err)

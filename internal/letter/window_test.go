@@ -26,14 +26,7 @@ type word struct {
 // pageWords returns each page's size and words.
 func pageWords(t *testing.T, pdf []byte) (pages [][2]float64, words [][]word) {
 	t.Helper()
-	if _, err := exec.LookPath("pdftotext"); err != nil {
-		t.Skip("pdftotext not installed")
-	}
-	path := filepath.Join(t.TempDir(), "letter.pdf")
-	if err := os.WriteFile(path, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdftotext", "-bbox", path, "-").Output()
+	out, err := exec.Command("pdftotext", "-bbox", tempPDF(t, "pdftotext", pdf), "-").Output()
 	if err != nil {
 		t.Fatalf("pdftotext -bbox: %v", err)
 	}
@@ -132,11 +125,8 @@ func TestPageBudget(t *testing.T) {
 // pageImage renders one page of pdf with pdftoppm at dpi.
 func pageImage(t *testing.T, pdf []byte, page, dpi int) *image.RGBA {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "letter.pdf")
-	if err := os.WriteFile(path, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := tempPDF(t, "pdftoppm", pdf)
+	dir := filepath.Dir(path)
 	p := strconv.Itoa(page)
 	if out, err := exec.Command("pdftoppm", "-png", "-r", strconv.Itoa(dpi), "-f", p, "-l", p, "-singlefile", path, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
 		t.Fatalf("pdftoppm: %v %s", err, out)
