@@ -609,6 +609,21 @@ func TestSections(t *testing.T) {
 	}
 }
 
+// TestGiftsTableSaysItOnce: a designation that only names the kind of gift
+// is not printed beside the kind again; a real one follows it.
+func TestGiftsTableSaysItOnce(t *testing.T) {
+	s := letter.SampleSnapshot()
+	s.Gifts[0].Designation = "Monthly gift"
+	s.Gifts[2].Designation = "Survivor aftercare"
+	text := pdfToText(t, MustRender(t, MustRenderer(t), s))
+	if strings.Contains(text, "Monthly gift · Monthly gift") || strings.Contains(text, "Monthly Monthly") {
+		t.Errorf("the gifts table repeats itself:\n%s", text)
+	}
+	if !strings.Contains(text, "One-off gift · Survivor aftercare") {
+		t.Errorf("the designation is missing:\n%s", text)
+	}
+}
+
 // TestDemoMix checks that every demo supporter's letter, whatever the
 // script of their name, is set in the one embedded typeface and names them.
 func TestDemoMix(t *testing.T) {
