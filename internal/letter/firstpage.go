@@ -16,8 +16,6 @@ import (
 type Window struct {
 	X, Y, W, H float64
 	Folds      []float64
-	// Envelope names the envelopes and the standard the window follows.
-	Envelope string
 }
 
 // WindowFor returns the window of a paper size ("A4" or "Letter").
@@ -36,10 +34,9 @@ func WindowFor(paper string) Window {
 	if paper == "Letter" {
 		const in = 25.4
 		return Window{X: 0.875 * in, Y: 2.042 * in, W: 4.5 * in, H: 1.125 * in,
-			Folds: []float64{11.0 / 3 * in, 22.0 / 3 * in}, Envelope: "#10 window envelope (USPS standard window)"}
+			Folds: []float64{11.0 / 3 * in, 22.0 / 3 * in}}
 	}
-	return Window{X: 20, Y: 45, W: 85, H: 45, Folds: []float64{105, 210},
-		Envelope: "DL or C5 window envelope (DIN 5008 form B, DIN 676)"}
+	return Window{X: 20, Y: 45, W: 85, H: 45, Folds: []float64{105, 210}}
 }
 
 // foldMarks draws short marks in the left margin where the sheet is folded
