@@ -115,7 +115,7 @@ func (d *doc) history() {
 	if sideW > 0 && s.Chart != nil {
 		chartW -= 8
 	}
-	blockH := labelH + plotH + axisH + 12
+	blockH := labelH + plotH + axisH + 17
 	if s.Chart == nil {
 		blockH = float64(len(s.Lifetime))*16 + 4
 	}
@@ -175,13 +175,18 @@ func (d *doc) history() {
 // it.
 func (d *doc) chart(c *domain.GivingChart, x, top, w, plotH, labelH, axisH float64) float64 {
 	pdf := d.pdf
-	caption := "Your gifts by quarter in " + c.Currency + ", after refunds"
+	// The chart's own title, in the headings' colour and weight, then what
+	// it counts.
+	d.font("B", 9.5, colBrand)
+	pdf.SetXY(x, top)
+	d.cell(w, 4.6, "Your gifts by quarter", 0, "L")
+	caption := "In " + c.Currency + ", after refunds"
 	if len(c.OtherCurrencies) > 0 {
 		caption += " (gifts in " + strings.Join(c.OtherCurrencies, " and ") + " are not shown)"
 	}
 	d.font("", 8, colMuted)
 	capLines := d.split(d.enc(caption, false), w)
-	y := top
+	y := top + 4.8
 	for _, l := range capLines {
 		pdf.SetXY(x, y)
 		d.draw(w, 3.8, l, "", 0, "L", false) // l is prepared
