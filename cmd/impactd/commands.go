@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -107,6 +108,11 @@ func demoCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 				"IMPACTD_SECRET_KEY":            demo.SecretKey,
 				"IMPACTD_PERIOD":                "quarter",
 			}
+			letterhead, err := demo.WriteLetterhead(abs, getenv)
+			if err != nil {
+				return err
+			}
+			maps.Copy(overrides, letterhead)
 			var ln net.Listener
 			if serve {
 				// Listen first, so that the links in the demo's letters and

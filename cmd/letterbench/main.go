@@ -285,7 +285,7 @@ var page = template.Must(template.New("letter").Funcs(template.FuncMap{
 	"pct": func(a, p int64) int64 { return a * 100 / p },
 }).Parse(`<!doctype html><html><head><meta charset="utf-8"><style>
 @page { size: A4; margin: 15mm 20mm 20mm }
-body { font-family: "DejaVu Sans", sans-serif; font-size: 10.5pt; color: #212529 }
+body { font-family: "Noto Sans", sans-serif; font-size: 10.5pt; color: #212529 }
 h1 { color: #00395d; font-size: 17pt; margin: 0 } h2 { color: #00395d; font-size: 12pt; margin: 14pt 0 4pt }
 .small { font-size: 8pt; color: #62686e } table { width: 100%; border-collapse: collapse; font-size: 9pt }
 th { background: #e2ebf1; color: #00395d; text-align: left; font-size: 8.5pt; padding: 3pt }

@@ -55,7 +55,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 		st.Close()
 		return nil, err
 	}
-	renderer, err := letter.New(letter.Options{Logo: cfg.OrgLogo})
+	renderer, err := letter.New(letter.Options{Logo: cfg.OrgLogo, Signature: cfg.OrgSignature})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("letter renderer: %w", err)
@@ -87,7 +87,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 		Builder: &statement.Builder{
 			Store: st, Templates: tmpl, Location: cfg.Location, PaperSize: cfg.PaperSize,
 			Org: domain.Org{Name: cfg.OrgName, CharityNumber: cfg.OrgCharityNumber, Address: cfg.OrgAddress, Website: cfg.OrgWebsite, Email: cfg.OrgEmail,
-				Country: cfg.OrgCountry, LogoSHA256: renderer.LogoSHA256()},
+				Country: cfg.OrgCountry, LogoSHA256: renderer.LogoSHA256(),
+				Signatory: cfg.OrgSignatory, SignatoryRole: cfg.OrgSignatoryRole, SignatureSHA256: renderer.SignatureSHA256()},
 		},
 	}
 	reg.MustRegister(a.Runner.Collectors()...)

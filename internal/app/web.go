@@ -43,6 +43,7 @@ func (a *App) web(_ context.Context, signInBurst int, signInEvery time.Duration)
 	s, err := supporter.New(supporter.Pages{
 		Store: a.Store, Renderer: a.Renderer, Links: a.Links, Clock: a.Clock, Log: a.Log,
 		Location: a.Config.Location, OrgName: a.Config.OrgName, OrgEmail: a.Config.OrgEmail,
+		CharityNumber: a.Config.OrgCharityNumber, Address: a.Config.OrgAddress, Logo: a.Config.OrgLogo, PeriodKind: a.Config.PeriodKind,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("web: %w", err)

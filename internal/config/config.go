@@ -42,6 +42,9 @@ type Config struct {
 	OrgEmail            string
 	OrgCountry          string // domain.CountryGB or domain.CountryUS
 	OrgLogo             []byte // PNG bytes from IMPACTD_ORG_LOGO_FILE; nil when unset
+	OrgSignatory        string
+	OrgSignatoryRole    string
+	OrgSignature        []byte // PNG bytes from IMPACTD_ORG_SIGNATURE_FILE; nil when unset
 	Location            *time.Location
 	PeriodKind          period.Kind
 	TemplatesDir        string
@@ -99,7 +102,10 @@ var Vars = []Var{
 	{"IMPACTD_ORG_WEBSITE", "", "Website on the letterhead and in the verification line.", false},
 	{"IMPACTD_ORG_EMAIL", "", "Supporter-care email address on the letterhead.", false},
 	{"IMPACTD_ORG_COUNTRY", "GB", "`GB` (letters mark Gift Aid eligible gifts and show the 25% uplift) or `US` (letters carry the \"no goods or services\" acknowledgment when a gift is $250 or more).", false},
-	{"IMPACTD_ORG_LOGO_FILE", "", "PNG logo printed at the top right of the letterhead.", false},
+	{"IMPACTD_ORG_LOGO_FILE", "", "PNG logo printed at the top left of the letterhead (best without transparency).", false},
+	{"IMPACTD_ORG_SIGNATORY", "", "Name of the person who signs the letters and emails, printed under the closing.", false},
+	{"IMPACTD_ORG_SIGNATORY_ROLE", "", "The signatory's role, printed under their name (e.g. `Head of Supporter Care`).", false},
+	{"IMPACTD_ORG_SIGNATURE_FILE", "", "PNG of the signatory's signature, printed above their name (dark ink on white, no transparency).", false},
 	{"IMPACTD_TIMEZONE", "Europe/London", "Organisation's time zone: period boundaries and letter dates.", false},
 	{"IMPACTD_PERIOD", "quarter", "Statement period: `quarter`, `month`, `year` or `taxyear` (UK, 6 April).", false},
 	{"IMPACTD_TEMPLATES_DIR", "", "Directory whose templates override the embedded ones (same file names: `letter.tmpl`, `email_subject.tmpl`, `email_text.tmpl`, `email_html.tmpl`); any other file name is refused at start-up.", false},
@@ -166,6 +172,8 @@ func Load(getenv func(string) string) (*Config, error) {
 		OrgCharityNumber:    get("IMPACTD_ORG_CHARITY_NUMBER"),
 		OrgWebsite:          get("IMPACTD_ORG_WEBSITE"),
 		OrgEmail:            get("IMPACTD_ORG_EMAIL"),
+		OrgSignatory:        get("IMPACTD_ORG_SIGNATORY"),
+		OrgSignatoryRole:    get("IMPACTD_ORG_SIGNATORY_ROLE"),
 		OrgCountry:          strings.ToUpper(get("IMPACTD_ORG_COUNTRY")),
 		TemplatesDir:        get("IMPACTD_TEMPLATES_DIR"),
 		PaperSize:           get("IMPACTD_PAPER_SIZE"),
@@ -209,16 +217,26 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.OrgCountry != domain.CountryGB && c.OrgCountry != domain.CountryUS {
 		errs = append(errs, fmt.Errorf("IMPACTD_ORG_COUNTRY %q: want GB or US", c.OrgCountry))
 	}
-	if path := get("IMPACTD_ORG_LOGO_FILE"); path != "" {
+	png := func(name string) []byte {
+		path := get(name)
+		if path == "" {
+			return nil
+		}
 		b, err := os.ReadFile(path)
 		switch {
 		case err != nil:
-			errs = append(errs, fmt.Errorf("IMPACTD_ORG_LOGO_FILE: %w", err))
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		case !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-			errs = append(errs, fmt.Errorf("IMPACTD_ORG_LOGO_FILE %q: not a PNG image", path))
+			errs = append(errs, fmt.Errorf("%s %q: not a PNG image", name, path))
 		default:
-			c.OrgLogo = b
+			return b
 		}
+		return nil
+	}
+	c.OrgLogo = png("IMPACTD_ORG_LOGO_FILE")
+	c.OrgSignature = png("IMPACTD_ORG_SIGNATURE_FILE")
+	if c.OrgSignature != nil && c.OrgSignatory == "" {
+		errs = append(errs, errors.New("IMPACTD_ORG_SIGNATURE_FILE: set IMPACTD_ORG_SIGNATORY too: a signature is printed above its signatory's name"))
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		errs = append(errs, errors.New("IMPACTD_SECRET_KEY: must be at least 32 characters"))

@@ -72,6 +72,9 @@ type Snapshot struct {
 	// Paragraphs is the letter's copy, already rendered from the templates.
 	Greeting   string   `json:"greeting"`
 	Paragraphs []string `json:"paragraphs"`
+	// Collective is the sentence under the impact figures that sets the
+	// supporter's gift among everyone's (version 3).
+	Collective string   `json:"collective,omitempty"`
 	SignOff    []string `json:"sign_off"`
 	Footer     []string `json:"footer"`
 
@@ -92,6 +95,12 @@ type Org struct {
 	// its logo only when its hash matches, so a re-render of an old letter
 	// never shows a newer logo.
 	LogoSHA256 string `json:"logo_sha256,omitempty"`
+	// Signatory and SignatoryRole sign the letter ("Grace Whitfield", "Head
+	// of Supporter Care"); SignatureSHA256 names their signature image the
+	// way LogoSHA256 names the logo (version 3).
+	Signatory       string `json:"signatory,omitempty"`
+	SignatoryRole   string `json:"signatory_role,omitempty"`
+	SignatureSHA256 string `json:"signature_sha256,omitempty"`
 }
 
 // Organisation countries.
@@ -102,8 +111,10 @@ const (
 
 // SnapshotDonor is the donor as the letter addresses them.
 type SnapshotDonor struct {
-	ID      string   `json:"id"`
-	Name    string   `json:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Address is the postal address below the name, one line each, as the
+	// envelope window shows it (version 3: formatted for the country).
 	Address []string `json:"address,omitempty"`
 }
 

@@ -26,6 +26,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /api/v1/impact", requireRole(d, auth.Operator, handleImpactCreate(d)))
 	mux.Handle("POST /api/v1/impact/{id}/publish", requireRole(d, auth.Operator, handleImpactPublish(d)))
 	mux.Handle("GET "+webui.StylesheetPath, webui.Stylesheet())
+	mux.Handle("GET "+webui.FontPath+"{file}", webui.Font())
 
 	// Supporter pages: the signed link is the authority, no session.
 	if s := d.Supporter; s != nil {

@@ -18,8 +18,18 @@ var unsubscribePage = template.Must(template.New("u").Parse(`<!DOCTYPE html>
 
 type page struct {
 	Title, Body string
-	Form        bool
+	Form, Done  bool
 	Stylesheet  string
+}
+
+// renderUnsubscribe writes p in the supporter pages' look (which names how
+// often letters come) when they are served, or as the plain page.
+func renderUnsubscribe(w http.ResponseWriter, d Deps, status int, p page) {
+	if d.Supporter != nil {
+		d.Supporter.UnsubscribePage(w, status, p.Form, p.Done, p == badLink)
+		return
+	}
+	renderPage(w, status, p)
 }
 
 // renderPage writes the page with the security headers of every HTML page
@@ -38,14 +48,14 @@ var badLink = page{Title: "This link is not valid", Body: "The link may have bee
 func handleUnsubscribePage(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.Links == nil {
-			renderPage(w, http.StatusNotFound, badLink)
+			renderUnsubscribe(w, d, http.StatusNotFound, badLink)
 			return
 		}
 		if _, ok := d.Links.Check("unsubscribe", r.PathValue("token")); !ok {
-			renderPage(w, http.StatusBadRequest, badLink)
+			renderUnsubscribe(w, d, http.StatusBadRequest, badLink)
 			return
 		}
-		renderPage(w, http.StatusOK, page{Title: "Stop impact statements?", Body: "You will no longer receive quarterly impact statements by email. Your gifts are not affected.", Form: true})
+		renderUnsubscribe(w, d, http.StatusOK, page{Title: "Stop impact statements?", Body: "You will no longer receive impact statements by email. Your gifts are not affected.", Form: true})
 	})
 }
 
@@ -54,12 +64,12 @@ func handleUnsubscribePage(d Deps) http.Handler {
 func handleUnsubscribe(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d.Links == nil {
-			renderPage(w, http.StatusNotFound, badLink)
+			renderUnsubscribe(w, d, http.StatusNotFound, badLink)
 			return
 		}
 		donorID, ok := d.Links.Check("unsubscribe", r.PathValue("token"))
 		if !ok {
-			renderPage(w, http.StatusBadRequest, badLink)
+			renderUnsubscribe(w, d, http.StatusBadRequest, badLink)
 			return
 		}
 		err := d.Store.SetDonorStatus(r.Context(), donorID, domain.DonorActive, domain.DonorUnsubscribed, d.Clock.Now().Unix())
@@ -68,6 +78,6 @@ func handleUnsubscribe(d Deps) http.Handler {
 			return
 		}
 		d.Log.Info("donor unsubscribed", "donor_id", donorID)
-		renderPage(w, http.StatusOK, page{Title: "You have been unsubscribed", Body: "You will not receive further impact statements. Thank you for everything you have given."})
+		renderUnsubscribe(w, d, http.StatusOK, page{Title: "You have been unsubscribed", Body: "You will not receive further impact statements. Thank you for everything you have given.", Done: true})
 	})
 }

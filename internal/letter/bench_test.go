@@ -12,7 +12,7 @@ import (
 	"impactd/internal/synthetic"
 )
 
-func benchmarkRender(b *testing.B, r *letter.Renderer, s *domain.Snapshot, wantEmbedded bool) {
+func benchmarkRender(b *testing.B, r *letter.Renderer, s *domain.Snapshot) {
 	hash := hashOf(b, s)
 	var buf bytes.Buffer
 	b.ReportAllocs()
@@ -22,35 +22,34 @@ func benchmarkRender(b *testing.B, r *letter.Renderer, s *domain.Snapshot, wantE
 			b.Fatal(err)
 		}
 	}
-	if embedsFonts(buf.Bytes()) != wantEmbedded {
-		b.Fatalf("letter took the wrong path: embedded fonts = %v", !wantEmbedded)
+	if !embedsFonts(buf.Bytes()) {
+		b.Fatalf("letter does not embed its fonts")
 	}
 	b.ReportMetric(float64(buf.Len()), "bytes/pdf")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "letters/s")
 }
 
-// BenchmarkRenderTypical renders the three-gift sample letter on each path:
-// "fast" for a donor whose name is in Windows-1252 (core fonts), "full" for
-// the sample's Polish donor (embedded UTF-8 fonts).
+// BenchmarkRenderTypical renders the three-gift sample letter: "western"
+// for a donor whose name is in Windows-1252 (the base block alone), "polish"
+// for the sample's Polish donor (the base block and Latin Extended-A).
+// Every letter embeds its fonts.
 func BenchmarkRenderTypical(b *testing.B) {
-	b.Run("fast", func(b *testing.B) { benchmarkRender(b, MustRenderer(b), fastSnapshot(), false) })
-	b.Run("full", func(b *testing.B) { benchmarkRender(b, MustRenderer(b), letter.SampleSnapshot(), true) })
+	b.Run("western", func(b *testing.B) { benchmarkRender(b, MustRenderer(b), westernSnapshot()) })
+	b.Run("polish", func(b *testing.B) { benchmarkRender(b, MustRenderer(b), letter.SampleSnapshot()) })
 }
 
-// BenchmarkRenderLong renders a letter with 200 gifts on each path.
+// BenchmarkRenderLong renders a letter with 200 gifts (eight pages).
 func BenchmarkRenderLong(b *testing.B) {
-	b.Run("fast", func(b *testing.B) { benchmarkRender(b, MustRenderer(b), longSnapshot(200), false) })
-	b.Run("full", func(b *testing.B) { benchmarkRender(b, MustRenderer(b), longFullSnapshot(200), true) })
+	benchmarkRender(b, MustRenderer(b), longSnapshot(200))
 }
 
 // demoSnapshots is the sample letter for each supporter of the demo's
 // synthetic history (internal/synthetic, 200 supporters with names in many
-// scripts), greeted by their first name, and how many take the fast path.
-func demoSnapshots(tb testing.TB) (snaps []*domain.Snapshot, hashes []string, fast int) {
+// scripts), greeted by their first name.
+func demoSnapshots(tb testing.TB) (snaps []*domain.Snapshot, hashes []string) {
 	tb.Helper()
 	h := synthetic.Make(200, period.MustParse("2026-Q3"), time.UTC)
 	seen := map[string]bool{}
-	r := MustRenderer(tb)
 	for _, ev := range h.Events {
 		if ev.Type != "charge.succeeded" {
 			continue
@@ -70,18 +69,15 @@ func demoSnapshots(tb testing.TB) (snaps []*domain.Snapshot, hashes []string, fa
 		s.Greeting = "Dear " + strings.Fields(name)[0] + ","
 		snaps = append(snaps, s)
 		hashes = append(hashes, hashOf(tb, s))
-		if !embedsFonts(MustRender(tb, r, s)) {
-			fast++
-		}
 	}
-	return snaps, hashes, fast
+	return snaps, hashes
 }
 
 // BenchmarkRenderDemoMix renders the typical letter for each demo
-// supporter in turn: the realistic mix of the two paths.
+// supporter in turn: the realistic mix of scripts and blocks.
 func BenchmarkRenderDemoMix(b *testing.B) {
 	r := MustRenderer(b)
-	snaps, hashes, fast := demoSnapshots(b)
+	snaps, hashes := demoSnapshots(b)
 	var buf bytes.Buffer
 	total := 0
 	b.ReportAllocs()
@@ -97,16 +93,15 @@ func BenchmarkRenderDemoMix(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/float64(b.N), "bytes/pdf")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "letters/s")
-	b.ReportMetric(100*float64(fast)/float64(len(snaps)), "%fast")
 }
 
-// BenchmarkRenderTypicalParallel renders the sample letter on each path
-// from many goroutines sharing one Renderer, as a run does.
+// BenchmarkRenderTypicalParallel renders the sample letters from many
+// goroutines sharing one Renderer, as a run does.
 func BenchmarkRenderTypicalParallel(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		s    *domain.Snapshot
-	}{{"fast", fastSnapshot()}, {"full", letter.SampleSnapshot()}} {
+	}{{"western", westernSnapshot()}, {"polish", letter.SampleSnapshot()}} {
 		b.Run(c.name, func(b *testing.B) {
 			r := MustRenderer(b)
 			hash := hashOf(b, c.s)

@@ -14,12 +14,12 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// cutFonts holds DejaVu Sans and DejaVu Sans Bold cut once, by cutfonts, into
+// cutFonts holds Noto Sans and Noto Sans Bold cut once, by cutfonts, into
 // 8-bit TrueType fonts that fpdf embeds as they are: blocks.txt names the
 // blocks in order, and each has an encoding (NAME.map, in fpdf's format) and,
 // per style, fpdf's definition file (NAME-regular.json) and the compressed
-// font (NAME-regular.z). The whole DejaVu files they come from, and their
-// Bitstream Vera licence, are in fonts/.
+// font (NAME-regular.z). Their source (Debian's fonts-noto-core) and its
+// SIL Open Font License are in fonts/LICENSE.
 //
 //go:embed fonts/cut
 var cutFonts embed.FS
@@ -43,11 +43,15 @@ type fontBlock struct {
 	// cw are the advance widths of codes 0–255, in thousandths of the font
 	// size, as fpdf measures them.
 	cw [2][256]int
+	// toUnicode is the block's compressed ToUnicode CMap (finish adds it
+	// to the fonts, which fpdf's 8-bit route writes without one).
+	toUnicode []byte
 }
 
 // fontSet is the parsed, immutable font data shared by every render.
 type fontSet struct {
-	// blocks[0] is Windows-1252 (/WinAnsiEncoding): every letter's copy is
+	// blocks[0] is Windows-1252 (/WinAnsiEncoding) with a few extras on its
+	// undefined codes (the minus sign among them): every letter's copy is
 	// set in it. Later blocks hold the rest of the repertoire.
 	blocks []fontBlock
 	// glyph maps a BMP rune to (block index + 1) << 8 | code; 0 means no
@@ -96,6 +100,7 @@ func loadFonts() (*fontSet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load fonts: %w", err)
 		}
+		var runes [256]rune
 		sc := bufio.NewScanner(bytes.NewReader(enc))
 		for sc.Scan() {
 			var code int
@@ -111,10 +116,12 @@ func loadFonts() (*fontSet, error) {
 				return nil, fmt.Errorf("load fonts: %s.map: U+%04X is in two blocks", name, r)
 			}
 			fs.glyph[r] = uint16(i+1)<<8 | uint16(code)
+			runes[code] = r
 		}
 		if err := sc.Err(); err != nil {
 			return nil, fmt.Errorf("load fonts: %s.map: %w", name, err)
 		}
+		bl.toUnicode = toUnicodeCMap(&runes)
 		fs.blocks = append(fs.blocks, bl)
 	}
 	if len(fs.blocks) == 0 || fs.glyph[' ']>>8 != 1 || fs.glyph['?']>>8 != 1 {

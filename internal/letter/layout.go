@@ -1,6 +1,7 @@
 package letter
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,37 +17,42 @@ import (
 const (
 	marginLeft   = 20.0
 	marginRight  = 20.0
-	marginTop    = 24.0 // where pages after the first start, below the running header
-	letterheadY  = 15.0 // where the first page starts
-	footerBottom = 10.0 // space below the footer
-	bodyLine     = 5.2  // line height of body text
+	marginTop    = 22.0 // where pages after the first start, below the running header
+	letterheadY  = 13.0 // top of the logo and organisation name
+	footerBottom = 9.0  // space below the footer
+	bodyLine     = 5.0  // line height of body text
 	bodySize     = 10.5 // body text, in points
 	tableSize    = 9.0
 	tableLine    = 4.1
-	tablePadY    = 1.0
-	footerSize   = 7.2
-	footerLine   = 3.2
-	dateCol      = 37.0 // fits "30 September 2026" in the table font
+	tablePadY    = 0.8
+	footerSize   = 7.0
+	footerLine   = 3.1
+	dateCol      = 34.0 // fits "30 September 2026" in the table font
+	amountCol    = 30.0
 )
 
 // rgb is a colour.
 type rgb struct{ r, g, b int }
 
-// The palette: one dark blue for the organisation, greys for small print.
+// The palette: one dark blue for the organisation, a teal accent, greys for
+// small print. Every text colour meets WCAG AA contrast on white and on the
+// tints it is printed on.
 var (
 	colInk       = rgb{33, 37, 41}
-	colMuted     = rgb{98, 104, 110}
+	colMuted     = rgb{88, 94, 100}
 	colBrand     = rgb{0, 57, 93}
-	colAccent    = rgb{0, 122, 153}
+	colAccent    = rgb{0, 112, 140}
+	colTint      = rgb{236, 243, 247}
 	colHeadFill  = rgb{226, 235, 241}
-	colZebra     = rgb{245, 248, 250}
-	colHairline  = rgb{214, 220, 225}
+	colZebra     = rgb{246, 248, 250}
+	colHairline  = rgb{205, 212, 218}
 	colDemoFill  = rgb{255, 243, 205}
 	colDemoText  = rgb{122, 72, 0}
 	colDemoFrame = rgb{230, 180, 80}
 )
 
-// fallbackGreeting replaces a greeting the fonts cannot print.
+// fallbackGreeting replaces a greeting the fonts cannot print; the email's
+// template uses the same words when it has no name.
 const fallbackGreeting = "Dear supporter,"
 
 // doc is one letter being drawn: it lives for one Render call only.
@@ -56,14 +62,14 @@ type doc struct {
 	pdf    *fpdf.Fpdf
 	code   string // verification code
 	issued time.Time
-	// core is set when the letter is drawn with fpdf's core fonts in
-	// Windows-1252, rather than the embedded fonts.
-	core bool
-	// style is the current style (regular or bold), which the embedded
-	// path needs to measure and draw text in other blocks.
+	win    Window
+	// style is the current style (regular or bold), which drawing needs to
+	// measure and draw text in other blocks.
 	style int
 	// added records which blocks' fonts, per style, the document has.
 	added [][2]bool
+	// images records which pictures the document has registered.
+	images map[string]bool
 	// runBuf and textBuf are reused by runs.
 	runBuf  []run
 	textBuf []byte
@@ -81,52 +87,71 @@ type column struct {
 	align string // "L", "C" or "R"
 }
 
-// newDoc starts a letter; core chooses the core-font path (see Render).
-func newDoc(r *Renderer, s *domain.Snapshot, contentHash string, issued time.Time, core bool) *doc {
-	d := &doc{r: r, s: s, pdf: r.newFpdf(s.PaperSize, issued, s.Org.LogoSHA256, core), code: domain.VerificationCode(contentHash), issued: issued, core: core}
+// newDoc starts a letter.
+func newDoc(r *Renderer, s *domain.Snapshot, contentHash string, issued time.Time) *doc {
+	d := &doc{r: r, s: s, pdf: r.newFpdf(s, issued), code: domain.VerificationCode(contentHash), issued: issued,
+		win: WindowFor(s.PaperSize)}
 	pdf := d.pdf
-	if !core {
-		// The base block prints every letter's copy, in both styles.
-		d.added = make([][2]bool, len(r.fonts.blocks))
-		d.useBlock(0, regular)
-		d.useBlock(0, bold)
-	}
+	// The base block prints every letter's copy, in both styles.
+	d.added = make([][2]bool, len(r.fonts.blocks))
+	d.useBlock(0, regular)
+	d.useBlock(0, bold)
 	d.pageW, d.pageH = pdf.GetPageSize()
 	d.width = d.pageW - marginLeft - marginRight
 	pdf.SetMargins(marginLeft, marginTop, marginRight)
 	pdf.SetCellMargin(1.2)
-	pdf.SetTitle(d.clean("Impact statement — "+s.PeriodLabel), true)
+	pdf.SetTitle(d.clean("Impact statement, "+s.PeriodLabel), true)
 	pdf.SetAuthor(d.clean(s.Org.Name), true)
+	pdf.SetSubject(d.clean("Your gifts to "+s.Org.Name+" in "+s.PeriodLabel+" and what they helped achieve"), true)
+	lang := "en-GB"
+	if s.Org.Country == domain.CountryUS {
+		lang = "en-US"
+	}
+	pdf.SetLang(lang)
 
 	// The footer's height depends on how its lines wrap; it sets where the
 	// body must stop on every page.
 	d.font("", footerSize, colMuted)
-	for _, line := range s.Footer {
-		d.footer = append(d.footer, d.split(d.enc(line, false), d.width)...)
+	for _, line := range d.footerCopy() {
+		d.footer = append(d.footer, d.balanced(d.enc(line, false), d.width)...)
 	}
 	d.footerH = float64(len(d.footer)+1)*footerLine + 3
-	pdf.SetAutoPageBreak(true, footerBottom+d.footerH+6)
+	pdf.SetAutoPageBreak(true, footerBottom+d.footerH+5)
 	pdf.SetHeaderFunc(d.runningHeader)
 	pdf.SetFooterFunc(d.pageFooter)
 	return d
 }
 
+// footerCopy is the footer's text: the template's lines, then the
+// organisation's registered name, number and address (Charities Act 2011
+// s.39 asks a registered charity to say so on such documents).
+func (d *doc) footerCopy() []string {
+	org := d.s.Org
+	lines := append([]string(nil), d.s.Footer...)
+	var reg []string
+	if org.CharityNumber != "" {
+		reg = append(reg, org.Name+" is a registered charity, no. "+org.CharityNumber)
+	}
+	if len(org.Address) > 0 {
+		reg = append(reg, strings.Join(org.Address, ", "))
+	}
+	if len(reg) > 0 {
+		lines = append(lines, strings.Join(reg, " · ")+".")
+	}
+	return lines
+}
+
 // clean prepares document metadata (title, author), which fpdf stores as
-// UTF-16 on both paths (see fontSet.clean).
+// UTF-16 (see fontSet.clean).
 func (d *doc) clean(s string) string { return d.r.fonts.clean(s, false) }
 
-// font selects style ("" or "B") at size points in colour c, from the core
-// or the embedded family according to the letter's path.
+// font selects style ("" or "B") at size points in colour c.
 func (d *doc) font(style string, size float64, c rgb) {
-	family := fontFamily
-	if d.core {
-		family = coreFamily
-	}
 	d.style = regular
 	if style == "B" {
 		d.style = bold
 	}
-	d.pdf.SetFont(family, style, size)
+	d.pdf.SetFont(fontFamily, style, size)
 	d.pdf.SetTextColor(c.r, c.g, c.b)
 }
 
@@ -144,19 +169,44 @@ func (d *doc) need(h float64) {
 	}
 }
 
-// letter draws the whole letter.
+// image draws picture p at x, y, w wide (and h high, or in proportion when
+// h is 0), registering it the first time.
+func (d *doc) image(p *picture, x, y, w, h float64) {
+	if d.images == nil {
+		d.images = map[string]bool{}
+	}
+	if !d.images[p.name] {
+		d.images[p.name] = true
+		d.pdf.RegisterImageOptionsReader(p.name, fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(p.data))
+	}
+	d.pdf.ImageOptions(p.name, x, y, w, h, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+}
+
+// letter draws the whole letter: on the first page what a supporter reads
+// first — who it is from, to whom, the period's impact in a few figures,
+// their own giving and the signature — then the details.
 func (d *doc) letter() {
 	s := d.s
 	d.pdf.AddPage()
+	d.foldMarks()
 	d.letterhead()
 	d.addressBlock()
+	// The title starts below the window; if the first fold would cross it,
+	// below the fold.
+	top := d.win.Y + d.win.H + 7
+	if f := d.win.Folds[0]; top < f && top+7.2 > f {
+		top = f - 8.2 // above the fold, if there is room under the window
+		if top < d.win.Y+d.win.H+3 {
+			top = f + 3
+		}
+	}
+	d.pdf.SetXY(marginLeft, top)
 
-	d.font("B", 14, colBrand)
-	d.multiCell(d.width, 6.6, "Your impact statement — "+s.PeriodLabel, false)
-	d.pdf.Ln(4)
+	d.font("B", 16, colBrand)
+	d.multiCell(d.width, 7.2, "Your impact in "+s.PeriodLabel, false)
+	d.pdf.Ln(3)
 	if s.Corrects != "" {
-		// A corrected letter says so before anything else, in the same
-		// framed box as the demonstration note.
+		// A corrected letter says so before anything else.
 		d.font("B", 9.5, colDemoText)
 		d.pdf.SetFillColor(colDemoFill.r, colDemoFill.g, colDemoFill.b)
 		d.pdf.SetDrawColor(colDemoFrame.r, colDemoFrame.g, colDemoFrame.b)
@@ -172,419 +222,39 @@ func (d *doc) letter() {
 	}
 	d.font("", bodySize, colInk)
 	d.multiCell(d.width, bodyLine, greeting, false)
-	d.pdf.Ln(2.5)
+	d.pdf.Ln(2)
 	for _, p := range s.Paragraphs {
 		d.multiCell(d.width, bodyLine, p, true)
-		d.pdf.Ln(2.5)
+		d.pdf.Ln(2)
 	}
+	d.figures()
+	if strings.TrimSpace(s.Collective) != "" {
+		d.font("", bodySize, colInk)
+		d.pdf.SetX(marginLeft)
+		d.multiCell(d.width, bodyLine, s.Collective, true)
+		d.pdf.Ln(2)
+	}
+	d.yourGiving()
+	d.signOff()
 
+	// The details start on a page of their own.
+	d.pdf.AddPage()
 	d.gifts()
-	d.refunds()
-	d.totals()
-	d.notes()
 	d.history()
 	d.impact()
-	d.signOff()
-}
-
-// letterhead draws the organisation's name, details, optional logo and a
-// coloured rule at the top of the first page.
-func (d *doc) letterhead() {
-	pdf, org := d.pdf, d.s.Org
-	textW := d.width
-	logoBottom := letterheadY
-	if d.r.showLogo(d.s.Org.LogoSHA256) {
-		h := 18.0
-		w := h * float64(d.r.logoW) / float64(d.r.logoH)
-		if w > 50 {
-			w = 50
-			h = w * float64(d.r.logoH) / float64(d.r.logoW)
-		}
-		pdf.ImageOptions(logoName, d.pageW-marginRight-w, letterheadY, w, h, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
-		textW -= w + 8
-		logoBottom = letterheadY + h
-	}
-	pdf.SetXY(marginLeft, letterheadY)
-	d.font("B", 17, colBrand)
-	d.multiCell(textW, 7.4, org.Name, false)
-	pdf.Ln(0.8)
-	d.font("", 8, colMuted)
-	var small []string
-	if org.CharityNumber != "" {
-		small = append(small, "Registered charity no. "+org.CharityNumber)
-	}
-	if len(org.Address) > 0 {
-		small = append(small, strings.Join(org.Address, ", "))
-	}
-	var contact []string
-	for _, c := range []string{org.Website, org.Email} {
-		if c != "" {
-			contact = append(contact, c)
-		}
-	}
-	if len(contact) > 0 {
-		small = append(small, strings.Join(contact, "  ·  "))
-	}
-	for _, line := range small {
-		d.multiCell(textW, 3.8, line, false)
-	}
-	y := max(pdf.GetY(), logoBottom) + 3
-	pdf.SetDrawColor(colAccent.r, colAccent.g, colAccent.b)
-	pdf.SetLineWidth(0.6)
-	pdf.Line(marginLeft, y, d.pageW-marginRight, y)
-	pdf.SetLineWidth(0.2)
-	pdf.SetY(y + 8)
-}
-
-// addressBlock draws the donor's name and postal address on the left and
-// the letter's date on the right. A name or address line the fonts cannot
-// print is left out rather than shown as boxes or question marks.
-func (d *doc) addressBlock() {
-	pdf, donor := d.pdf, d.s.Donor
-	top := pdf.GetY()
-	dateW := 50.0
-	blockW := d.width - dateW - 10
-	d.font("", bodySize, colInk)
-	lines := 0
-	for _, line := range append([]string{donor.Name}, donor.Address...) {
-		if strings.TrimSpace(line) == "" || !d.r.fonts.coversAll(line) {
-			continue
-		}
-		pdf.SetX(marginLeft)
-		d.multiCell(blockW, bodyLine, line, false)
-		lines++
-	}
-	end := pdf.GetY()
-	pdf.SetXY(d.pageW-marginRight-dateW, top)
-	d.cell(dateW, bodyLine, longDate(d.s.IssuedOn), 0, "R")
-	pdf.SetXY(marginLeft, max(end, top+bodyLine)+9)
 }
 
 // heading starts a section, keeping it on a page with at least keep
 // millimetres of what follows.
 func (d *doc) heading(title string, keep float64) {
-	d.pdf.Ln(3)
+	if d.pdf.GetY() > marginTop+1 {
+		d.pdf.Ln(3)
+	}
 	d.need(9 + keep)
 	d.font("B", 12, colBrand)
 	d.pdf.SetX(marginLeft)
-	d.multiCell(d.width, 6.5, title, false)
-	d.pdf.Ln(1.5)
-}
-
-// gifts draws the table of gifts made in the period.
-func (d *doc) gifts() {
-	d.heading("Your gifts", 20)
-	if len(d.s.Gifts) == 0 {
-		d.font("", bodySize, colInk)
-		d.multiCell(d.width, bodyLine, "We received no gifts from you in this period.", false)
-		return
-	}
-	giftAid := false
-	for _, g := range d.s.Gifts {
-		giftAid = giftAid || g.GiftAid
-	}
-	gaW := 0.0
-	if giftAid {
-		gaW = 17
-	}
-	cols := []column{
-		{"Date", dateCol, "L"},
-		{"Type", 22, "L"},
-		{"Designation", d.width - dateCol - 22 - gaW - 34, "L"},
-	}
-	if giftAid {
-		cols = append(cols, column{"Gift Aid", gaW, "C"})
-	}
-	cols = append(cols, column{"Amount", 34, "R"})
-	d.tableHead(cols)
-	for i, g := range d.s.Gifts {
-		kind := "One-off"
-		if g.Recurring {
-			kind = "Monthly"
-		}
-		designation := g.Designation
-		if strings.TrimSpace(designation) == "" {
-			designation = "—"
-		}
-		row := []string{longDate(g.Date), kind, designation}
-		if giftAid {
-			mark := ""
-			if g.GiftAid {
-				mark = "Yes"
-			}
-			row = append(row, mark)
-		}
-		d.tableRow(cols, append(row, g.Amount.String()), i, "")
-	}
-	d.tableEnd()
-}
-
-// refunds draws the refunds made in the period, each as its own dated line.
-func (d *doc) refunds() {
-	if len(d.s.Refunds) == 0 {
-		return
-	}
-	d.heading("Refunds", 20)
-	cols := []column{
-		{"Date", dateCol, "L"},
-		{"Refund", d.width - dateCol - 34, "L"},
-		{"Amount", 34, "R"},
-	}
-	d.tableHead(cols)
-	for i, rf := range d.s.Refunds {
-		neg := money.Money{Amount: -rf.Amount.Amount, Currency: rf.Amount.Currency}
-		d.tableRow(cols, []string{longDate(rf.Date), "Refund of your gift of " + longDate(rf.GiftDate), neg.String()}, i, "")
-	}
-	d.tableEnd()
-}
-
-// totals draws the period's totals, one row per currency: amounts in
-// different currencies are never added together.
-func (d *doc) totals() {
-	if len(d.s.Totals) == 0 {
-		return
-	}
-	d.heading("Your total giving this period", 14)
-	cols := []column{
-		{"Currency", d.width - 3*34, "L"},
-		{"Gross", 34, "R"},
-		{"Refunded", 34, "R"},
-		{"Net", 34, "R"},
-	}
-	d.tableHead(cols)
-	for i, t := range d.s.Totals {
-		m := func(a int64) string { return money.Money{Amount: a, Currency: t.Currency}.String() }
-		refunded := m(0)
-		if t.Refunded != 0 {
-			refunded = m(-t.Refunded)
-		}
-		d.tableRow(cols, []string{t.Currency, m(t.Gross), refunded, m(t.Net)}, i, "B")
-	}
-	d.tableEnd()
-}
-
-// notes prints the Gift Aid and US acknowledgment copy under the totals.
-func (d *doc) notes() {
-	var notes []string
-	if d.s.GiftAid != nil && strings.TrimSpace(d.s.GiftAid.Note) != "" {
-		notes = append(notes, d.s.GiftAid.Note)
-	}
-	if strings.TrimSpace(d.s.Acknowledgment) != "" {
-		notes = append(notes, d.s.Acknowledgment)
-	}
-	for _, n := range notes {
-		d.font("", 9.5, colInk)
-		lines := d.split(d.enc(n, true), d.width)
-		d.need(float64(len(lines)) * 4.6)
-		d.pdf.SetX(marginLeft)
-		d.drawLines(d.width, 4.6, lines, "", false)
-		d.pdf.Ln(1.5)
-	}
-}
-
-// history draws the donor's giving over time: this period, the year to date
-// and all time per currency, then the chart of the last eight quarters.
-func (d *doc) history() {
-	s := d.s
-	if len(s.Lifetime) == 0 && s.Chart == nil {
-		return
-	}
-	d.heading("Your giving over time", 40)
-	if len(s.Lifetime) > 0 {
-		ytdTitle := "Year to date"
-		if t, err := time.Parse(time.DateOnly, s.YearStart); err == nil {
-			ytdTitle = "Since 1 January " + strconv.Itoa(t.Year())
-		}
-		allTitle := "All time"
-		if s.FirstGiftOn != "" {
-			allTitle = "Since " + monthYear(s.FirstGiftOn)
-		}
-		cols := []column{
-			{"Currency", d.width - 3*40, "L"},
-			{"This period", 40, "R"},
-			{ytdTitle, 40, "R"},
-			{allTitle, 40, "R"},
-		}
-		d.tableHead(cols)
-		for i, life := range s.Lifetime {
-			c := life.Currency
-			m := func(ts []domain.Total) string {
-				for _, t := range ts {
-					if t.Currency == c {
-						return money.Money{Amount: t.Net, Currency: c}.String()
-					}
-				}
-				return money.Money{Currency: c}.String()
-			}
-			d.tableRow(cols, []string{c, m(s.Totals), m(s.YearToDate), m(s.Lifetime)}, i, "")
-		}
-		d.tableEnd()
-		d.font("", 7.5, colMuted)
-		d.pdf.SetX(marginLeft)
-		d.multiCell(d.width, 3.6, "Amounts after refunds. Amounts in different currencies are never added together.", false)
-	}
-	if s.Chart != nil {
-		d.chart(s.Chart)
-	}
-}
-
-// chart draws a bar chart of the donor's giving per quarter, the period's
-// own quarter in the darker colour.
-func (d *doc) chart(c *domain.GivingChart) {
-	pdf := d.pdf
-	const (
-		plotH  = 30.0 // height of the tallest bar
-		labelH = 4.0  // room for the amounts above the bars
-		axisH  = 6.0  // room for the quarter labels below the axis
-	)
-	caption := "Your gifts by quarter, in " + c.Currency + ", after refunds"
-	if len(c.OtherCurrencies) > 0 {
-		caption += " (gifts in " + strings.Join(c.OtherCurrencies, " and ") + " are not shown)"
-	}
-	d.font("", 8.5, colInk)
-	capLines := d.split(d.enc(caption, false), d.width)
-	d.need(float64(len(capLines))*4 + 3 + labelH + plotH + axisH + 2)
-	pdf.Ln(3)
-	for _, l := range capLines {
-		pdf.SetX(marginLeft)
-		d.draw(d.width, 4, l, "", 1, "L", false) // l is prepared
-	}
-	top := pdf.GetY() + labelH + 1
-	base := top + plotH
-	var peak int64
-	for _, b := range c.Bars {
-		peak = max(peak, b.Amount)
-	}
-	slot := d.width / float64(len(c.Bars))
-	barW := slot * 0.56
-	for i, b := range c.Bars {
-		x := marginLeft + float64(i)*slot
-		col := colAccent
-		if b.Period == d.s.Period {
-			col = colBrand
-		}
-		if b.Amount > 0 && peak > 0 {
-			h := max(plotH*float64(b.Amount)/float64(peak), 0.6)
-			pdf.SetFillColor(col.r, col.g, col.b)
-			pdf.Rect(x+(slot-barW)/2, base-h, barW, h, "F")
-			d.font("", 6.8, colInk)
-			pdf.SetXY(x, base-h-labelH)
-			d.cell(slot, labelH, money.Money{Amount: b.Amount, Currency: c.Currency}.String(), 0, "C")
-		}
-		style := ""
-		if b.Period == d.s.Period {
-			style = "B"
-		}
-		d.font(style, 7, colMuted)
-		pdf.SetXY(x, base+1)
-		d.cell(slot, axisH-1, b.Label, 0, "C")
-	}
-	pdf.SetDrawColor(colHairline.r, colHairline.g, colHairline.b)
-	pdf.SetLineWidth(0.3)
-	pdf.Line(marginLeft, base, marginLeft+d.width, base)
-	pdf.SetLineWidth(0.2)
-	pdf.SetXY(marginLeft, base+axisH+2)
-}
-
-// impact draws the organisation's results for the period, if there are any.
-func (d *doc) impact() {
-	im := d.s.Impact
-	if im == nil {
-		return
-	}
-	pdf := d.pdf
-	title := im.Title
-	if strings.TrimSpace(title) == "" {
-		title = "What we achieved together"
-	}
-	d.pdf.Ln(3)
-	d.heading(title, 30)
-	// Demonstration data is marked value by value, so that a letter never
-	// labels the organisation's real, published figures as invented. An
-	// update flagged as demo data without any per-value flag (snapshot
-	// version 1) is demonstration data throughout.
-	allDemo := im.DemoData
-	for _, m := range im.Metrics {
-		if m.PeriodDemo || m.CumulativeDemo {
-			allDemo = false
-		}
-	}
-	anyDemo := allDemo
-	if len(im.Metrics) > 0 {
-		cols := []column{
-			{"", d.width - 36 - 50, "L"},
-			{"This period", 36, "R"},
-			{"Cumulative", 50, "R"},
-		}
-		d.tableHead(cols)
-		for i, m := range im.Metrics {
-			period := count(m.Period, m.Unit)
-			if m.Period != nil && (allDemo || (im.DemoData && m.PeriodDemo)) {
-				period += demoMark
-				anyDemo = true
-			}
-			cum := count(m.Cumulative, m.Unit)
-			if m.Cumulative != nil && m.CumulativeSince != "" {
-				cum += " since " + m.CumulativeSince
-			}
-			if m.Cumulative != nil && (allDemo || (im.DemoData && m.CumulativeDemo)) {
-				cum += demoMark
-				anyDemo = true
-			}
-			d.tableRow(cols, []string{m.Label, period, cum}, i, "")
-		}
-		d.tableEnd()
-		pdf.Ln(1)
-	}
-	if anyDemo {
-		note := demoMark + " Demonstration figure, invented for this demo — not a real result."
-		if !allDemo {
-			note += " Figures without the mark are the organisation's own, as published (see the source below)."
-		}
-		d.font("", 8.5, colDemoText)
-		pdf.SetFillColor(colDemoFill.r, colDemoFill.g, colDemoFill.b)
-		pdf.SetDrawColor(colDemoFrame.r, colDemoFrame.g, colDemoFrame.b)
-		pdf.SetX(marginLeft)
-		d.drawLines(d.width, 4.4, d.split(d.enc(note, false), d.width), "1", true)
-		pdf.Ln(3)
-	}
-	if strings.TrimSpace(im.Narrative) != "" {
-		d.font("", bodySize, colInk)
-		pdf.SetX(marginLeft)
-		d.multiCell(d.width, bodyLine, im.Narrative, true)
-		pdf.Ln(2)
-	}
-	var src []string
-	if s := strings.TrimSpace(im.Source); s != "" {
-		if !strings.HasSuffix(s, ".") {
-			s += "."
-		}
-		src = append(src, "Source: "+s)
-	}
-	if im.AsOf != "" {
-		src = append(src, "Figures as of "+longDate(im.AsOf)+".")
-	}
-	if len(src) > 0 {
-		d.font("", 8, colMuted)
-		lines := d.split(d.enc(strings.Join(src, " "), false), d.width)
-		d.need(float64(len(lines)) * 3.8)
-		pdf.SetX(marginLeft)
-		d.drawLines(d.width, 3.8, lines, "", false)
-	}
-}
-
-// signOff draws the closing lines, kept together on one page.
-func (d *doc) signOff() {
-	if len(d.s.SignOff) == 0 {
-		return
-	}
-	d.pdf.Ln(7)
-	d.need(float64(len(d.s.SignOff)) * bodyLine)
-	d.font("", bodySize, colInk)
-	for _, line := range d.s.SignOff {
-		d.pdf.SetX(marginLeft)
-		d.multiCell(d.width, bodyLine, line, false)
-	}
+	d.multiCell(d.width, 6.2, title, false)
+	d.pdf.Ln(1.2)
 }
 
 // tableHead draws a table's header row.
@@ -594,7 +264,7 @@ func (d *doc) tableHead(cols []column) {
 	pdf.SetFillColor(colHeadFill.r, colHeadFill.g, colHeadFill.b)
 	pdf.SetX(marginLeft)
 	for _, c := range cols {
-		d.draw(c.width, 6.4, d.enc(c.title, false), "", 0, c.align, true)
+		d.draw(c.width, 6.2, d.enc(c.title, false), "", 0, c.align, true)
 	}
 	pdf.Ln(-1)
 }
@@ -613,7 +283,9 @@ func (d *doc) tableRow(cols []column, cells []string, i int, style string) {
 	h := float64(n)*tableLine + 2*tablePadY
 	if pdf.GetY()+h > d.bottom() {
 		pdf.AddPage()
-		d.tableHead(cols)
+		if cols[0].title != "" {
+			d.tableHead(cols)
+		}
 		d.font(style, tableSize, colInk)
 	}
 	y := pdf.GetY()
@@ -644,7 +316,7 @@ func (d *doc) tableEnd() {
 }
 
 // runningHeader is fpdf's header callback: pages after the first carry a
-// small line naming the organisation and the statement.
+// small line naming the organisation, the supporter and the statement.
 func (d *doc) runningHeader() {
 	pdf := d.pdf
 	// fpdf restores the page's font after its callbacks; so must d.
@@ -654,7 +326,11 @@ func (d *doc) runningHeader() {
 	}
 	d.font("", 8, colMuted)
 	pdf.SetXY(marginLeft, 12)
-	d.cell(d.width, 4, d.s.Org.Name+" — Your impact statement, "+d.s.PeriodLabel, 0, "L")
+	head := d.s.Org.Name + " — Impact statement, " + d.s.PeriodLabel
+	if name := d.s.Donor.Name; name != "" && d.r.fonts.coversAll(name) {
+		head += ", for " + name
+	}
+	d.cell(d.width, 4, head, 0, "L")
 	pdf.SetDrawColor(colHairline.r, colHairline.g, colHairline.b)
 	pdf.Line(marginLeft, 17.5, d.pageW-marginRight, 17.5)
 	pdf.SetXY(marginLeft, marginTop)
@@ -694,8 +370,42 @@ func (d *doc) pageFooter() {
 	d.cell(30+slack, footerLine, fmt.Sprintf("Page %d of {nb}", pdf.PageNo()), 0, "R")
 }
 
+// balanced wraps a prepared line to width w like split, but narrows the
+// measure while the line count stays the same, so that the last line is
+// not a word or two left alone (a widow).
+func (d *doc) balanced(s string, w float64) []string {
+	lines := d.split(s, w)
+	const enough = 0.3 // of the measure: more than a word or two
+	if len(lines) < 2 || d.lineWidth(lines[len(lines)-1]) >= w*enough {
+		return lines
+	}
+	best := lines
+	for nw := w - 2; nw > w*0.6; nw -= 2 {
+		l := d.split(s, nw)
+		if len(l) != len(lines) {
+			break
+		}
+		best = l
+		if d.lineWidth(l[len(l)-1]) >= nw*enough {
+			break
+		}
+	}
+	return best
+}
+
 // demoMark follows every demonstration value.
 const demoMark = "†"
+
+// minusSign is U+2212, the true minus sign, which the base block carries.
+const minusSign = "\u2212"
+
+// signed formats an amount with a true minus sign when it is negative.
+func signed(m money.Money) string {
+	if m.Amount < 0 {
+		return minusSign + money.Money{Amount: -m.Amount, Currency: m.Currency}.String()
+	}
+	return m.String()
+}
 
 // monthYear formats "2025-03-14" as "March 2025".
 func monthYear(s string) string {
@@ -725,7 +435,7 @@ func count(v *int64, unit string) string {
 	n := *v
 	sign := ""
 	if n < 0 {
-		sign, n = "-", -n
+		sign, n = minusSign, -n
 	}
 	digits := strconv.FormatInt(n, 10)
 	var b strings.Builder

@@ -8,11 +8,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"image"
 	_ "image/png" // registers the PNG decoder for the logo check in New
 	"io"
+	"sync"
 	"time"
 
 	"github.com/go-pdf/fpdf"
@@ -22,55 +22,90 @@ import (
 
 // Options configures a Renderer. The zero value is a complete configuration.
 type Options struct {
-	// Logo is an optional PNG printed at the top right of the letterhead.
+	// Logo is an optional PNG printed at the top left of the letterhead.
 	Logo []byte
+	// Signature is an optional PNG of the signatory's signature, printed
+	// above their name. Both images are best without an alpha channel:
+	// fpdf then copies their pixels as they are instead of recompressing
+	// them for every letter.
+	Signature []byte
 }
 
 // Renderer turns snapshots into PDF letters. All font work (definitions,
 // coverage) is done once in New; a Renderer holds only immutable data and is
 // safe for concurrent use by many goroutines.
 type Renderer struct {
-	fonts *fontSet
-	logo  []byte
-	// logoHash is the hex SHA-256 of logo: a snapshot shows the logo only
-	// when its Org.LogoSHA256 names this one.
-	logoHash string
-	// logoW and logoH are the logo's size in pixels, for its aspect ratio.
-	logoW, logoH int
+	fonts     *fontSet
+	logo      *picture
+	signature *picture
+}
+
+// picture is a configured PNG. A snapshot shows it only when it names its
+// hash, so a re-render of an old letter never shows a newer image.
+type picture struct {
+	name string
+	data []byte
+	// hash is the hex SHA-256 of data.
+	hash string
+	// w and h are its size in pixels, for its aspect ratio.
+	w, h int
 }
 
 // LogoSHA256 is the hex SHA-256 of the renderer's logo, "" without one. The
 // statement builder freezes it into each snapshot (Org.LogoSHA256).
-func (r *Renderer) LogoSHA256() string { return r.logoHash }
+func (r *Renderer) LogoSHA256() string { return r.logo.sha() }
 
-// New prepares a Renderer: it loads the embedded fonts and checks the logo,
-// so that Render cannot fail on them later.
+// SignatureSHA256 is the hex SHA-256 of the renderer's signature image, ""
+// without one (Org.SignatureSHA256).
+func (r *Renderer) SignatureSHA256() string { return r.signature.sha() }
+
+func (p *picture) sha() string {
+	if p == nil {
+		return ""
+	}
+	return p.hash
+}
+
+// shows reports whether a snapshot that names hash gets this picture.
+func (p *picture) shows(hash string) bool { return p != nil && hash == p.hash }
+
+// newPicture checks a PNG.
+func newPicture(name string, data []byte) (*picture, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if format != "png" {
+		return nil, fmt.Errorf("%s is %s, want png", name, format)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, fmt.Errorf("%s has no pixels", name)
+	}
+	sum := sha256.Sum256(data)
+	return &picture{name: name, data: bytes.Clone(data), hash: hex.EncodeToString(sum[:]), w: cfg.Width, h: cfg.Height}, nil
+}
+
+// New prepares a Renderer: it loads the embedded fonts and checks the
+// images, so that Render cannot fail on them later.
 func New(opts Options) (*Renderer, error) {
 	fonts, err := loadFonts()
 	if err != nil {
 		return nil, fmt.Errorf("new letter renderer: %w", err)
 	}
 	r := &Renderer{fonts: fonts}
-	if len(opts.Logo) > 0 {
-		cfg, format, err := image.DecodeConfig(bytes.NewReader(opts.Logo))
-		if err != nil {
-			return nil, fmt.Errorf("new letter renderer: logo: %w", err)
-		}
-		if format != "png" {
-			return nil, fmt.Errorf("new letter renderer: logo is %s, want png", format)
-		}
-		if cfg.Width <= 0 || cfg.Height <= 0 {
-			return nil, fmt.Errorf("new letter renderer: logo has no pixels")
-		}
-		r.logo = bytes.Clone(opts.Logo)
-		sum := sha256.Sum256(r.logo)
-		r.logoHash = hex.EncodeToString(sum[:])
-		r.logoW, r.logoH = cfg.Width, cfg.Height
+	if r.logo, err = newPicture("logo", opts.Logo); err != nil {
+		return nil, fmt.Errorf("new letter renderer: %w", err)
 	}
-	// Render one letter now, so that a font or logo fpdf cannot use fails at
-	// start-up rather than in the middle of a run.
+	if r.signature, err = newPicture("signature", opts.Signature); err != nil {
+		return nil, fmt.Errorf("new letter renderer: %w", err)
+	}
+	// Render one letter now, so that a font or image fpdf cannot use fails
+	// at start-up rather than in the middle of a run.
 	s := SampleSnapshot()
-	s.Org.LogoSHA256 = r.logoHash
+	s.Org.LogoSHA256, s.Org.SignatureSHA256 = r.LogoSHA256(), r.SignatureSHA256()
 	if err := r.Render(io.Discard, s, "0000000000000000000000000000000000000000000000000000000000000000"); err != nil {
 		return nil, fmt.Errorf("new letter renderer: trial render: %w", err)
 	}
@@ -88,41 +123,42 @@ func (r *Renderer) Render(w io.Writer, s *domain.Snapshot, contentHash string) e
 	if err != nil {
 		return fmt.Errorf("render letter: issued_on %q: %w", s.IssuedOn, err)
 	}
-	// Fast path: a letter whose every string is in Windows-1252 (after the
-	// coverage fallbacks, which follow the embedded fonts on both paths) is
-	// drawn with the core fonts, which are not embedded, so there is no font
-	// work per letter. Any other letter stops at its first such string and
-	// is drawn again with the embedded UTF-8 fonts. The choice depends only
-	// on s, so the output stays a pure function of the snapshot.
-	d := newDoc(r, s, contentHash, issued, true)
+	d := newDoc(r, s, contentHash, issued)
 	d.letter()
-	if errors.Is(d.pdf.Error(), errNotCP1252) {
-		d = newDoc(r, s, contentHash, issued, false)
-		d.letter()
-	}
 	if err := d.pdf.Error(); err != nil {
 		return fmt.Errorf("render letter: %w", err)
 	}
-	// fpdf compresses each page with a new zlib writer (about 1 MB to
-	// allocate and clear), which was two thirds of a short core-font
-	// letter's time. A short core-font letter is small without it; longer
-	// ones, and every embedded-font letter, stay compressed.
-	if d.core && d.pdf.PageCount() <= plainPages {
-		d.pdf.SetCompression(false)
+	raw := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(raw)
+	raw.Reset()
+	if err := d.pdf.Output(raw); err != nil {
+		return fmt.Errorf("render letter: write pdf: %w", err)
 	}
-	if err := d.pdf.Output(w); err != nil {
+	if out, ok := w.(*bytes.Buffer); ok {
+		return r.finish(out, raw.Bytes(), contentHash)
+	}
+	out := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(out)
+	out.Reset()
+	if err := r.finish(out, raw.Bytes(), contentHash); err != nil {
+		return err
+	}
+	if _, err := w.Write(out.Bytes()); err != nil {
 		return fmt.Errorf("render letter: write pdf: %w", err)
 	}
 	return nil
 }
 
+// bufPool holds the buffers fpdf's output passes through on its way to
+// finish.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // newFpdf starts a document with everything that makes its bytes
 // reproducible: fixed dates from the snapshot, sorted catalogue (fpdf
 // otherwise writes its font dictionary in map order), no encryption.
-// With core set it registers no fonts: the core fonts need none.
-func (r *Renderer) newFpdf(paper string, issued time.Time, logoHash string, core bool) *fpdf.Fpdf {
+func (r *Renderer) newFpdf(s *domain.Snapshot, issued time.Time) *fpdf.Fpdf {
 	size := "A4"
-	if paper == "Letter" {
+	if s.PaperSize == "Letter" {
 		size = "Letter"
 	}
 	pdf := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", SizeStr: size})
@@ -131,28 +167,12 @@ func (r *Renderer) newFpdf(paper string, issued time.Time, logoHash string, core
 	pdf.SetModificationDate(issued)
 	pdf.SetProducer("impactd", false)
 	pdf.SetCreator("impactd", false)
-	pdf.SetCompression(true)
+	// finish compresses the pages, with a zlib writer it keeps.
+	pdf.SetCompression(false)
 	pdf.AliasNbPages("{nb}")
-	if r.showLogo(logoHash) {
-		pdf.RegisterImageOptionsReader(logoName, fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(r.logo))
-	}
 	return pdf
 }
 
-// showLogo reports whether a snapshot that names the logo with hash gets
-// this renderer's logo.
-func (r *Renderer) showLogo(hash string) bool { return r.logo != nil && hash == r.logoHash }
-
-// plainPages is the most pages a core-font letter may have and still be
-// written without compression: about 8 KB a page of text uncompressed (a
-// page of a long gifts table, 12 KB), so such a letter stays well under the
-// 60 KB budget.
-const plainPages = 3
-
-const (
-	fontFamily = "DejaVu"
-	// coreFamily is fpdf's Helvetica and Helvetica-Bold: PDF standard fonts,
-	// which every reader supplies, in Windows-1252.
-	coreFamily = "Helvetica"
-	logoName   = "logo"
-)
+// fontFamily is the family the base block is registered under; the other
+// blocks are fontFamily1, fontFamily2, ….
+const fontFamily = "NotoSans"

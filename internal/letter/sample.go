@@ -8,7 +8,8 @@ import (
 )
 
 // SampleSnapshot returns a realistic statement snapshot for previews, tests
-// and benchmarks: a donor with a Polish name, two monthly gifts and a one-off
+// and benchmarks: a donor with a Polish name living in Manchester, a named
+// signatory, two monthly gifts and a one-off
 // gift in pounds (two of them Gift Aid eligible), a refund of an earlier
 // gift, giving over time, and impact figures whose per-period values are
 // demonstration data while the cumulative ones are the organisation's
@@ -24,6 +25,8 @@ func SampleSnapshot() *domain.Snapshot {
 		Website:       "https://example.org",
 		Email:         "supporters@example.org",
 		Country:       domain.CountryGB,
+		Signatory:     "Grace Whitfield",
+		SignatoryRole: "Head of Supporter Care",
 	}
 	return &domain.Snapshot{
 		Version:         domain.SnapshotVersion,
@@ -34,7 +37,7 @@ func SampleSnapshot() *domain.Snapshot {
 		Donor: domain.SnapshotDonor{
 			ID:      "don_0192a3b4-c5d6-7e8f-9012-3456789abcde",
 			Name:    "Zoë Łukasiewicz",
-			Address: []string{"Flat 3, 14 Canal Street", "Manchester", "M1 3HE"},
+			Address: []string{"Flat 3, 14 Canal Street", "MANCHESTER", "M1 3HE"},
 		},
 		Period:      "2026-Q3",
 		PeriodLabel: "July to September 2026",
@@ -57,7 +60,6 @@ func SampleSnapshot() *domain.Snapshot {
 		FirstGiftOn:  "2025-03-03",
 		MonthlySince: "2025-03-03",
 		Chart: &domain.GivingChart{Currency: "GBP", OtherCurrencies: []string{"USD"}, Bars: []domain.ChartBar{
-			{Period: "2024-Q4", Label: "Q4 2024"},
 			{Period: "2025-Q1", Label: "Q1 2025", Amount: 2000},
 			{Period: "2025-Q2", Label: "Q2 2025", Amount: 6000},
 			{Period: "2025-Q3", Label: "Q3 2025", Amount: 6000},
@@ -73,21 +75,18 @@ func SampleSnapshot() *domain.Snapshot {
 		},
 		Greeting: "Dear Zoë,",
 		Paragraphs: []string{
-			"Thank you. Between 1 July 2026 and 30 September 2026 you gave £57.50 to " + org.Name +
-				" as a monthly supporter since March 2025. This statement lists every gift and refund we received from you in that time.",
-			"Your support goes to our work against the online sexual exploitation of children: working with police " +
-				"to find children and bring them to safety, giving survivors trauma-focused aftercare, supporting " +
-				"authorities to hold offenders to account, and training police, courts and communities so that abuse " +
-				"does not happen in the first place.",
-			"Together, 4,812 supporters gave to this work in July to September 2026. What follows is what we " +
-				"achieved together — no single gift can be traced to a single outcome, and every outcome depends on all of them.",
+			"Thank you. As a monthly supporter since March 2025, you gave £57.50 between 1 July and 30 September 2026. " +
+				"Your gifts go to our work against the online sexual exploitation of children: finding children and " +
+				"bringing them to safety with the police, caring for survivors, holding offenders to account and " +
+				"training those who can stop the abuse before it starts.",
 		},
-		SignOff: []string{"With heartfelt thanks,", "Supporter Care Team", org.Name},
+		Collective: "Together, 4,812 supporters gave to this work in July to September 2026. No single gift can be " +
+			"traced to a single outcome: every one of these results depends on all of them.",
+		SignOff: []string{"With heartfelt thanks,"},
 		Footer: []string{
-			"You receive this statement because you support " + org.Name + ". To stop these letters, use the " +
-				"unsubscribe link in the email that brought it or write to " + org.Email + ".",
-			"We hold your name, contact details and gift history to thank you and to keep accurate records; " +
-				"we never store your card details.",
+			"You receive this letter because you support " + org.Name + ". To stop these letters, use the " +
+				"unsubscribe link in our email or write to " + org.Email + ". We keep your name, contact details " +
+				"and gifts to thank you and keep accurate records; we never store your card details.",
 		},
 		Impact: &domain.ImpactSection{
 			UpdateID:  "imp_0192a3b4-0000-7000-8000-000000000001",

@@ -1,71 +1,22 @@
 package letter
 
 import (
-	"errors"
 	"math"
 	"strings"
 	"unicode/utf8"
-
-	"golang.org/x/text/encoding/charmap"
 )
 
-// errNotCP1252 stops a core-font render when the letter has text that
-// Windows-1252 cannot hold; Render then draws the letter with the embedded
-// fonts instead.
-var errNotCP1252 = errors.New("text outside Windows-1252")
-
-// toCP1252 encodes s, which clean has prepared, as Windows-1252 bytes for
-// fpdf's core fonts (whose font dictionaries say /WinAnsiEncoding). ok is
-// false when some rune has no Windows-1252 byte. charmap's tables are
-// read-only, so this is safe from many goroutines, unlike fpdf's translator.
-func toCP1252(s string) (enc string, ok bool) {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return s, true
-	}
-	b := make([]byte, 0, len(s))
-	for _, r := range s {
-		c, ok := charmap.Windows1252.EncodeRune(r)
-		if !ok || r == utf8.RuneError {
-			return "", false
-		}
-		b = append(b, c)
-	}
-	return string(b), true
-}
-
-// enc prepares UTF-8 text for fpdf on this letter's path: cleaned (see
-// fontSet.clean) and, on the core-font path, encoded as Windows-1252. Every
-// string the layout draws goes through here. A string the core fonts cannot
-// print fails the document with errNotCP1252, and the rest of the drawing
-// is skipped by fpdf.
+// enc prepares UTF-8 text for drawing: cleaned (see fontSet.clean). Every
+// string the layout draws goes through here.
 func (d *doc) enc(s string, keepNewlines bool) string {
-	s = d.r.fonts.clean(s, keepNewlines)
-	if !d.core {
-		return s
-	}
-	e, ok := toCP1252(s)
-	if !ok {
-		d.pdf.SetError(errNotCP1252)
-		return ""
-	}
-	return e
+	return d.r.fonts.clean(s, keepNewlines)
 }
 
 // split wraps text that enc prepared into lines that fit a cell w wide in
 // the current font, breaking at spaces (and at explicit newlines) as
-// fpdf's MultiCell does, or inside a word that is wider than the cell. On
-// the core-font path it measures with fpdf's widths for the current font
-// (fpdf's SplitText cannot: it converts its argument to runes, so every
-// byte of 0x80 or more becomes U+FFFD and indexes past the 256-entry width
-// table); on the embedded path a line may mix blocks, so each rune is
-// measured in its own block's font.
+// fpdf's MultiCell does, or inside a word that is wider than the cell. A
+// line may mix blocks, so each rune is measured in its own block's font
+// (fpdf's SplitText knows only the current font's widths).
 func (d *doc) split(s string, w float64) []string {
 	pdf := d.pdf
 	_, unit := pdf.GetFontSize()
@@ -76,10 +27,7 @@ func (d *doc) split(s string, w float64) []string {
 	var lines []string
 	start, space, width := 0, -1, 0
 	for i := 0; i < len(s); {
-		n, r := 1, rune(s[i])
-		if !d.core {
-			r, n = utf8.DecodeRuneInString(s[i:])
-		}
+		r, n := utf8.DecodeRuneInString(s[i:])
 		if s[i] == '\n' {
 			lines = append(lines, s[start:i])
 			i++
@@ -89,11 +37,7 @@ func (d *doc) split(s string, w float64) []string {
 		if s[i] == ' ' {
 			space = i
 		}
-		if d.core {
-			width += pdf.GetStringSymbolWidth(s[i : i+n])
-		} else {
-			width += d.r.fonts.width(d.style, r)
-		}
+		width += d.r.fonts.width(d.style, r)
 		if width <= wmax {
 			i += n
 			continue
@@ -157,10 +101,6 @@ func (d *doc) cell(w, h float64, text string, ln int, align string) {
 // place CellFormat would have put it.
 func (d *doc) draw(w, h float64, line, border string, ln int, align string, fill bool) {
 	pdf := d.pdf
-	if d.core {
-		pdf.CellFormat(w, h, line, border, ln, align, fill, 0, "")
-		return
-	}
 	runs := d.runs(line)
 	if len(runs) == 0 || (len(runs) == 1 && runs[0].block == 0) {
 		text := ""
@@ -211,9 +151,6 @@ func (d *doc) draw(w, h float64, line, border string, ln int, align string, fill
 // lineWidth is the width of a prepared line in the current font, in user
 // units, as draw lays it out.
 func (d *doc) lineWidth(line string) float64 {
-	if d.core {
-		return d.pdf.GetStringWidth(line)
-	}
 	_, unit := d.pdf.GetFontSize()
 	total := 0
 	for _, r := range line {

@@ -6,10 +6,12 @@ package statement
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"impactd/internal/address"
 	"impactd/internal/domain"
 	"impactd/internal/money"
 	"impactd/internal/period"
@@ -91,7 +93,7 @@ func (b *Builder) Build(ctx context.Context, sc *Context, donor *domain.Donor, i
 		IssuedOn:        issuedOn.In(b.Location).Format(time.DateOnly),
 		PaperSize:       b.PaperSize,
 		Org:             b.Org,
-		Donor:           domain.SnapshotDonor{ID: donor.ID, Name: donor.Name, Address: splitLines(donor.Address)},
+		Donor:           domain.SnapshotDonor{ID: donor.ID, Name: donor.Name, Address: address.ParseStored(donor.Address).Lines(b.Org.Country)},
 		Period:          p.String(),
 		PeriodLabel:     p.Label(),
 		PeriodStart:     from.Format(time.DateOnly),
@@ -173,7 +175,7 @@ func (b *Builder) Build(ctx context.Context, sc *Context, donor *domain.Donor, i
 		s.GiftAid.Note = words.GiftAid
 	}
 	s.Acknowledgment = words.Acknowledgment
-	s.Greeting, s.Paragraphs, s.SignOff, s.Footer = words.Greeting, words.Paragraphs, words.SignOff, words.Footer
+	s.Greeting, s.Paragraphs, s.Collective, s.SignOff, s.Footer = words.Greeting, words.Paragraphs, words.Collective, words.SignOff, words.Footer
 	return s, nil
 }
 
@@ -182,16 +184,15 @@ func (b *Builder) Build(ctx context.Context, sc *Context, donor *domain.Donor, i
 // given in exchange.
 const usAcknowledgmentThreshold = 250_00
 
-// chartQuarters is how many quarters the giving chart shows.
+// chartQuarters is the most quarters the giving chart shows.
 const chartQuarters = 8
 
 // GiftAidUplift is the Gift Aid a charity reclaims on a net gift of amount
 // pence: basic-rate tax, 25% of the gift, rounded down to the penny.
 func GiftAidUplift(amount int64) int64 { return amount * 25 / 100 }
 
-// history fills the year-to-date and lifetime totals and the eight-quarter
-// chart from all of the donor's gifts up to the end of the period, oldest
-// first.
+// history fills the year-to-date and lifetime totals and the chart from all
+// of the donor's gifts up to the end of the period, oldest first.
 func (b *Builder) history(s *domain.Snapshot, p period.Period, all []domain.Donation) error {
 	_, end := p.Bounds(b.Location)
 	if len(all) == 0 {
@@ -217,15 +218,20 @@ func (b *Builder) history(s *domain.Snapshot, p period.Period, all []domain.Dona
 	}
 	s.YearToDate, s.Lifetime = totals(ytdSums), totals(allSums)
 
-	// The chart: eight quarters ending with the one the period ends in, in
+	// The chart: from the quarter of the donor's first gift, or eight
+	// quarters back if that is earlier, to the one the period ends in, in
 	// the currency of most of those gifts (amounts in different currencies
-	// are never drawn on one axis).
-	quarters := make([]period.Period, chartQuarters)
-	q := period.Containing(last, period.Quarter, b.Location)
-	for i := chartQuarters - 1; i >= 0; i-- {
-		quarters[i] = q
-		q = q.Prev()
+	// are never drawn on one axis). A new supporter sees their own quarters,
+	// not empty slots before they began.
+	firstQ := period.Containing(time.Unix(all[0].Created, 0), period.Quarter, b.Location).String()
+	var quarters []period.Period
+	for q := period.Containing(last, period.Quarter, b.Location); len(quarters) < chartQuarters; q = q.Prev() {
+		quarters = append(quarters, q)
+		if q.String() <= firstQ {
+			break
+		}
 	}
+	slices.Reverse(quarters)
 	chartFrom, _ := quarters[0].Bounds(b.Location)
 	count := map[string]int{}
 	for _, g := range all {
@@ -282,14 +288,4 @@ func impactSection(u *domain.ImpactUpdate) *domain.ImpactSection {
 		UpdateID: u.ID, Version: u.Version, Title: u.Title, Narrative: u.Narrative, Source: u.Source,
 		AsOf: u.AsOf, DemoData: u.DemoData, Metrics: u.Metrics,
 	}
-}
-
-func splitLines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
 }

@@ -49,7 +49,12 @@ func setup(t *testing.T, s *store.Store) *bundle {
 // MustDonor stores a donor and gifts given as "YYYY-MM-DD amount currency [monthly]".
 func (b *bundle) MustDonor(t *testing.T, giftAidFrom string, gifts ...string) *domain.Donor {
 	t.Helper()
-	d := &domain.Donor{Name: "Zoë Łukasiewicz", GiftAidFrom: giftAidFrom}
+	return b.MustDonorAt(t, &domain.Donor{Name: "Zoë Łukasiewicz", GiftAidFrom: giftAidFrom}, gifts...)
+}
+
+// MustDonorAt is MustDonor for a donor given in full (an address, say).
+func (b *bundle) MustDonorAt(t *testing.T, d *domain.Donor, gifts ...string) *domain.Donor {
+	t.Helper()
 	if err := b.store.CreateDonor(b.ctx, d); err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +148,7 @@ func TestBuild(t *testing.T) {
 				t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 			}
 		}
-		if !strings.Contains(strings.Join(snap.Paragraphs, " "), "as a monthly supporter since March 2025") {
+		if !strings.Contains(strings.Join(snap.Paragraphs, " "), "As a monthly supporter since March 2025") {
 			t.Errorf("paragraphs lack the monthly-since date: %q", snap.Paragraphs)
 		}
 		if !strings.Contains(snap.GiftAid.Note, "£45.00") || !strings.Contains(snap.GiftAid.Note, "£11.25") {
@@ -169,6 +174,77 @@ func TestBuild(t *testing.T) {
 			}
 			if snap.GiftAid != nil {
 				t.Errorf("%s: Gift Aid on dollars: %+v", tt.name, snap.GiftAid)
+			}
+		}
+	})
+}
+
+// TestChartStartsAtFirstGift: a new supporter's chart starts at their first
+// quarter, not at empty quarters before they began; a long-standing one's
+// shows the last eight.
+func TestChartStartsAtFirstGift(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		b := setup(t, s)
+		q3 := period.MustParse("2026-Q3")
+		builder := &statement.Builder{Store: s, Templates: b.tmpl, Location: b.loc, PaperSize: "A4", Org: domain.Org{Name: "Trust", Country: "GB"}}
+		sc, err := builder.NewContext(b.ctx, q3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			name  string
+			gifts []string
+			want  []string
+		}{
+			{"first gift this quarter", []string{"2026-08-01 1000 GBP"}, []string{"2026-Q3"}},
+			{"first gift last quarter", []string{"2026-05-01 1000 GBP", "2026-08-01 1000 GBP"}, []string{"2026-Q2", "2026-Q3"}},
+			{"a gap is shown", []string{"2025-11-01 1000 GBP", "2026-08-01 1000 GBP"}, []string{"2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"}},
+			{"at most eight", []string{"2023-01-01 1000 GBP", "2026-08-01 1000 GBP"},
+				[]string{"2024-Q4", "2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"}},
+		} {
+			d := b.MustDonor(t, "", tt.gifts...)
+			snap, err := builder.Build(b.ctx, sc, d, time.Date(2026, 10, 5, 9, 0, 0, 0, time.UTC))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, bar := range snap.Chart.Bars {
+				got = append(got, bar.Period)
+			}
+			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("%s: chart quarters %q, want %q", tt.name, got, tt.want)
+			}
+		}
+	})
+}
+
+// TestAddressForTheEnvelope: the snapshot holds the address as the window
+// shows it, formatted for the destination from the charity's country.
+func TestAddressForTheEnvelope(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		b := setup(t, s)
+		q3 := period.MustParse("2026-Q3")
+		for _, tt := range []struct {
+			org, stored string
+			want        []string
+		}{
+			{"GB", "14 Canal Street\nManchester M1 3HE\nGB", []string{"14 Canal Street", "MANCHESTER", "M1 3HE"}},
+			{"GB", "Unter den Linden 77\nBerlin 10117\nDE", []string{"Unter den Linden 77", "10117 Berlin", "GERMANY"}},
+			{"US", "14 Canal Street\nManchester M1 3HE\nGB", []string{"14 Canal Street", "MANCHESTER", "M1 3HE", "UNITED KINGDOM"}},
+			{"US", "350 Fifth Avenue\nNew York 10118\nNY\nUS", []string{"350 Fifth Avenue", "NEW YORK, NY 10118"}},
+		} {
+			builder := &statement.Builder{Store: s, Templates: b.tmpl, Location: b.loc, PaperSize: "A4", Org: domain.Org{Name: "Trust", Country: tt.org}}
+			sc, err := builder.NewContext(b.ctx, q3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := b.MustDonorAt(t, &domain.Donor{Name: "A Supporter", Address: tt.stored}, "2026-08-01 1000 GBP")
+			snap, err := builder.Build(b.ctx, sc, d, time.Date(2026, 10, 5, 9, 0, 0, 0, time.UTC))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(snap.Donor.Address, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("from %s, %q: address %q, want %q", tt.org, tt.stored, snap.Donor.Address, tt.want)
 			}
 		}
 	})

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"embed"
 	"encoding/base32"
+	"encoding/base64"
 	"encoding/hex"
 	"html/template"
 	"io"
@@ -25,6 +26,7 @@ import (
 	"impactd/internal/domain"
 	"impactd/internal/httpapi/httpstatus"
 	"impactd/internal/links"
+	"impactd/internal/period"
 	"impactd/internal/store"
 	"impactd/internal/webui"
 )
@@ -95,8 +97,16 @@ type Pages struct {
 	Location *time.Location
 	OrgName  string
 	OrgEmail string
+	// CharityNumber and Address are printed at the foot of every page, as
+	// on the letter; Logo (PNG) heads it.
+	CharityNumber string
+	Address       []string
+	Logo          []byte
+	// PeriodKind is how often letters go out, for the pages' wording.
+	PeriodKind period.Kind
 
 	pages map[string]*template.Template
+	logo  template.URL
 }
 
 // New parses the templates.
@@ -104,8 +114,11 @@ func New(p Pages) (*Pages, error) {
 	if p.Location == nil {
 		p.Location = time.UTC
 	}
+	if len(p.Logo) > 0 {
+		p.logo = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(p.Logo))
+	}
 	p.pages = map[string]*template.Template{}
-	for _, name := range []string{"statement", "preferences", "verify", "message"} {
+	for _, name := range []string{"statement", "preferences", "verify", "message", "unsubscribe"} {
 		t, err := template.New("layout.html").Funcs(webui.Funcs(p.Location)).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -116,15 +129,22 @@ func New(p Pages) (*Pages, error) {
 }
 
 type view struct {
-	Title, Body string
-	OrgName     string
-	OrgEmail    string
-	Token       string
-	Data        any
+	Title, Body   string
+	OrgName       string
+	OrgEmail      string
+	CharityNumber string
+	Address       string
+	Logo          template.URL
+	Token         string
+	// Letters says how often letters come: "quarterly", "monthly", ….
+	Letters string
+	Data    any
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, name string, v view) {
-	v.OrgName, v.OrgEmail = p.OrgName, p.OrgEmail
+	v.OrgName, v.OrgEmail, v.CharityNumber, v.Logo = p.OrgName, p.OrgEmail, p.CharityNumber, p.logo
+	v.Address = strings.Join(p.Address, ", ")
+	v.Letters = Letters(p.PeriodKind)
 	var buf bytes.Buffer
 	if err := p.pages[name].Execute(&buf, v); err != nil {
 		p.Log.Error("supporter template", "page", name, "err", err)
@@ -158,6 +178,36 @@ func (p *Pages) badLink(w http.ResponseWriter, result int) {
 	p.message(w, http.StatusNotFound, "This link is not valid",
 		"The link may have been copied incompletely. Please use the link in your most recent email, or contact us.")
 }
+
+// Letters is the adjective for letters sent once a period of kind k:
+// "quarterly", "monthly", "yearly"; "" for an unknown kind.
+func Letters(k period.Kind) string {
+	switch k {
+	case period.Quarter:
+		return "quarterly"
+	case period.Month:
+		return "monthly"
+	case period.Year, period.TaxYear:
+		return "yearly"
+	}
+	return ""
+}
+
+// UnsubscribePage writes the page of the emails' unsubscribe link in the
+// pages' look: form asks to confirm (a GET never changes anything), done
+// says it is done, and neither shows an invalid link.
+func (p *Pages) UnsubscribePage(w http.ResponseWriter, status int, form, done, invalid bool) {
+	v := view{Title: "Stop impact statements?", Data: unsubscribeData{Form: form, Done: done, Invalid: invalid}}
+	switch {
+	case invalid:
+		v.Title = "This link is not valid"
+	case done:
+		v.Title = "You have been unsubscribed"
+	}
+	p.render(w, status, "unsubscribe", v)
+}
+
+type unsubscribeData struct{ Form, Done, Invalid bool }
 
 // donorStatements is what a valid token gives access to: its statement and
 // the donor's other statements that were actually emailed.
@@ -222,14 +272,26 @@ func (p *Pages) load(w http.ResponseWriter, r *http.Request) (*donorStatements, 
 type statementRow struct {
 	ID, Period, PeriodLabel, IssuedOn, Code string
 	This                                    bool
+	// ReplacedBy is the date of the corrected letter that replaced this
+	// one, "" for a current statement; ReplacedByID is that letter's id.
+	ReplacedBy, ReplacedByID string
 }
 
+// rows lists the donor's statements, newest period first. A period's newest
+// statement is its current one; an older one of the same period was
+// replaced by a correction and names it.
 func rows(d *donorStatements) []statementRow {
 	var out []statementRow
-	for _, s := range d.All {
+	current := map[string]statementRow{}
+	for _, s := range d.All { // newest first within each period
 		row := statementRow{ID: s.ID, Period: s.Period, PeriodLabel: s.Period, Code: domain.VerificationCode(s.ContentHash), This: s.ID == d.This.ID}
 		if snap, err := domain.DecodeSnapshot([]byte(s.Snapshot)); err == nil {
 			row.PeriodLabel, row.IssuedOn = snap.PeriodLabel, snap.IssuedOn
+		}
+		if c, ok := current[s.Period]; ok {
+			row.ReplacedBy, row.ReplacedByID = c.IssuedOn, c.ID
+		} else {
+			current[s.Period] = row
 		}
 		out = append(out, row)
 	}
@@ -237,13 +299,16 @@ func rows(d *donorStatements) []statementRow {
 }
 
 type statementData struct {
-	This        statementRow
+	This statementRow
+	// Current is the letter that replaced This, when it was replaced.
+	Current     *statementRow
 	Past        []statementRow
 	Unsubscribe bool
 }
 
 // StatementPage shows the statement the link names, with a download button,
-// and the donor's past statements.
+// and the donor's other current statements; a replaced statement says which
+// corrected letter replaced it.
 func (p *Pages) StatementPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, ok := p.load(w, r)
@@ -251,11 +316,23 @@ func (p *Pages) StatementPage() http.Handler {
 			return
 		}
 		data := statementData{Unsubscribe: d.Donor.Status == domain.DonorUnsubscribed}
-		for _, row := range rows(d) {
-			if row.This {
+		all := rows(d)
+		for _, row := range all {
+			switch {
+			case row.This:
 				data.This = row
-			} else {
+			case row.ReplacedBy == "":
 				data.Past = append(data.Past, row)
+			}
+		}
+		if data.This.ReplacedByID != "" {
+			for i, row := range data.Past {
+				if row.ID == data.This.ReplacedByID {
+					cur := row
+					data.Current = &cur
+					data.Past = append(data.Past[:i:i], data.Past[i+1:]...)
+					break
+				}
 			}
 		}
 		p.render(w, http.StatusOK, "statement", view{Title: "Your impact statement", Token: r.PathValue("token"), Data: data})

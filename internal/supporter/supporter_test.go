@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,6 +110,43 @@ func TestSupporterPages(t *testing.T) {
 			t.Fatalf("one-click: %v %v", resp, err)
 		}
 		resp.Body.Close()
+
+		// A late gift makes Alice's letter a correction: her old link says it
+		// was replaced, and neither page lists the replaced letter as one of
+		// her other statements.
+		late := &domain.Donation{DonorID: alice.DonorID, ChargeID: "ch_alice_late", Amount: 1000, Currency: "GBP",
+			Status: domain.DonationSucceeded, Created: time.Date(2026, 9, 20, 12, 0, 0, 0, time.UTC).Unix()}
+		if _, err := b.App.Store.InsertDonation(ctx, late); err != nil {
+			t.Fatal(err)
+		}
+		fix, err := b.App.Runner.Run(ctx, runner.Request{Period: p, Trigger: "test", Reason: "late gift"})
+		if err != nil || fix.Sent != 1 {
+			t.Fatalf("correction run: %+v %v", fix, err)
+		}
+		fixed, err := b.App.Store.StatementsForRun(ctx, fix.ID)
+		if err != nil || len(fixed) != 1 {
+			t.Fatalf("correction statements: %v %v", fixed, err)
+		}
+		old := b.Get(t, c, "/s/"+tok)
+		for _, want := range []string{"This letter was replaced by the corrected letter of", "Download the corrected letter", fixed[0].ID} {
+			if !strings.Contains(old.Body, want) {
+				t.Errorf("replaced letter's page lacks %q:\n%s", want, old.Body)
+			}
+		}
+		if strings.Contains(old.Body, "Your other statements") {
+			t.Errorf("replaced letter's page lists other statements:\n%s", old.Body)
+		}
+		cur := b.Get(t, c, "/s/"+supporter.Token(b.App.Links, fixed[0].ID, week))
+		if strings.Contains(cur.Body, "replaced") || strings.Contains(cur.Body, "Your other statements") {
+			t.Errorf("corrected letter's page lists the replaced one:\n%s", cur.Body)
+		}
+		// Dates as people write them; how often letters come, from the configuration.
+		if !regexp.MustCompile(`Sent \d{1,2} [A-Z][a-z]+ \d{4}`).MatchString(cur.Body) || strings.Contains(cur.Body, "Sent 20") {
+			t.Errorf("statement page date is not written out:\n%s", cur.Body)
+		}
+		if u := b.Get(t, c, "/unsubscribe/"+b.App.Links.Token("unsubscribe", alice.DonorID)); !strings.Contains(u.Body, "quarterly impact statements") {
+			t.Errorf("unsubscribe page does not name the period: %s", u.Body)
+		}
 	})
 }
 

@@ -4,13 +4,17 @@
 package webui
 
 import (
+	"bytes"
 	_ "embed"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"impactd/internal/domain"
+	"impactd/internal/letter"
 	"impactd/internal/money"
 )
 
@@ -22,12 +26,60 @@ var CSS []byte
 // StylesheetPath is where Stylesheet is served.
 const StylesheetPath = "/assets/site.css"
 
-// Stylesheet serves CSS.
+// FontPath is where Font serves the typeface's files, FontPath + FILE.
+const FontPath = "/assets/fonts/"
+
+// FontFamily is the CSS name of the letter's typeface on the pages.
+const FontFamily = "Impactd Noto Sans"
+
+// fonts are the letter's typeface as web fonts, loaded once.
+var fonts = sync.OnceValues(func() (map[string]letter.WebFont, []byte) {
+	list, err := letter.WebFonts()
+	if err != nil {
+		// The letter renderer loads the same files at start-up and stops
+		// impactd if they are broken; the pages then fall back to the
+		// system's sans-serif.
+		return nil, nil
+	}
+	byFile := map[string]letter.WebFont{}
+	var css bytes.Buffer
+	for _, f := range list {
+		byFile[f.File] = f
+		weight := 400
+		if f.Bold {
+			weight = 700
+		}
+		fmt.Fprintf(&css, "@font-face{font-family:%q;src:url(%s%s) format(\"truetype\");font-weight:%d;font-display:swap;unicode-range:%s}\n",
+			FontFamily, FontPath, f.File, weight, f.UnicodeRange)
+	}
+	return byFile, css.Bytes()
+})
+
+// Stylesheet serves CSS, with the @font-face rules of the letter's
+// typeface before it.
 func Stylesheet() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, faces := fonts()
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
+		_, _ = w.Write(faces)
 		_, _ = w.Write(CSS)
+	})
+}
+
+// Font serves one file of the typeface, FontPath + {file}.
+func Font() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		files, _ := fonts()
+		f, ok := files[r.PathValue("file")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "font/ttf")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(f.TTF)
 	})
 }
 
@@ -35,6 +87,13 @@ func Stylesheet() http.Handler {
 func Funcs(loc *time.Location) template.FuncMap {
 	return template.FuncMap{
 		"money": func(amount int64, currency string) string { return money.New(amount, currency).String() },
+		"longDate": func(ymd string) string {
+			t, err := time.Parse(time.DateOnly, ymd)
+			if err != nil {
+				return ymd
+			}
+			return t.Format("2 January 2006")
+		},
 		"date": func(unix int64) string {
 			if unix == 0 {
 				return "—"

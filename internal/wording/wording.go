@@ -70,6 +70,20 @@ type EmailData struct {
 	CorrectedFrom  string // date of the statement this one replaces
 	UnsubscribeURL string
 	StatementURL   string // the supporter's page for this statement and their past ones
+
+	// Email fills these from the rest: the preheader (the line inboxes show
+	// after the subject), the period's impact figures as the letter's first
+	// page shows them, and whether any of them is demonstration data.
+	Preheader   string
+	Figures     []Figure
+	FiguresDemo bool
+}
+
+// Figure is one of the period's impact figures: "41", "Children brought to
+// safety".
+type Figure struct {
+	Value, Label string
+	Demo         bool
 }
 
 // NameParts is the donor's name as the copy addresses them.
@@ -79,6 +93,9 @@ type NameParts struct{ Name, FirstName string }
 type Letter struct {
 	Greeting   string
 	Paragraphs []string
+	// Collective is the sentence under the impact figures ("collective";
+	// empty when a template from before it does not define it).
+	Collective string
 	SignOff    []string
 	Footer     []string
 	// GiftAid and Acknowledgment are empty unless the data asks for them.
@@ -91,6 +108,13 @@ type Email struct{ Subject, Text, HTML string }
 
 var funcs = map[string]any{
 	"lower": strings.ToLower,
+	"upper": strings.ToUpper,
+	"join":  strings.Join,
+	// figureWidth is the share of the row each of n figures takes.
+	"figureWidth": func(n int) string { return strconv.Itoa(96/max(n, 1)) + "%" },
+	"trimScheme": func(u string) string {
+		return strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://"), "/")
+	},
 	"deref": func(p *int64) string {
 		if p == nil {
 			return ""
@@ -213,6 +237,13 @@ func (t *Templates) Letter(d LetterData) (*Letter, error) {
 		return nil, err
 	}
 	l.Paragraphs = paragraphs(body)
+	if t.letter.Lookup("collective") != nil {
+		c, err := part("collective")
+		if err != nil {
+			return nil, err
+		}
+		l.Collective = strings.Join(strings.Fields(c), " ")
+	}
 	signoff, err := part("signoff")
 	if err != nil {
 		return nil, err
@@ -238,6 +269,8 @@ func (t *Templates) Letter(d LetterData) (*Letter, error) {
 
 // Email renders the email's subject and bodies.
 func (t *Templates) Email(d EmailData) (*Email, error) {
+	d.Figures, d.FiguresDemo = figures(d.Impact)
+	d.Preheader = preheader(d)
 	var s, txt, html bytes.Buffer
 	if err := t.subject.Execute(&s, d); err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
@@ -250,6 +283,51 @@ func (t *Templates) Email(d EmailData) (*Email, error) {
 	}
 	subject := strings.Join(strings.Fields(s.String()), " ")
 	return &Email{Subject: subject, Text: strings.TrimSpace(txt.String()) + "\n", HTML: html.String()}, nil
+}
+
+// figures are the period's impact figures the email shows, at most three,
+// marked as the letter marks them (see internal/letter).
+func figures(im *domain.ImpactSection) ([]Figure, bool) {
+	if im == nil {
+		return nil, false
+	}
+	allDemo := im.DemoData
+	for _, m := range im.Metrics {
+		if m.PeriodDemo || m.CumulativeDemo {
+			allDemo = false
+		}
+	}
+	var out []Figure
+	anyDemo := false
+	for _, m := range im.Metrics {
+		if m.Period == nil || len(out) == 3 {
+			continue
+		}
+		f := Figure{Value: Thousands(*m.Period), Label: m.Label, Demo: allDemo || (im.DemoData && m.PeriodDemo)}
+		anyDemo = anyDemo || f.Demo
+		out = append(out, f)
+	}
+	return out, anyDemo
+}
+
+// preheader is the line an inbox shows after the subject: what the
+// supporter gave and the first figure.
+func preheader(d EmailData) string {
+	var b strings.Builder
+	if d.NetText != "" {
+		fmt.Fprintf(&b, "Thank you for giving %s in %s.", d.NetText, d.PeriodLabel)
+	} else {
+		fmt.Fprintf(&b, "Thank you for your support in %s.", d.PeriodLabel)
+	}
+	if len(d.Figures) > 0 {
+		f := d.Figures[0]
+		fmt.Fprintf(&b, " Together we achieved %s: %s", f.Value, strings.ToLower(f.Label))
+		if f.Demo {
+			b.WriteString(" (a demonstration figure)")
+		}
+		b.WriteString(".")
+	}
+	return b.String()
 }
 
 // paragraphs splits text at blank lines and joins each paragraph's lines.

@@ -17,12 +17,34 @@ func TestEmbeddedTemplatesLoad(t *testing.T) {
 	if len(tm.Version) != 12 {
 		t.Fatalf("version %q", tm.Version)
 	}
-	l, err := tm.Letter(wording.LetterData{Donor: wording.NameParts{Name: "Ngọc Ánh", FirstName: "Ngọc"}, PeriodLabel: "x", NetText: "£1.00"})
+	l, err := tm.Letter(wording.LetterData{Donor: wording.NameParts{Name: "Ngọc Ánh", FirstName: "Ngọc"}, PeriodLabel: "x", NetText: "£1.00",
+		Supporters: 3, SupportersText: "3"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.Greeting != "Dear Ngọc," || len(l.Paragraphs) < 2 || len(l.Footer) == 0 {
+	if l.Greeting != "Dear Ngọc," || len(l.Paragraphs) != 1 || len(l.Footer) == 0 || !strings.HasPrefix(l.Collective, "Together, 3 supporters") {
 		t.Fatalf("letter: %+v", l)
+	}
+}
+
+// TestGreetingFallback: without a name, the letter and both parts of the
+// email greet the same way.
+func TestGreetingFallback(t *testing.T) {
+	tm, err := wording.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := tm.Letter(wording.LetterData{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := tm.Email(wording.EmailData{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "Dear supporter,"
+	if l.Greeting != want || !strings.Contains(e.Text, want) || !strings.Contains(e.HTML, want) {
+		t.Errorf("greetings: letter %q; email text has it: %v, HTML: %v", l.Greeting, strings.Contains(e.Text, want), strings.Contains(e.HTML, want))
 	}
 }
 
@@ -98,10 +120,10 @@ func TestLetterNotes(t *testing.T) {
 		d                    wording.LetterData
 		giftAid, ack, inBody string
 	}{
-		{"nothing to note", wording.LetterData{Monthly: true}, "", "", "as a monthly supporter."},
+		{"nothing to note", wording.LetterData{Monthly: true}, "", "", "As a monthly supporter, you gave"},
 		{"gift aid", wording.LetterData{GiftAidEligibleText: "£45.00", GiftAidUpliftText: "£11.25"}, "£45.00 of your gifts", "", ""},
 		{"us acknowledgment", wording.LetterData{Acknowledged: true}, "", "No goods or services were provided", ""},
-		{"monthly since", wording.LetterData{Monthly: true, MonthlySinceText: "March 2025"}, "", "", "as a monthly supporter since March 2025."},
+		{"monthly since", wording.LetterData{Monthly: true, MonthlySinceText: "March 2025"}, "", "", "As a monthly supporter since March 2025, you gave"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,10 @@
-// Command cutfonts cuts DejaVu Sans and DejaVu Sans Bold into the 8-bit fonts
-// the letter embeds (internal/letter/fonts/cut). It is run by hand, through
-// `go generate ./internal/letter`, when the blocks below or the DejaVu files
+// Command cutfonts cuts Noto Sans and Noto Sans Bold into the 8-bit fonts the
+// letter embeds (internal/letter/fonts/cut). It is run by hand, through
+// `go generate ./internal/letter`, when the blocks below or the Noto files
 // change; its output is committed, so neither a build nor a test needs it.
+// The source is Debian's fonts-noto-core (20201225-1: Noto Sans 2.004, SIL
+// Open Font License 1.1, in fonts/LICENSE), read from where Debian installs
+// it, so the 500 KB source files are not committed.
 //
 // Why 8-bit fonts: fpdf's UTF-8 route re-parses and re-subsets a TrueType
 // font for every document, which held letters with a single non-Windows-1252
@@ -41,7 +44,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 )
 
-// block is one 8-bit font: the runes in ranges that both DejaVu styles can
+// block is one 8-bit font: the runes in ranges that both Noto styles can
 // print and that no earlier block took.
 type block struct {
 	name   string
@@ -49,8 +52,9 @@ type block struct {
 }
 
 // blocks lists the fonts in the order the renderer prefers them. The first
-// is Windows-1252 and is encoded as such (/WinAnsiEncoding); every other one
-// gets its own encoding through a /Differences array. Vietnamese takes the
+// is Windows-1252 (/WinAnsiEncoding) with the few characters of latin1Extra
+// on codes Windows-1252 leaves undefined; every other one gets its own
+// encoding through a /Differences array. Vietnamese takes the
 // few Latin Extended letters it needs (ă đ ĩ ũ ơ ư) so that a Vietnamese name
 // needs one block besides the base; a Romanian ă or a Croatian đ then pulls in
 // the Vietnamese block too, which costs a few kilobytes, not correctness.
@@ -83,15 +87,30 @@ var blocks = []block{
 		{0x20A0, 0x20CF}, // currency symbols
 		{0x2116, 0x2116}, // numero sign
 		{0x2122, 0x2122}, // trade mark sign
-		{0x2212, 0x2212}, // minus sign
 		{0xFFFD, 0xFFFD}, // replacement character
 	}},
 }
 
-// styles are the two DejaVu files and the suffix of their cut fonts.
+// latin1Extra are characters the copy itself prints, put on the five codes
+// Windows-1252 leaves undefined so that they need no other block: the minus
+// sign of refunds, the non-breaking hyphen, and the thin and narrow
+// no-break spaces. Their glyph names are the Adobe Glyph List's where it has
+// one ("minus"), so that every reader maps them back to the character.
+var latin1Extra = []struct {
+	code  int
+	r     rune
+	glyph string
+}{
+	{0x81, 0x2212, "minus"},
+	{0x8D, 0x2011, "uni2011"},
+	{0x8F, 0x2009, "uni2009"},
+	{0x90, 0x202F, "uni202F"},
+}
+
+// styles are the two Noto Sans files and the suffix of their cut fonts.
 var styles = []struct{ suffix, file, psName string }{
-	{"regular", "DejaVuSans.ttf", "DejaVuSans"},
-	{"bold", "DejaVuSans-Bold.ttf", "DejaVuSans-Bold"},
+	{"regular", "NotoSans-Regular.ttf", "NotoSans-Regular"},
+	{"bold", "NotoSans-Bold.ttf", "NotoSans-Bold"},
 }
 
 // firstCode and lastCode bound the codes an ext block may use: fpdf writes
@@ -100,7 +119,7 @@ var styles = []struct{ suffix, file, psName string }{
 const firstCode, lastCode = 33, 255
 
 func main() {
-	src := flag.String("src", "internal/letter/fonts", "directory with the DejaVu TTF files")
+	src := flag.String("src", "/usr/share/fonts/truetype/noto", "directory with the Noto Sans TTF files (Debian fonts-noto-core)")
 	out := flag.String("out", "internal/letter/fonts/cut", "directory for the cut fonts")
 	python := flag.String("python", "", "Python with fontTools (default: the first of python3, /usr/bin/python3 that has it)")
 	flag.Parse()
@@ -114,9 +133,22 @@ func main() {
 }
 
 func run(src, out, python string) error {
+	tmp, err := os.MkdirTemp("", "cutfonts")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
 	var fonts []*sfnt.Font
 	for _, st := range styles {
-		b, err := os.ReadFile(filepath.Join(src, st.file))
+		// The prepared copy, with a minus sign, is what gets cut.
+		prepared := filepath.Join(tmp, st.file)
+		cmd := exec.Command(python, "-c", addMinus, filepath.Join(src, st.file), prepared)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("prepare %s: %w: %s", st.file, err, stderr.String())
+		}
+		b, err := os.ReadFile(prepared)
 		if err != nil {
 			return err
 		}
@@ -140,11 +172,6 @@ func run(src, out, python string) error {
 		return true, nil
 	}
 
-	tmp, err := os.MkdirTemp("", "cutfonts")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -170,12 +197,24 @@ func run(src, out, python string) error {
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("DejaVu lacks U+%04X of Windows-1252", r)
+			return fmt.Errorf("Noto Sans lacks U+%04X of Windows-1252", r)
 		}
 		latin1[c] = r
 	}
 	if err := writeMap(filepath.Join(tmp, "cp1252.map"), latin1); err != nil {
 		return err
+	}
+	// The reference above is plain Windows-1252, so MakeFont lists the
+	// extras, and only them, in the base block's /Differences.
+	for _, x := range latin1Extra {
+		ok, err := printable(x.r)
+		if err != nil {
+			return err
+		}
+		if !ok || latin1[x.code] != 0 {
+			return fmt.Errorf("base block: U+%04X cannot go on code %#x", x.r, x.code)
+		}
+		latin1[x.code] = x.r
 	}
 
 	taken := map[rune]bool{}
@@ -227,7 +266,7 @@ func run(src, out, python string) error {
 		for j, st := range styles {
 			name := bl.name + "-" + st.suffix
 			ttf := filepath.Join(tmp, name+".ttf")
-			cmd := exec.Command(python, "-m", "fontTools.subset", filepath.Join(src, st.file),
+			cmd := exec.Command(python, "-m", "fontTools.subset", filepath.Join(tmp, st.file),
 				"--unicodes="+strings.Join(unicodes, ","),
 				"--output-file="+ttf,
 				"--no-hinting",
@@ -280,11 +319,55 @@ func writeMap(path string, codes [256]rune) error {
 	var b strings.Builder
 	for c, r := range codes {
 		if r != 0 {
-			fmt.Fprintf(&b, "!%02X U+%04X uni%04X\n", c, r, r)
+			fmt.Fprintf(&b, "!%02X U+%04X %s\n", c, r, glyphName(r))
 		}
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
+
+// glyphName is the name r's glyph gets in an encoding: the Adobe Glyph
+// List's name for an extra of the base block that has one, otherwise the
+// AGL specification's uniXXXX form, which readers map back to U+XXXX.
+func glyphName(r rune) string {
+	for _, x := range latin1Extra {
+		if x.r == r {
+			return x.glyph
+		}
+	}
+	return fmt.Sprintf("uni%04X", r)
+}
+
+// addMinus is run by Python with fontTools on each source font: Noto Sans
+// 2.004 has no U+2212 MINUS SIGN, so the copy that gets cut is given one,
+// made — as type designers make it — from the horizontal bar of the plus
+// sign: the same width, weight and height, so that "−£7.50" lines up with
+// "+" and the figures. Arguments: source path, destination path.
+const addMinus = `
+import sys
+from fontTools.ttLib import TTFont
+from fontTools.pens.ttGlyphPen import TTGlyphPen
+f = TTFont(sys.argv[1], recalcTimestamp=False)  # keep the bytes reproducible
+cmap = f.getBestCmap()
+if 0x2212 not in cmap:
+    glyf = f["glyf"]
+    plus = cmap[0x2B]
+    pts = list(glyf[plus].getCoordinates(glyf)[0])
+    x0 = min(x for x, y in pts)
+    x1 = max(x for x, y in pts)
+    ys = [y for x, y in pts if x == x0]
+    y0, y1 = min(ys), max(ys)
+    pen = TTGlyphPen(None)
+    pen.moveTo((x0, y0)); pen.lineTo((x0, y1)); pen.lineTo((x1, y1)); pen.lineTo((x1, y0)); pen.closePath()
+    f.setGlyphOrder(f.getGlyphOrder() + ["minus"])
+    glyf.glyphs["minus"] = pen.glyph()
+    if "minus" not in glyf.glyphOrder:
+        glyf.glyphOrder.append("minus")
+    f["hmtx"].metrics["minus"] = (f["hmtx"].metrics[plus][0], x0)
+    for t in f["cmap"].tables:
+        if t.isUnicode():
+            t.cmap[0x2212] = "minus"
+f.save(sys.argv[2])
+`
 
 // finish edits what MakeFont wrote for one font (base is the path without
 // extension). The font gets its subset name, since PDF readers identify
@@ -316,7 +399,7 @@ func finish(base, name string, codes [256]rune, latin1 bool) error {
 			if c != next {
 				fmt.Fprintf(&diff, "%d ", c)
 			}
-			fmt.Fprintf(&diff, "/uni%04X ", r)
+			fmt.Fprintf(&diff, "/%s ", glyphName(r))
 			next = c + 1
 		}
 		def["Diff"] = strings.TrimSpace(diff.String())
