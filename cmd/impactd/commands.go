@@ -39,6 +39,7 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 		migrateCommand(getenv, stdout, stderr),
 		impactCommand(getenv, stdout, stderr),
 		runCommand(getenv, stdout, stderr),
+		bouncesCommand(getenv, stdout, stderr),
 		tokenCommand(getenv, stdout, stderr),
 		donorCommand(getenv, stdout, stderr),
 		stripeCommand(getenv, stdout, stderr),
@@ -148,7 +149,7 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 				Addr: a.Config.HTTPAddr,
 				Handler: httpapi.NewServer(httpapi.Deps{
 					Log: a.Log, Store: a.Store, Webhook: a.Webhook, Registry: a.Registry, Links: a.Links, Clock: a.Clock,
-					Location: a.Config.Location, Console: staffConsole, Supporter: supporterPages, Runs: a.Runner,
+					Location: a.Config.Location, Console: staffConsole, Supporter: supporterPages, Runs: a.Runs, PDFs: a.Runner,
 				}),
 				ReadHeaderTimeout: 10 * time.Second,
 				ReadTimeout:       30 * time.Second,

@@ -8,6 +8,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -16,11 +17,11 @@ import (
 
 	"impactd/internal/console"
 	"impactd/internal/domain"
-	"impactd/internal/httpapi/httpstatus"
 	"impactd/internal/links"
-	"impactd/internal/runner"
+	"impactd/internal/runs"
 	"impactd/internal/store"
 	"impactd/internal/supporter"
+	"impactd/internal/webui"
 )
 
 // Deps are what the server needs.
@@ -36,7 +37,11 @@ type Deps struct {
 	Console *console.Console
 	// Supporter serves the supporter pages; nil serves none.
 	Supporter *supporter.Pages
-	Runs      *runner.Runner // statement runs; nil: the run routes answer 503
+	Runs      *runs.Service // statement runs; nil: the run routes answer 503
+	// PDFs renders stored statements (*runner.Runner); nil: the PDF route answers 503.
+	PDFs interface {
+		StatementPDF(ctx context.Context, statementID string, w io.Writer) (*domain.Statement, error)
+	}
 }
 
 // NewServer returns the HTTP handler.
@@ -50,7 +55,7 @@ func NewServer(d Deps) http.Handler {
 // are logged and shown only as "Internal error.".
 func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	code := domain.ErrorCode(err)
-	status := httpstatus.Of(err)
+	status := webui.Status(err)
 	if status == http.StatusInternalServerError {
 		log.Error("http error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

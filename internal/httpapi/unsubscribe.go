@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"impactd/internal/domain"
+	"impactd/internal/links"
 )
 
 var unsubscribePage = template.Must(template.New("u").Parse(`<!DOCTYPE html>
@@ -38,7 +39,7 @@ func handleUnsubscribePage(d Deps) http.Handler {
 			renderPage(w, http.StatusNotFound, badLink)
 			return
 		}
-		if _, ok := d.Links.Check("unsubscribe", r.PathValue("token")); !ok {
+		if _, ok := d.Links.Check(links.PurposeUnsubscribe, r.PathValue("token")); !ok {
 			renderPage(w, http.StatusBadRequest, badLink)
 			return
 		}
@@ -54,7 +55,7 @@ func handleUnsubscribe(d Deps) http.Handler {
 			renderPage(w, http.StatusNotFound, badLink)
 			return
 		}
-		donorID, ok := d.Links.Check("unsubscribe", r.PathValue("token"))
+		donorID, ok := d.Links.Check(links.PurposeUnsubscribe, r.PathValue("token"))
 		if !ok {
 			renderPage(w, http.StatusBadRequest, badLink)
 			return

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,7 @@ import (
 	"impactd/internal/domain"
 	"impactd/internal/links"
 	"impactd/internal/period"
-	"impactd/internal/runner"
+	"impactd/internal/runs"
 	"impactd/internal/store/storetest"
 	"impactd/internal/supporter"
 	"impactd/internal/webtest"
@@ -24,7 +23,7 @@ func TestSupporterPages(t *testing.T) {
 		b := webtest.Setup(t, dbURL, webtest.Options{})
 		b.Publish(t, b.DraftUpdate(t))
 		p := period.MustParse(webtest.Period)
-		run, err := b.App.Runner.Run(ctx, runner.Request{Period: p, Trigger: "test", Reason: "test"})
+		run, err := b.App.Runs.Run(ctx, runs.Request{Period: p.String(), Trigger: "test", Reason: "test"})
 		if err != nil || run.Sent != 2 {
 			t.Fatalf("run: %+v %v", run, err)
 		}
@@ -38,9 +37,9 @@ func TestSupporterPages(t *testing.T) {
 		}
 		alice, bob := byDonor[b.Donors["alice"].ID], byDonor[b.Donors["bob"].ID]
 		week := time.Now().Add(7 * 24 * time.Hour)
-		tok := supporter.Token(b.App.Links, alice.ID, week)
-		bobTok := supporter.Token(b.App.Links, bob.ID, week)
-		expired := supporter.Token(b.App.Links, alice.ID, time.Now().Add(-time.Minute))
+		tok := links.StatementToken(b.App.Links, alice.ID, week)
+		bobTok := links.StatementToken(b.App.Links, bob.ID, week)
+		expired := links.StatementToken(b.App.Links, alice.ID, time.Now().Add(-time.Minute))
 		// Bob's statement id with the signature of Alice's link.
 		tampered := bob.ID + tok[len(alice.ID):]
 		// Alice's link with a later expiry, keeping the signature.
@@ -62,7 +61,7 @@ func TestSupporterPages(t *testing.T) {
 			{"extended expiry", "/s/" + extended, 404, "not valid", ""},
 			{"expired link", "/s/" + expired, 410, "expired", "Alice"},
 			{"garbage", "/s/garbage", 404, "not valid", ""},
-			{"other purpose", "/s/" + b.App.Links.Token("unsubscribe", alice.ID), 404, "not valid", ""},
+			{"other purpose", "/s/" + b.App.Links.Token(links.PurposeUnsubscribe, alice.ID), 404, "not valid", ""},
 			{"preferences", "/s/" + tok + "/preferences", 200, "Stop impact letters", ""},
 			{"verify form", "/verify", 200, "verification code", ""},
 			{"verify genuine", "/verify?code=" + url.QueryEscape(strings.ToLower(domain.VerificationCode(alice.ContentHash))), 200, "A. E.", "Alice"},
@@ -87,7 +86,7 @@ func TestSupporterPages(t *testing.T) {
 		if d, _ := b.App.Store.Donor(ctx, alice.DonorID); d.Status != domain.DonorUnsubscribed {
 			t.Fatalf("status after stop: %s", d.Status)
 		}
-		next, err := b.App.Runner.Run(ctx, runner.Request{Period: p, Trigger: "test", Reason: "test", DryRun: true})
+		next, err := b.App.Runs.Run(ctx, runs.Request{Period: p.String(), Trigger: "test", Reason: "test", DryRun: true})
 		if err != nil || !strings.Contains(next.Exceptions, `"unsubscribed":1`) {
 			t.Fatalf("next run: %+v %v", next, err)
 		}
@@ -102,7 +101,7 @@ func TestSupporterPages(t *testing.T) {
 			t.Fatalf("bob's status changed through a tampered link: %s", d.Status)
 		}
 		// The one-click unsubscribe of the emails still works without a session.
-		req, _ := http.NewRequest(http.MethodPost, b.URL+"/unsubscribe/"+b.App.Links.Token("unsubscribe", bob.DonorID), strings.NewReader("List-Unsubscribe=One-Click"))
+		req, _ := http.NewRequest(http.MethodPost, b.URL+"/unsubscribe/"+b.App.Links.Token(links.PurposeUnsubscribe, bob.DonorID), strings.NewReader("List-Unsubscribe=One-Click"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 200 {
@@ -110,19 +109,6 @@ func TestSupporterPages(t *testing.T) {
 		}
 		resp.Body.Close()
 	})
-}
-
-func TestStatementURL(t *testing.T) {
-	if got := supporter.StatementURL("https://x.example/", nil, "stmt_1", time.Now()); got != "" {
-		t.Errorf("without a key: %q", got)
-	}
-	signer := links.NewSigner("statement-url-test-key-0123456789abcdef")
-	exp := time.Unix(1_800_000_000, 0)
-	got := supporter.StatementURL("https://x.example/", signer, "stmt_1", exp)
-	want := "https://x.example/s/" + signer.Token(supporter.Purpose, "stmt_1~"+strconv.FormatInt(exp.Unix(), 36))
-	if got != want {
-		t.Errorf("StatementURL = %q, want %q", got, want)
-	}
 }
 
 func TestInitials(t *testing.T) {
