@@ -159,9 +159,9 @@ const (
 	// mechanism). Nobody is bounced; the run pauses until someone fixes it.
 	FaultRelay
 	// FaultRecipient: the recipient's mailbox was refused for good — a 5xx
-	// to RCPT TO, or an enhanced code 5.1.x (bad destination mailbox) or
-	// 5.2.x (mailbox status) at any later stage. Only this bounces the
-	// address.
+	// to RCPT TO (with no enhanced code, or 5.0.x, 5.1.x or 5.2.x), or an
+	// enhanced code 5.1.x (bad destination mailbox) or 5.2.x (mailbox
+	// status) at DATA. Only this bounces the address.
 	FaultRecipient
 	// FaultMessage: this message was refused for good, but not because of
 	// the mailbox: a 5xx to RCPT TO whose enhanced code is about policy or
@@ -215,13 +215,13 @@ func Classify(err error) Fault {
 	case opRcptTo:
 		if se.Code >= 500 {
 			switch enhancedSubject(se.Enhanced) {
-			case "", "1", "2":
+			case "", "0", "1", "2": // none, unspecific, addressing, mailbox
 				if se.Enhanced == "5.1.7" || se.Enhanced == "5.1.8" {
 					return FaultRelay // the sender's address is what is bad
 				}
 				return FaultRecipient
 			}
-			return FaultMessage
+			return FaultMessage // routing, protocol, content, policy (5.7.1 relaying denied)
 		}
 	case opData, opEndData:
 		if se.Code >= 500 {

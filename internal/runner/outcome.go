@@ -96,6 +96,18 @@ func (r *Runner) recordSend(ctx context.Context, jb *job, sendErr error) {
 			if _, err := tx.UpdateDeliveryStatus(ctx, jb.dl.ID, domain.DeliverySending, o.delivery, detail, now.Unix()); err != nil {
 				return err
 			}
+			if fault == mail.FaultRecipient || fault == mail.FaultMessage || fault == mail.FaultUnreachable {
+				// A send that was in flight when the run paused (here or in
+				// another process) is held with the rest: whatever failed it
+				// was probably what paused the run, so nobody is bounced.
+				if run, err := tx.Run(ctx, runID); err != nil {
+					return err
+				} else if run.Status == domain.RunPaused && o.pause == "" {
+					o.bounce = false
+					j.Status, j.Failure, j.LastError, j.RunAfterMS = domain.JobPending, "", detail, now.UnixMilli()
+					j.Attempts = jb.Attempts
+				}
+			}
 			if o.bounce {
 				if err := tx.AddBounce(ctx, domain.Bounce{Email: jb.donor.Email, Detail: detail, RunID: runID, CreatedAt: now.Unix()}); err != nil {
 					return err
