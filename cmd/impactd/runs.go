@@ -65,10 +65,15 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 			actor := firstOf(o.actor, getenv("USER"))
 			var run *domain.Run
 			if o.resume != "" {
-				if run, err = a.Runs.Resume(ctx, o.resume, actor, o.reason); err != nil {
+				if run, _, err = a.Runs.Status(ctx, o.resume); err != nil {
 					return err
 				}
-				term.say("run %s for %s: working it\n", run.ID, run.Period)
+				if run.Unfinished() { // a finished run is only reported
+					if run, err = a.Runs.Resume(ctx, o.resume, actor, o.reason); err != nil {
+						return err
+					}
+					term.say("run %s for %s: working it\n", run.ID, run.Period)
+				}
 			} else {
 				req := runs.Request{Period: o.period, Trigger: "cli", Actor: actor, Reason: o.reason, DryRun: o.dryRun, Force: o.force}
 				switch {

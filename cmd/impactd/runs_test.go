@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -167,7 +168,7 @@ func TestConcurrentCommands(t *testing.T) {
 				outs := make([]string, n)
 				for i := range n {
 					cmd := exec.Command(os.Args[0], "-test.run=^$")
-					cmd.Env = append(env, childEnv+"="+string(a))
+					cmd.Env = append(slices.Clone(env), childEnv+"="+string(a))
 					var stderr bytes.Buffer
 					cmd.Stderr = &stderr
 					wg.Add(1)

@@ -59,6 +59,17 @@ func (d Deps) runView(r *http.Request, id string) (*runView, error) {
 	return v, nil
 }
 
+// decodeBody reads a small JSON body with no unknown fields; an empty one
+// is allowed when every field is optional.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !(emptyOK && errors.Is(err, io.EOF)) {
+		return domain.Errorf(domain.EINVALID, "invalid JSON body: %v", err)
+	}
+	return nil
+}
+
 func runsAvailable(d Deps, w http.ResponseWriter, r *http.Request) bool {
 	if d.Runs == nil {
 		Error(w, r, d.Log, domain.Errorf(domain.EUNAVAILABLE, "statement runs are not available on this server"))
@@ -75,10 +86,8 @@ func handleStartRun(d Deps) http.Handler {
 			return
 		}
 		var body startRunRequest
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil {
-			Error(w, r, d.Log, domain.Errorf(domain.EINVALID, "invalid JSON body: %v", err))
+		if err := decodeBody(w, r, &body, false); err != nil {
+			Error(w, r, d.Log, err)
 			return
 		}
 		caller, _ := CallerFrom(r.Context())
@@ -140,10 +149,8 @@ func handleResumeRun(d Deps) http.Handler {
 			return
 		}
 		var body resumeRunRequest
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
-			Error(w, r, d.Log, domain.Errorf(domain.EINVALID, "invalid JSON body: %v", err))
+		if err := decodeBody(w, r, &body, true); err != nil {
+			Error(w, r, d.Log, err)
 			return
 		}
 		caller, _ := CallerFrom(r.Context())
