@@ -8,7 +8,10 @@
 // The run is worked by a process of its own (runbench starts itself again
 // as impactd's worker), so that the peak RSS it reports is impactd's alone;
 // the seeding and the SMTP sink, which keeps only counters, stay in the
-// first process, whose peak is reported apart.
+// first process, whose peak is reported apart. --in-process works the run
+// beside them in one process, as runbench did before: a fresh process starts
+// with a cold heap (its page faults cost a few percent of a short run), so
+// rates compared back to back with older commits are measured that way.
 package main
 
 import (
@@ -72,6 +75,8 @@ func run() error {
 	workers := flag.Int("workers", 4, "IMPACTD_WORKERS")
 	unicodeShare := flag.Int("unicode-percent", 30, "percent of donors whose name needs the embedded Unicode font (Łukasz, Nguyễn, Дмитрий); the rest print in Windows-1252")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	inProcess := flag.Bool("in-process", false, "work the run in this process, beside the seeding and the sink (as runbench did before it had a worker process): "+
+		"for rates measured back to back against older commits; the peak RSS then includes the sink's counters")
 	flag.Parse()
 	namesUnicodePercent = *unicodeShare
 	ctx := context.Background()
@@ -128,59 +133,79 @@ func run() error {
 	// The sink's peak from here on: writing 5 to clear_refs resets VmHWM (Linux).
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 
-	args, _ := json.Marshal(childArgs{DatabaseURL: dbURL, SMTPURL: sink.URL(), Workers: *workers, CPUProfile: *cpuprofile})
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), childEnv+"="+string(args))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return fmt.Errorf("worker process: %w", err)
-	}
+	ca := childArgs{DatabaseURL: dbURL, SMTPURL: sink.URL(), Workers: *workers, CPUProfile: *cpuprofile}
 	var r childResult
-	if err := json.Unmarshal(out, &r); err != nil {
-		return fmt.Errorf("worker process said %q: %w", out, err)
+	if *inProcess {
+		app.TuneGC(os.Getenv)
+		if r, err = work(ca); err != nil {
+			return err
+		}
+	} else {
+		args, _ := json.Marshal(ca)
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), childEnv+"="+string(args))
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("worker process: %w", err)
+		}
+		if err := json.Unmarshal(out, &r); err != nil {
+			return fmt.Errorf("worker process said %q: %w", out, err)
+		}
 	}
 	wall := time.Duration(r.WallMS) * time.Millisecond
-	fmt.Printf("database   %s\ndonors     %d\nsent       %d (sink received %d), failed %d\nwall       %s\nrate       %.0f statements/s\n"+
-		"peak RSS   %s impactd (the worker process, from the run's start); %s runbench with the sink (counters only)\n",
-		strings.SplitN(dbURL, ":", 2)[0], *donors, r.Sent, sink.Count(), r.Failed, wall.Round(time.Millisecond),
-		float64(r.Sent)/wall.Seconds(), kb(r.PeakRSSKB), peakRSS())
+	fmt.Printf("database   %s\ndonors     %d\nsent       %d (sink received %d), failed %d\nwall       %s\nrate       %.0f statements/s\n",
+		strings.SplitN(dbURL, ":", 2)[0], *donors, r.Sent, sink.Count(), r.Failed, wall.Round(time.Millisecond), float64(r.Sent)/wall.Seconds())
+	if *inProcess {
+		fmt.Printf("peak RSS   %s (impactd and the sink's counters, one process, from the run's start)\n", kb(r.PeakRSSKB))
+	} else {
+		fmt.Printf("peak RSS   %s impactd (the worker process, from the run's start); %s runbench with the sink (counters only)\n",
+			kb(r.PeakRSSKB), peakRSS())
+	}
 	return nil
 }
 
-// child is the worker process: impactd assembled as `impactd run` assembles
-// it, running the period once.
+// child is the worker process: it works the run and prints its result.
 func child(raw string) error {
 	var c childArgs
 	if err := json.Unmarshal([]byte(raw), &c); err != nil {
 		return err
 	}
 	app.TuneGC(os.Getenv) // as impactd itself does
+	r, err := work(c)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+// work assembles impactd as `impactd run` assembles it and runs the period once.
+func work(c childArgs) (childResult, error) {
 	ctx := context.Background()
 	env := map[string]string{"IMPACTD_DATABASE_URL": c.DatabaseURL, "IMPACTD_SMTP_URL": c.SMTPURL, "IMPACTD_WORKERS": fmt.Sprint(c.Workers),
 		"IMPACTD_SCHEDULE": "off", "IMPACTD_SECRET_KEY": strings.Repeat("k", 32)}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
-		return err
+		return childResult{}, err
 	}
 	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), domain.SystemClock{})
 	if err != nil {
-		return err
+		return childResult{}, err
 	}
 	defer a.Close()
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 	stopProfile, err := profile.CPU(c.CPUProfile)
 	if err != nil {
-		return err
+		return childResult{}, err
 	}
 	defer stopProfile()
 	start := time.Now()
 	r, err := a.Runs.Run(ctx, runs.Request{Period: "2026-Q3", Trigger: "bench", Reason: "benchmark"})
 	if err != nil {
-		return err
+		return childResult{}, err
 	}
 	wall := time.Since(start)
-	return json.NewEncoder(os.Stdout).Encode(childResult{Sent: r.Sent, Failed: r.Failed, WallMS: wall.Milliseconds(), PeakRSSKB: peakKB()})
+	return childResult{Sent: r.Sent, Failed: r.Failed, WallMS: wall.Milliseconds(), PeakRSSKB: peakKB()}, nil
 }
 
 func seed(ctx context.Context, s *store.Store, n int) error {
