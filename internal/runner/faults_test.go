@@ -452,3 +452,85 @@ func TestDeadWorkerTakenOverInSeconds(t *testing.T) {
 		oneEach(t, sink, 8)
 	})
 }
+
+// TestDatabaseBlipTakesNobodysJobs: PostgreSQL drops a worker's session
+// (as a restart drops every session, with its advisory lock); the worker
+// takes its lock again at its next check, within the grace, and the other
+// workers leave its jobs alone.
+func TestDatabaseBlipTakesNobodysJobs(t *testing.T) {
+	if os.Getenv(storetest.PostgresEnv) == "" {
+		t.Skip("PostgreSQL not available: set " + storetest.PostgresEnv)
+	}
+	ctx := context.Background()
+	base := storetest.PostgresURL(t)
+	sink := sinkFor(t, smtpsink.Options{})
+	b := setupWith(t, base, map[string]string{"IMPACTD_SMTP_URL": sink.URL(), "IMPACTD_JOB_LEASE": "10m", "IMPACTD_TAKEOVER_GRACE": "5s"})
+	b.app.Runner.Options.Poll = 10 * time.Millisecond
+	b.seed(t, 6)
+	b.publish(t, "2026-Q3")
+	run, err := b.app.Runs.Start(ctx, quarter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The other worker: a store of its own whose connections carry a name.
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	appName := "impactd-blip-" + hex.EncodeToString(rnd[:])
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("application_name", appName)
+	u.RawQuery = q.Encode()
+	other, err := store.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	lock, err := other.HoldLiveness(ctx, "wrk-blip@test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	now := time.Now()
+	held, err := other.ClaimJobs(ctx, "wrk-blip@test", run.ID, now.UnixMilli(), now.Add(10*time.Minute).UnixMilli(), 2, nil)
+	if err != nil || len(held) != 2 {
+		t.Fatalf("claim: %d %v", len(held), err)
+	}
+	admin, err := store.Open(ctx, os.Getenv(storetest.PostgresEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		short, cancel := context.WithTimeout(ctx, 7*time.Second)
+		defer cancel()
+		_, _ = b.app.Runs.Finish(short, run.ID, nil)
+	}()
+	time.Sleep(time.Second)
+	var killed int
+	if err := admin.DB().QueryRow(`SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, appName).Scan(&killed); err != nil || killed == 0 {
+		t.Fatalf("terminated %d sessions: %v", killed, err)
+	}
+	// Dead-looking for 2.5s — the others check every second, so they see it
+	// dead at least twice — then the worker's next check takes its lock
+	// again, within the grace.
+	time.Sleep(2500 * time.Millisecond)
+	for i := 0; ; i++ {
+		if err := lock.Check(ctx); err == nil {
+			break
+		} else if i == 20 {
+			t.Fatalf("lock not taken again: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	<-done
+	for _, j := range held {
+		if got, _ := b.app.Store.Job(ctx, j.ID); got.LockedBy != "wrk-blip@test" || got.Status != domain.JobRunning {
+			t.Fatalf("a job of a live worker was taken during the blip: %+v", got)
+		}
+	}
+	if sink.Count() != 4 {
+		t.Errorf("%d sent, want the 4 jobs nobody held", sink.Count())
+	}
+}

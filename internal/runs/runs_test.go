@@ -359,3 +359,30 @@ func TestClearBounce(t *testing.T) {
 		}
 	})
 }
+
+// TestScheduleTickWhileUnfinished: a tick that finds the period's run
+// unfinished starts nothing and is recorded, so it does not fire again.
+func TestScheduleTickWhileUnfinished(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		a := newApp(t, dbURL, nil)
+		seed(t, a.Store, 1000)
+		tick := func(at int64) (*domain.Run, bool, error) {
+			return a.Runs.StartTick(ctx, runs.Request{Period: "2026-Q3", Reason: "scheduled", Trigger: "schedule", Actor: "schedule", TickAt: at})
+		}
+		first, started, err := tick(1_000)
+		if err != nil || !started {
+			t.Fatalf("first tick: %v %v", started, err)
+		}
+		again, started, err := tick(2_000)
+		if err != nil || started || again == nil || again.ID != first.ID {
+			t.Fatalf("second tick: %+v %v %v, want the first run, not started", again, started, err)
+		}
+		if last, err := a.Store.LastTick(ctx); err != nil || last != 2_000 {
+			t.Fatalf("last tick %d %v", last, err)
+		}
+		if _, started, err := tick(2_000); err != nil || started {
+			t.Fatalf("the same tick again: %v %v", started, err)
+		}
+	})
+}
