@@ -42,6 +42,7 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 		migrateCommand(getenv, stdout, stderr),
 		impactCommand(getenv, stdout, stderr),
 		runCommand(getenv, stdout, stderr),
+		bouncesCommand(getenv, stdout, stderr),
 		tokenCommand(getenv, stdout, stderr),
 		donorCommand(getenv, stdout, stderr),
 		stripeCommand(getenv, stdout, stderr),
@@ -258,7 +259,7 @@ func serveHTTP(ctx context.Context, a *app.App, ln net.Listener) error {
 	srv := &http.Server{
 		Handler: httpapi.NewServer(httpapi.Deps{
 			Log: a.Log, Store: a.Store, Webhook: a.Webhook, Registry: a.Registry, Links: a.Links, Clock: a.Clock,
-			Location: a.Config.Location, Console: staffConsole, Supporter: supporterPages, Runs: a.Runner,
+			Location: a.Config.Location, Console: staffConsole, Supporter: supporterPages, Runs: a.Runs, PDFs: a.Runner,
 			HSTS: a.Config.HSTS, MetricsToken: metricsHere(a.Config),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,

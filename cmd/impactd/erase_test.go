@@ -14,6 +14,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"impactd/internal/demo"
+	"impactd/internal/domain"
 	"impactd/internal/ingest"
 	"impactd/internal/period"
 	"impactd/internal/store"
@@ -94,7 +95,7 @@ func TestEraseLeavesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := a.Store.AddBounce(ctx, "perdita.alt@example.net", "550 5.1.1 <perdita.alt@example.net>: no such user", 1); err != nil {
+		if err := a.Store.AddBounce(ctx, domain.Bounce{Email: "perdita.alt@example.net", Detail: "550 5.1.1 <perdita.alt@example.net>: no such user", CreatedAt: 1}); err != nil {
 			t.Fatal(err)
 		}
 		if err := a.Store.Audit(ctx, &store.AuditEntry{Actor: "staff:ops@example.org", Action: "donor.note", Subject: d.ID,

@@ -9,17 +9,16 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"impactd/internal/app"
 	"impactd/internal/domain"
-	"impactd/internal/ingest"
 	"impactd/internal/period"
-	"impactd/internal/runner"
+	"impactd/internal/runs"
 	"impactd/internal/schedule"
-	"impactd/internal/store"
 )
 
 func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
@@ -31,21 +30,24 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 		Use:   "run --period 2026-Q3 --reason \"…\"",
 		Short: "Produce and send the statements of a period now, or rerun part of one",
 		Long: "run starts a statement run and works its jobs until it is finished, showing progress.\n" +
-			"The run is durable: if this command is stopped or killed, `impactd run --resume RUN_ID`\n" +
-			"(or any `impactd serve`) finishes it, and nothing is lost or sent twice (see README).\n" +
-			"A statement that was delivered and has not changed is not sent again unless --force;\n" +
-			"one that changed goes out as a correction. Who started the run and why is recorded.",
+			"The run is durable: if this command is stopped or killed, the same command again (or\n" +
+			"`impactd run --resume RUN_ID`, or any `impactd serve`) finishes it, and nothing is lost or\n" +
+			"sent twice (see README). While a period's run is unfinished, starting it again works that\n" +
+			"run instead of starting a second one. A statement that was delivered and has not changed\n" +
+			"is not sent again unless --force; one that changed goes out as a correction. A run whose\n" +
+			"mail relay refuses to send pauses; --resume RUN_ID goes on once the relay is fixed.\n" +
+			"Who started the run and why is recorded.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			var req runner.Request
 			if o.resume == "" {
+				if o.statement == "" && strings.TrimSpace(o.period) == "" {
+					return errors.New("--period is required, e.g. --period 2026-Q3 (or 2026-07, 2026, 2026/27)")
+				}
 				if o.statement == "" {
-					p, err := period.Parse(o.period)
-					if err != nil {
-						return fmt.Errorf("--period: %w", err)
+					if _, err := runs.ParsePeriod(o.period); err != nil {
+						return fmt.Errorf("--period: %s", domain.ErrorMessage(err))
 					}
-					req.Period = p
 				}
 				if strings.TrimSpace(o.reason) == "" {
 					return errors.New("--reason is required: say why this run is started (it is recorded)")
@@ -54,52 +56,79 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 					return errors.New("--only-failed and --only-unsent cannot be used together")
 				}
 			}
-			a, err := open(ctx, getenv, stderr)
+			term := &terminal{w: stderr}
+			a, err := open(ctx, getenv, term)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			runID := o.resume
-			if runID == "" {
-				req.Trigger, req.Reason, req.DryRun, req.Force = "cli", o.reason, o.dryRun, o.force
-				req.Actor = o.actor
-				if req.Actor == "" {
-					req.Actor = getenv("USER")
+			actor := firstOf(o.actor, getenv("USER"))
+			var run *domain.Run
+			if o.resume != "" {
+				if run, _, err = a.Runs.Status(ctx, o.resume); err != nil {
+					return err
 				}
+				if run.Unfinished() { // a finished run is only reported
+					if run, err = a.Runs.Resume(ctx, o.resume, actor, o.reason); err != nil {
+						return err
+					}
+					term.say("run %s for %s: working it\n", run.ID, run.Period)
+				}
+			} else {
+				req := runs.Request{Period: o.period, Trigger: "cli", Actor: actor, Reason: o.reason, DryRun: o.dryRun, Force: o.force}
 				switch {
 				case o.statement != "":
 					req.Scope, req.StatementID = domain.RunScopeStatement, o.statement
 				case o.donor != "":
-					id, err := donorID(ctx, a, o.donor)
-					if err != nil {
-						return err
-					}
-					req.Scope, req.DonorID = domain.RunScopeDonor, id
+					req.Scope, req.Donor = domain.RunScopeDonor, o.donor
 				case o.onlyFailed:
 					req.Scope = domain.RunScopeFailed
 				case o.onlyUnsent:
 					req.Scope = domain.RunScopeUnsent
 				}
-				run, err := a.Runner.Start(ctx, req)
-				if err != nil {
+				run, err = a.Runs.Start(ctx, req)
+				var busy *runs.InProgressError
+				var force *runs.NeedsForceError
+				switch {
+				case errors.As(err, &busy) && busy.Same && busy.Run.Status == domain.RunRunning:
+					// The same request again — after a kill, or by a second
+					// person — finishes the run that is in progress.
+					term.say("%s; working it\n", busy.Describe())
+					run = busy.Run
+				case errors.As(err, &busy):
+					return errors.New(busy.Describe())
+				case errors.As(err, &force):
+					return fmt.Errorf("%s: add --force to send it again", domain.ErrorMessage(err))
+				case err != nil:
 					return err
+				default:
+					term.say("run %s started for %s (if stopped, the same command or `impactd run --resume %s` finishes it)\n", run.ID, run.Period, run.ID)
 				}
-				runID = run.ID
-				fmt.Fprintf(stderr, "run %s started for %s (resume with: impactd run --resume %s)\n", run.ID, run.Period, run.ID)
 			}
-			bar := &progress{w: stderr, start: time.Now(), quiet: o.quiet}
-			run, err := a.Runner.Finish(ctx, runID, bar.update)
-			bar.done()
+			bar := &progress{t: term, start: time.Now(), quiet: o.quiet}
+			run, err = a.Runs.Finish(ctx, run.ID, bar.update)
+			term.done()
 			if err != nil {
 				return err
+			}
+			if run.Status == domain.RunPaused {
+				return fmt.Errorf("run %s for %s paused: %s\nnobody was marked bounced; fix the mail relay, then: impactd run --resume %s",
+					run.ID, run.Period, run.PauseReason, run.ID)
 			}
 			fmt.Fprintf(stdout, "run %s %s: %d eligible, %d rendered, %d sent, %d failed, %d skipped %s\n",
 				run.ID, run.Status, run.Eligible, run.Rendered, run.Sent, run.Failed, run.Skipped, run.Exceptions)
 			if run.Flags != "{}" {
-				fmt.Fprintf(stdout, "sent, but worth a look: %s\n", run.Flags)
+				worth := "sent, but worth a look"
+				if run.DryRun {
+					worth = "rendered, worth a look"
+				}
+				fmt.Fprintf(stdout, "%s: %s\n", worth, run.Flags)
 			}
 			if run.Interrupted > 0 {
 				fmt.Fprintf(stdout, "%d sends were interrupted by a crash and sent again (possible duplicates)\n", run.Interrupted)
+			}
+			if run.Pauses > 0 {
+				fmt.Fprintf(stdout, "paused %d time(s) on the way; last because: %s\n", run.Pauses, run.PauseReason)
 			}
 			if o.samples != "" {
 				if err := writeSamples(ctx, a, run.ID, o.samples, stdout); err != nil {
@@ -113,41 +142,77 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.period, "period", "", "period, e.g. 2026-Q3, 2026-07, 2026 or 2026/27")
-	f.StringVar(&o.reason, "reason", "", "why this run is started, for the audit trail (required)")
+	f.StringVar(&o.period, "period", "", "period, e.g. 2026-Q3, 2026-07, 2026 or 2026/27 (required, but with --statement or --resume)")
+	f.StringVar(&o.reason, "reason", "", "why this run is started, for the audit trail (required, but with --resume)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "render every letter but send nothing")
 	f.StringVar(&o.donor, "donor", "", "only this donor (email address or donor id)")
 	f.BoolVar(&o.onlyFailed, "only-failed", false, "only donors whose letter for the period failed and was not delivered since")
 	f.BoolVar(&o.onlyUnsent, "only-unsent", false, "only donors with no delivered letter for the period (no corrections)")
-	f.BoolVar(&o.force, "force", false, "send even statements identical to one already delivered")
+	f.BoolVar(&o.force, "force", false, "send even statements identical to one already delivered (never a letter whose net is zero or less)")
 	f.StringVar(&o.statement, "statement", "", "resend this stored statement as it is (needs --force if it was delivered)")
-	f.StringVar(&o.resume, "resume", "", "finish a run that was started earlier (by a killed command, say)")
+	f.StringVar(&o.resume, "resume", "", "finish a run that was started earlier (by a killed command, say), or resume a paused one")
 	f.StringVar(&o.samples, "samples", "", "write up to three of the run's PDFs to this directory (useful with --dry-run)")
 	f.StringVar(&o.actor, "actor", "", "who is starting the run, for the audit trail (default: $USER)")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress bar")
 	return cmd
 }
 
-// donorID resolves --donor: a donor id, or an email address that names exactly one donor.
-func donorID(ctx context.Context, a *app.App, s string) (string, error) {
-	if strings.HasPrefix(s, "don_") {
-		return s, nil
+// bouncesCommand lists and clears the addresses that bounced.
+func bouncesCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bounces",
+		Short: "List or clear the addresses a recipient's mail server refused for good (no letter goes to them)",
 	}
-	ds, err := a.Store.DonorsByEmail(ctx, ingest.NormaliseEmail(s))
-	if err != nil {
-		return "", err
+	var limit int
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List bounced addresses, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := open(cmd.Context(), getenv, stderr)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			bs, err := a.Runs.Bounces(cmd.Context(), limit)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "EMAIL\tSINCE\tRUN\tANSWER")
+			for _, b := range bs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", b.Email, time.Unix(b.CreatedAt, 0).In(a.Config.Location).Format("2006-01-02 15:04"),
+					firstOf(b.RunID, "—"), b.Detail)
+			}
+			return tw.Flush()
+		},
 	}
-	switch len(ds) {
-	case 0:
-		return "", domain.Errorf(domain.ENOTFOUND, "no donor has that email address")
-	case 1:
-		return ds[0].ID, nil
+	list.Flags().IntVar(&limit, "limit", 1000, "most addresses to list")
+	var reason, actor string
+	clear := &cobra.Command{
+		Use:   "clear EMAIL --reason \"…\"",
+		Short: "Let letters go to a bounced address again (recorded in the audit log)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(reason) == "" {
+				return errors.New("--reason is required: say why letters may go to this address again (it is recorded)")
+			}
+			a, err := open(cmd.Context(), getenv, stderr)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if err := a.Runs.ClearBounce(cmd.Context(), args[0], firstOf(actor, getenv("USER")), reason); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, "cleared: the next run writes to that address again")
+			return nil
+		},
 	}
-	ids := make([]string, len(ds))
-	for i, d := range ds {
-		ids[i] = d.ID
-	}
-	return "", domain.Errorf(domain.ECONFLICT, "several donors have that email address (%s): give a donor id", strings.Join(ids, ", "))
+	clear.Flags().StringVar(&reason, "reason", "", "why the address may be written to again (required)")
+	clear.Flags().StringVar(&actor, "actor", "", "who is clearing it, for the audit trail (default: $USER)")
+	cmd.AddCommand(list, clear)
+	return cmd
 }
 
 // writeSamples renders the first statements of a run into dir.
@@ -179,39 +244,88 @@ func writeSamples(ctx context.Context, a *app.App, runID, dir string, stdout io.
 	return nil
 }
 
+// terminal is standard error shared by the progress bar and the log, so
+// that they do not collide: the bar is redrawn in place with "\r", and a
+// log line (or a message) first ends the bar's line, so it starts on a
+// line of its own; the next update draws the bar again below it.
+type terminal struct {
+	mu    sync.Mutex
+	w     io.Writer
+	drawn bool // the bar is on the current line
+}
+
+// Write is the log's: whole lines, after the bar's line is ended.
+func (t *terminal) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.endBar()
+	return t.w.Write(p)
+}
+
+// say prints a message on a line of its own.
+func (t *terminal) say(format string, a ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.endBar()
+	fmt.Fprintf(t.w, format, a...)
+}
+
+// bar draws the progress line in place.
+func (t *terminal) bar(line string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fmt.Fprint(t.w, "\r"+line)
+	t.drawn = true
+}
+
+// done ends the bar's line.
+func (t *terminal) done() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.endBar()
+}
+
+func (t *terminal) endBar() {
+	if t.drawn {
+		fmt.Fprintln(t.w)
+		t.drawn = false
+	}
+}
+
 // progress draws a one-line progress bar with rate and ETA from the run's
 // live counts in the database — not from this process's own work, since
 // other replicas may share the run.
 type progress struct {
-	w     io.Writer
+	t     *terminal
 	start time.Time
 	quiet bool
-	drawn bool
+	base  int // jobs already done when this command began working the run
+	began bool
 }
 
-func (p *progress) update(run *domain.Run, c store.RunCounts) {
+func (p *progress) update(run *domain.Run, c domain.RunCounts) {
 	if p.quiet || c.Eligible == 0 {
 		return
 	}
 	done := c.Eligible - c.Open()
+	if !p.began {
+		p.base, p.began = done, true
+	}
 	frac := float64(done) / float64(c.Eligible)
 	const width = 30
 	fill := int(frac * width)
 	elapsed := time.Since(p.start).Seconds()
-	rate := float64(done) / max(elapsed, 0.001)
+	rate := float64(done-p.base) / max(elapsed, 0.001)
 	eta := "?"
 	if rate > 0 {
 		eta = (time.Duration(float64(c.Open())/rate) * time.Second).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.w, "\r[%s%s] %d/%d %3.0f%%  %.1f/s  ETA %s  sent %d failed %d retrying %d skipped %d ",
-		strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, c.Eligible, frac*100, rate, eta, c.Sent, c.Failed, c.Retrying, c.Skipped)
-	p.drawn = true
-}
-
-func (p *progress) done() {
-	if p.drawn {
-		fmt.Fprintln(p.w)
+	state := ""
+	if run.Status == domain.RunPaused {
+		state = "PAUSED "
 	}
+	p.t.bar(fmt.Sprintf("%s[%s%s] %d/%d %3.0f%%  %.1f/s  ETA %s  sent %d failed %d retrying %d skipped %d ",
+		state, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, c.Eligible, frac*100, rate, eta, c.Sent, c.Failed, c.Retrying, c.Skipped))
 }
 
 // startBackground starts what `serve` runs besides HTTP: the job workers
@@ -233,7 +347,7 @@ func startBackground(ctx context.Context, a *app.App) func() {
 			Schedule: a.Config.Schedule, Kind: a.Config.PeriodKind, Location: a.Config.Location, CatchUp: a.Config.ScheduleCatchUp,
 			Clock: a.Clock, Log: a.Log, LastTick: a.Store.LastTick,
 			Start: func(ctx context.Context, at time.Time, p period.Period) (string, bool, error) {
-				run, ok, err := a.Runner.StartTick(ctx, runner.Request{Period: p, Trigger: "schedule", Actor: "schedule",
+				run, ok, err := a.Runs.StartTick(ctx, runs.Request{Period: p.String(), Trigger: "schedule", Actor: "schedule",
 					Reason: "scheduled run (" + a.Config.Schedule.Spec + ")", TickAt: at.Unix()})
 				if err != nil || !ok {
 					return "", ok, err
@@ -248,4 +362,13 @@ func startBackground(ctx context.Context, a *app.App) func() {
 		}()
 	}
 	return func() { cancel(); wg.Wait() }
+}
+
+func firstOf(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
 }

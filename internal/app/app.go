@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"impactd/internal/compose"
 	"impactd/internal/config"
 	"impactd/internal/domain"
 	"impactd/internal/ingest"
@@ -18,6 +19,7 @@ import (
 	"impactd/internal/mail"
 	"impactd/internal/metrics"
 	"impactd/internal/runner"
+	"impactd/internal/runs"
 	"impactd/internal/statement"
 	"impactd/internal/store"
 	"impactd/internal/wording"
@@ -37,7 +39,11 @@ type App struct {
 	Renderer  *letter.Renderer
 	Mailer    mail.Sender
 	Links     *links.Signer
-	Runner    *runner.Runner
+	// Runs starts runs: the one entry the CLI, the API, the console and the
+	// schedule share.
+	Runs *runs.Service
+	// Runner works the jobs of runs in this process.
+	Runner *runner.Runner
 }
 
 // New opens the database, migrates it, loads the templates and fonts and
@@ -47,7 +53,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := store.OpenWith(ctx, cfg.DatabaseURL, store.Options{BusyTimeout: cfg.SQLiteBusyTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -80,26 +86,36 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 		Ingester: in, Renderer: renderer, Mailer: mailer, Links: signer,
 		Webhook: &ingest.Webhook{Ingester: in, Secret: cfg.StripeWebhookSecret, Tolerance: cfg.StripeTolerance, Metrics: m, Log: log},
 	}
-	a.Runner = &runner.Runner{
-		Store: st, Renderer: renderer, Mailer: mailer, Templates: tmpl, Clock: clock, Log: log, Metrics: m,
-		Sender:  runner.Sender{From: cfg.MailFrom, FromName: cfg.MailFromName, ReplyTo: cfg.MailReplyTo},
-		BaseURL: cfg.BaseURL, Links: signer, StatementLinkTTL: cfg.StatementLinkTTL, Options: RunnerOptions(cfg),
-		Builder: &statement.Builder{
-			Store: st, Templates: tmpl, Location: cfg.Location, PaperSize: cfg.PaperSize,
-			Org: domain.Org{Name: cfg.OrgName, CharityNumber: cfg.OrgCharityNumber, Address: cfg.OrgAddress, Website: cfg.OrgWebsite, Email: cfg.OrgEmail,
-				Country: cfg.OrgCountry, LogoSHA256: renderer.LogoSHA256(),
-				Signatory: cfg.OrgSignatory, SignatoryRole: cfg.OrgSignatoryRole, SignatureSHA256: renderer.SignatureSHA256()},
-		},
+	builder := &statement.Builder{
+		Store: st, Templates: tmpl, Location: cfg.Location, PaperSize: cfg.PaperSize,
+		Org: domain.Org{Name: cfg.OrgName, CharityNumber: cfg.OrgCharityNumber, Address: cfg.OrgAddress, Website: cfg.OrgWebsite, Email: cfg.OrgEmail,
+			Country: cfg.OrgCountry, LogoSHA256: renderer.LogoSHA256(),
+			Signatory: cfg.OrgSignatory, SignatoryRole: cfg.OrgSignatoryRole, SignatureSHA256: renderer.SignatureSHA256()},
 	}
+	a.Runner = &runner.Runner{
+		Store: st, Builder: builder, Renderer: renderer, Mailer: mailer, Clock: clock, Log: log, Metrics: m,
+		Policy: &runs.Policy{Store: st, Builder: builder, Clock: clock},
+		Compose: &compose.Composer{
+			Templates: tmpl, Sender: compose.Sender{From: cfg.MailFrom, FromName: cfg.MailFromName, ReplyTo: cfg.MailReplyTo},
+			BaseURL: cfg.BaseURL, Links: signer, StatementLinkTTL: cfg.StatementLinkTTL, Location: cfg.Location,
+		},
+		Options: RunnerOptions(cfg),
+	}
+	a.Runs = &runs.Service{Store: st, Templates: tmpl, Clock: clock, Log: log, Location: cfg.Location,
+		IncludeMonthly: cfg.IncludeMonthly, Worker: a.Runner}
 	reg.MustRegister(a.Runner.Collectors()...)
 	return a, nil
 }
 
 // RunnerOptions are the job settings of the configuration.
 func RunnerOptions(cfg *config.Config) runner.Options {
+	breaker := cfg.BreakerFailures
+	if breaker == 0 {
+		breaker = -1 // IMPACTD_BREAKER_FAILURES=0: no breaker
+	}
 	return runner.Options{
 		Workers: cfg.Workers, SendRate: cfg.SendRate, MaxAttempts: cfg.SendAttempts, RetryBackoff: cfg.RetryBackoff,
-		Lease: cfg.JobLease, IncludeMonthly: cfg.IncludeMonthly, StaffEmail: cfg.StaffEmail,
+		Lease: cfg.JobLease, TakeoverGrace: cfg.TakeoverGrace, BreakerFailures: breaker, StaffEmail: cfg.StaffEmail,
 	}
 }
 

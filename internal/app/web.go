@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"impactd/internal/console"
-	"impactd/internal/domain"
 	"impactd/internal/period"
-	"impactd/internal/runner"
 	"impactd/internal/schedule"
 	"impactd/internal/supporter"
 )
@@ -31,7 +29,7 @@ func (a *App) web(_ context.Context, signInBurst int, signInEvery time.Duration)
 		sched = ScheduleView{Schedule: a.Config.Schedule, Kind: a.Config.PeriodKind, Location: a.Config.Location}
 	}
 	c, err := console.New(console.Options{
-		Store: a.Store, Renderer: a.Renderer, Runs: DurableRuns{Runner: a.Runner}, Schedule: sched,
+		Store: a.Store, Renderer: a.Renderer, Runs: a.Runs, Schedule: sched,
 		Preview: &console.Preview{Builder: a.Runner.Builder, Renderer: a.Renderer},
 		Clock:   a.Clock, Log: a.Log, Location: a.Config.Location, PeriodKind: a.Config.PeriodKind,
 		CookieSecure: a.Config.CookieSecure, SessionTTL: a.Config.SessionTTL,
@@ -49,37 +47,6 @@ func (a *App) web(_ context.Context, signInBurst int, signInEvery time.Duration)
 		return nil, nil, fmt.Errorf("web: %w", err)
 	}
 	return c, s, nil
-}
-
-// DurableRuns lets the console start runs and reruns on the durable runner.
-type DurableRuns struct{ Runner *runner.Runner }
-
-// Start records the run and its jobs; the workers do the rest.
-func (d DurableRuns) Start(ctx context.Context, req console.RunRequest) (*domain.Run, error) {
-	p, err := period.Parse(req.Period)
-	if err != nil {
-		return nil, domain.Errorf(domain.EINVALID, "%v", err)
-	}
-	scope := map[string]string{
-		"": domain.RunScopePeriod, console.ScopePeriod: domain.RunScopePeriod, console.ScopeFailed: domain.RunScopeFailed,
-		console.ScopeDonor: domain.RunScopeDonor, console.ScopeStatement: domain.RunScopeStatement,
-	}[req.Scope]
-	if scope == "" {
-		return nil, domain.Errorf(domain.EINVALID, "unknown run scope %q", req.Scope)
-	}
-	return d.Runner.Start(ctx, runner.Request{
-		Period: p, Trigger: "console", Actor: req.Actor, Reason: req.Reason, DryRun: req.DryRun,
-		Scope: scope, DonorID: req.DonorID, StatementID: req.StatementID, Force: req.Force,
-	})
-}
-
-// Progress counts the run's jobs that have ended.
-func (d DurableRuns) Progress(ctx context.Context, run *domain.Run) (console.Progress, error) {
-	_, c, err := d.Runner.Status(ctx, run.ID)
-	if err != nil {
-		return console.Progress{}, err
-	}
-	return console.Progress{Done: c.Jobs - c.Open(), Total: c.Jobs}, nil
 }
 
 // ScheduleView tells the console when the schedule next fires and for

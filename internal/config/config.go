@@ -65,6 +65,8 @@ type Config struct {
 	SendAttempts    int
 	RetryBackoff    time.Duration
 	JobLease        time.Duration
+	TakeoverGrace   time.Duration
+	BreakerFailures int // 0: no circuit breaker
 	StaffEmail      string
 
 	// HSTS is the Strict-Transport-Security value sent with every response;
@@ -74,6 +76,8 @@ type Config struct {
 	// HTTPAddr, and only when MetricsToken is set.
 	MetricsAddr  string
 	MetricsToken string // bearer token /metrics asks for; "" asks none
+	// SQLiteBusyTimeout is how long SQLite waits for another process's lock.
+	SQLiteBusyTimeout time.Duration
 }
 
 // Var documents one environment variable.
@@ -118,7 +122,10 @@ var Vars = []Var{
 	{"IMPACTD_SEND_RATE", "0", "Most emails per second from each impactd process; `0` is unlimited.", false},
 	{"IMPACTD_SEND_ATTEMPTS", "6", "Send attempts per statement before it is marked failed (temporary errors only; a permanent one fails at once).", false},
 	{"IMPACTD_RETRY_BACKOFF", "1m", "Delay before the first retry of a temporary mail error; it doubles each time (at most 1h), with ±20% jitter.", false},
-	{"IMPACTD_JOB_LEASE", "2m", "How long a claimed job belongs to its process; a crashed process's jobs are taken over after it.", false},
+	{"IMPACTD_JOB_LEASE", "2m", "How long a claimed job belongs to its process if its liveness cannot be checked; a crashed process's jobs are normally taken over within `IMPACTD_TAKEOVER_GRACE`.", false},
+	{"IMPACTD_TAKEOVER_GRACE", "10s", "How long a worker must look dead (its PostgreSQL advisory lock or SQLite lock file free) before its jobs are taken over; rides out a database restart.", false},
+	{"IMPACTD_BREAKER_FAILURES", "10", "A run pauses after this many failed sends in a row to different recipients (permanent refusals, or the relay unreachable); `0` never pauses for that. A relay that refuses the sender pauses it at once.", false},
+	{"IMPACTD_SQLITE_BUSY_TIMEOUT", "10s", "How long SQLite waits for another process's lock before the statement is retried.", false},
 	{"IMPACTD_STAFF_EMAIL", "", "Where each run's summary is emailed; none when unset.", false},
 	{"IMPACTD_HSTS", "off", "`off`, `on` (a year) or a duration such as `8760h`: send `Strict-Transport-Security` with that max-age. Only for HTTPS deployments: needs an `https://` `IMPACTD_BASE_URL`.", false},
 	{"IMPACTD_METRICS_ADDR", "", "Address of a second listener that serves only `/metrics` (e.g. `127.0.0.1:9090`, or `:9090` inside a container network). Unset: `/metrics` is served on `IMPACTD_HTTP_ADDR`, and only when `IMPACTD_METRICS_TOKEN` is set.", false},
@@ -293,6 +300,11 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.ScheduleCatchUp = duration("IMPACTD_SCHEDULE_CATCHUP", 0)
 	c.RetryBackoff = duration("IMPACTD_RETRY_BACKOFF", time.Millisecond)
 	c.JobLease = duration("IMPACTD_JOB_LEASE", time.Second)
+	c.TakeoverGrace = duration("IMPACTD_TAKEOVER_GRACE", 100*time.Millisecond)
+	c.SQLiteBusyTimeout = duration("IMPACTD_SQLITE_BUSY_TIMEOUT", time.Millisecond)
+	if c.BreakerFailures, err = strconv.Atoi(get("IMPACTD_BREAKER_FAILURES")); err != nil || c.BreakerFailures < 0 || c.BreakerFailures > 100000 {
+		errs = append(errs, fmt.Errorf("IMPACTD_BREAKER_FAILURES %q: want a whole number, 0 to turn the breaker off", get("IMPACTD_BREAKER_FAILURES")))
+	}
 	if c.IncludeMonthly, err = strconv.ParseBool(get("IMPACTD_RUN_INCLUDE_MONTHLY")); err != nil {
 		errs = append(errs, fmt.Errorf("IMPACTD_RUN_INCLUDE_MONTHLY %q: want true or false", get("IMPACTD_RUN_INCLUDE_MONTHLY")))
 	}

@@ -36,6 +36,9 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"IMPACTD_COOKIE_SECURE":            "maybe",
 		"IMPACTD_SESSION_TTL":              "5s",
 		"IMPACTD_STATEMENT_LINK_TTL":       "forever",
+		"IMPACTD_TAKEOVER_GRACE":           "1ms",
+		"IMPACTD_BREAKER_FAILURES":         "-1",
+		"IMPACTD_SQLITE_BUSY_TIMEOUT":      "soon",
 	}
 	for name, val := range tests {
 		_, err := config.Load(env(map[string]string{name: val}))

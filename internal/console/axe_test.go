@@ -14,11 +14,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"impactd/internal/domain"
-	"impactd/internal/period"
-	"impactd/internal/runner"
+	"impactd/internal/links"
+	"impactd/internal/runs"
 	"impactd/internal/store"
 	"impactd/internal/store/storetest"
-	"impactd/internal/supporter"
 	"impactd/internal/webtest"
 )
 
@@ -67,7 +66,7 @@ func TestAccessibility(t *testing.T) {
 	upd := b.DraftUpdate(t)
 	b.Publish(t, upd)
 	draft := b.DraftUpdate(t) // unchanged: the same version
-	sendRun, err := b.App.Runner.Run(ctx, runner.Request{Period: period.MustParse(webtest.Period), Trigger: "test", Reason: "send the letters"})
+	sendRun, err := b.App.Runs.Run(ctx, runs.Request{Period: webtest.Period, Trigger: "test", Reason: "send the letters"})
 	if err != nil || sendRun.Sent != 2 {
 		t.Fatalf("run: %+v %v", sendRun, err)
 	}
@@ -76,8 +75,8 @@ func TestAccessibility(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	link := supporter.StatementURL(b.URL, b.App.Links, sent.ID, time.Now().Add(time.Hour))
-	unsubscribe := b.URL + "/unsubscribe/" + b.App.Links.Token("unsubscribe", alice.ID)
+	link := links.StatementURL(b.URL, b.App.Links, sent.ID, time.Now().Add(time.Hour))
+	unsubscribe := b.URL + "/unsubscribe/" + b.App.Links.Token(links.PurposeUnsubscribe, alice.ID)
 	if err := b.App.Store.Audit(ctx, &store.AuditEntry{Actor: "staff:" + webtest.Admin, Action: "donor.merge", Subject: alice.ID,
 		Reason: "the same person gave twice", Detail: "merged dnr_other into " + alice.ID, CreatedAt: time.Now().Unix()}); err != nil {
 		t.Fatal(err)

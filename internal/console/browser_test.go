@@ -13,10 +13,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"impactd/internal/domain"
-	"impactd/internal/period"
-	"impactd/internal/runner"
+	"impactd/internal/links"
+	"impactd/internal/runs"
 	"impactd/internal/store/storetest"
-	"impactd/internal/supporter"
 	"impactd/internal/webtest"
 )
 
@@ -157,11 +156,11 @@ func TestBrowser(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 	shot(t, staff, "console-dashboard")
-	runs, err := b.App.Store.RecentRuns(context.Background(), 1)
-	if err != nil || len(runs) != 1 || runs[0].DryRun != 1 {
-		t.Fatalf("runs: %+v %v", runs, err)
+	recent, err := b.App.Store.RecentRuns(context.Background(), 1)
+	if err != nil || len(recent) != 1 || !recent[0].DryRun {
+		t.Fatalf("recent: %+v %v", recent, err)
 	}
-	dry := runs[0]
+	dry := recent[0]
 
 	// A rerun of one donor, with a reason and a confirmation.
 	run(t, staff, "rerun one donor",
@@ -218,7 +217,7 @@ func TestBrowser(t *testing.T) {
 		_, err := b.App.Store.LastSentStatement(ctx, alice.ID, webtest.Period)
 		return err == nil
 	})
-	sent, err := b.App.Runner.Run(ctx, runner.Request{Period: period.MustParse(webtest.Period), Trigger: "test", Reason: "send"})
+	sent, err := b.App.Runs.Run(ctx, runs.Request{Period: webtest.Period, Trigger: "test", Reason: "send"})
 	if err != nil || sent.Sent != 1 || !strings.Contains(sent.Exceptions, `"already_sent_unchanged":1`) {
 		t.Fatalf("send run: %+v %v", sent, err)
 	}
@@ -227,7 +226,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	mine := last.Statement
-	link := supporter.StatementURL(b.URL, b.App.Links, mine.ID, time.Now().Add(24*time.Hour))
+	link := links.StatementURL(b.URL, b.App.Links, mine.ID, time.Now().Add(24*time.Hour))
 	person := browser(t)
 	run(t, person, "open the link", chromedp.Navigate(link), chromedp.WaitVisible("h1", chromedp.ByQuery))
 	if got := text(t, person); !strings.Contains(got, "July to September 2026") || strings.Contains(got, "Bob") {
@@ -247,7 +246,7 @@ func TestBrowser(t *testing.T) {
 	if d, _ := b.App.Store.Donor(ctx, alice.ID); d.Status != domain.DonorUnsubscribed {
 		t.Fatalf("after stopping: %s", d.Status)
 	}
-	next, err := b.App.Runner.Run(ctx, runner.Request{Period: period.MustParse(webtest.Period), Trigger: "test", Reason: "next", DryRun: true})
+	next, err := b.App.Runs.Run(ctx, runs.Request{Period: webtest.Period, Trigger: "test", Reason: "next", DryRun: true})
 	if err != nil || !strings.Contains(next.Exceptions, `"unsubscribed":1`) {
 		t.Fatalf("next run: %+v %v", next, err)
 	}

@@ -5,9 +5,9 @@
 // without JavaScript; every route checks the staff member's role on the
 // server (see internal/httpapi/routes.go for the list).
 //
-// Work that starts or reruns statement runs goes through the Runs interface
-// and the next scheduled run comes from the Schedule interface, so that the
-// console does not depend on how runs are executed.
+// Work that starts, reruns or resumes statement runs goes through the runs
+// service (internal/runs), as it does from the command line and the API;
+// the next scheduled run comes from the Schedule interface.
 package console
 
 import (
@@ -23,8 +23,8 @@ import (
 
 	"impactd/internal/auth"
 	"impactd/internal/domain"
-	"impactd/internal/httpapi/httpstatus"
 	"impactd/internal/period"
+	"impactd/internal/runs"
 	"impactd/internal/store"
 	"impactd/internal/webui"
 )
@@ -41,7 +41,7 @@ type Renderer interface {
 type Options struct {
 	Store    *store.Store
 	Renderer Renderer
-	Runs     Runs
+	Runs     *runs.Service
 	Schedule Schedule
 	// Preview builds the letter that shows an impact update (draft or
 	// published) for a sample supporter; see NewPreview.
@@ -91,7 +91,7 @@ func New(o Options) (*Console, error) {
 	funcs := webui.Funcs(o.Location)
 	funcs["allows"] = func(r auth.Role, needs string) bool { return r.Allows(auth.Role(needs)) }
 	funcs["isotime"] = func(unix int64) string { return time.Unix(unix, 0).In(o.Location).Format(time.RFC3339) }
-	for _, name := range []string{"signin", "dashboard", "run", "donors", "donor", "updates", "update", "update_form", "audit", "exceptions", "error"} {
+	for _, name := range []string{"signin", "dashboard", "run", "bounces", "donors", "donor", "updates", "update", "update_form", "audit", "exceptions", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console templates: %w", err)
@@ -148,6 +148,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 // only these fixed sentences can appear, never text from the URL.
 var flashes = map[string]string{
 	"run-started":    "The run has started. It appears below; this page refreshes while it runs.",
+	"in-progress":    "A run of this period is already in progress, so nothing new was started: here it is. Rerun once it has finished.",
+	"resumed":        "The run is resumed: its remaining letters are being sent.",
+	"bounce-cleared": "The address is no longer marked bounced: the next run writes to it again.",
 	"rerun-started":  "The rerun has started.",
 	"resent":         "The statement is being sent again.",
 	"merged":         "The donors were merged.",
@@ -161,7 +164,7 @@ var flashes = map[string]string{
 // fail shows an error page: the domain error's message and status, or a
 // generic sentence for internal errors, which are logged.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := httpstatus.Of(err)
+	status := webui.Status(err)
 	if status == http.StatusInternalServerError {
 		c.o.Log.Error("console error", "method", r.Method, "route", r.Pattern, "err", err)
 	}

@@ -2,213 +2,20 @@ package console
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"impactd/internal/domain"
 	"impactd/internal/money"
-	"impactd/internal/period"
 	"impactd/internal/searchkey"
 	"impactd/internal/statement"
 	"impactd/internal/store"
 )
 
-const (
-	pageSize   = 50
-	runningFor = 5 // seconds between refreshes of a page that shows a running run
-)
-
-type runRow struct {
-	domain.Run
-	Progress Progress
-	Percent  int
-}
-
-func (c *Console) runRows(ctx context.Context, runs []domain.Run) ([]runRow, bool, error) {
-	rows := make([]runRow, 0, len(runs))
-	running := false
-	for _, r := range runs {
-		p, err := c.o.Runs.Progress(ctx, &r)
-		if err != nil {
-			return nil, false, err
-		}
-		pct := 0
-		if p.Total > 0 {
-			pct = p.Done * 100 / p.Total
-		}
-		running = running || r.Status == domain.RunRunning
-		rows = append(rows, runRow{Run: r, Progress: p, Percent: pct})
-	}
-	return rows, running, nil
-}
-
-type dashboardData struct {
-	Next        ScheduledRun
-	HasNext     bool
-	Runs        []runRow
-	LastPeriod  string
-	PeriodKinds string
-}
-
-// Dashboard shows the next scheduled run, a form to start one and the recent runs.
-func (c *Console) Dashboard() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		runs, err := c.o.Store.RecentRuns(r.Context(), 20)
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		rows, running, err := c.runRows(r.Context(), runs)
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		now := c.o.Clock.Now()
-		next, ok := c.o.Schedule.Next(now)
-		v := view{Title: "Dashboard", Nav: "dashboard", Data: dashboardData{Next: next, HasNext: ok, Runs: rows,
-			LastPeriod: period.LastComplete(now, c.o.PeriodKind, c.o.Location).String()}}
-		if running {
-			v.Refresh = runningFor
-		}
-		c.render(w, r, http.StatusOK, "dashboard", v)
-	})
-}
-
-// formReason returns the trimmed reason and whether the confirmation box was ticked.
-func formReason(r *http.Request) (string, error) {
-	reason := strings.TrimSpace(r.PostFormValue("reason"))
-	if reason == "" {
-		return "", domain.Errorf(domain.EINVALID, "Say why: the reason is recorded in the audit log.")
-	}
-	if len(reason) > 500 {
-		return "", domain.Errorf(domain.EINVALID, "Keep the reason under 500 characters.")
-	}
-	if r.PostFormValue("confirm") != "yes" {
-		return "", domain.Errorf(domain.EINVALID, "Tick the confirmation box to go ahead.")
-	}
-	return reason, nil
-}
-
-// StartRun starts a run of a period (operators).
-func (c *Console) StartRun() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reason, err := formReason(r)
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		p, err := period.Parse(strings.TrimSpace(r.PostFormValue("period")))
-		if err != nil {
-			c.fail(w, r, domain.Errorf(domain.EINVALID, "Period: %v", err))
-			return
-		}
-		req := RunRequest{Period: p.String(), Scope: ScopePeriod, Reason: reason, Actor: actor(r.Context()), DryRun: r.PostFormValue("dry_run") == "yes"}
-		c.start(w, r, req, "run.start", p.String(), "run-started")
-	})
-}
-
-func (c *Console) start(w http.ResponseWriter, r *http.Request, req RunRequest, action, subject, done string) {
-	run, err := c.o.Runs.Start(r.Context(), req)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	detail, _ := json.Marshal(map[string]any{"period": req.Period, "scope": req.Scope, "donor_id": req.DonorID,
-		"statement_id": req.StatementID, "rerun_of": req.RerunOf, "dry_run": req.DryRun, "force": req.Force})
-	if run != nil {
-		subject = run.ID
-	}
-	if err := c.audit(r.Context(), c.o.Store.Q, action, subject, req.Reason, string(detail)); err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	if run != nil {
-		redirect(w, r, "/console/runs/"+run.ID+"?done="+done)
-		return
-	}
-	redirect(w, r, "/console?done="+done)
-}
-
-type exception struct {
-	Reason string
-	Count  int
-}
-
-type runData struct {
-	Run        runRow
-	Exceptions []exception
-	Failures   []store.FailedDelivery
-}
-
-// RunPage shows one run: counts, exceptions by reason, failed deliveries
-// with the mail server's answer, and rerun forms for operators.
-func (c *Console) RunPage() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		run, err := c.o.Store.Run(r.Context(), r.PathValue("id"))
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		rows, running, err := c.runRows(r.Context(), []domain.Run{*run})
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		var ex map[string]int
-		_ = json.Unmarshal([]byte(run.Exceptions), &ex) // a malformed report shows as empty
-		d := runData{Run: rows[0]}
-		for k, n := range ex {
-			d.Exceptions = append(d.Exceptions, exception{k, n})
-		}
-		sort.Slice(d.Exceptions, func(i, j int) bool { return d.Exceptions[i].Reason < d.Exceptions[j].Reason })
-		if d.Failures, err = c.o.Store.FailedDeliveries(r.Context(), run.ID, 200); err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		v := view{Title: "Run " + run.Period, Nav: "dashboard", Data: d}
-		if running {
-			v.Refresh = runningFor
-		}
-		c.render(w, r, http.StatusOK, "run", v)
-	})
-}
-
-// Rerun reruns a run: all of its period, its failed statements, or one donor (operators).
-func (c *Console) Rerun() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		run, err := c.o.Store.Run(r.Context(), r.PathValue("id"))
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		reason, err := formReason(r)
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		req := RunRequest{Period: run.Period, RerunOf: run.ID, Reason: reason, Actor: actor(r.Context()),
-			Scope: r.PostFormValue("scope"), Force: r.PostFormValue("force") == "yes", DryRun: r.PostFormValue("dry_run") == "yes"}
-		switch req.Scope {
-		case ScopePeriod, ScopeFailed:
-		case ScopeDonor:
-			req.DonorID = strings.TrimSpace(r.PostFormValue("donor_id"))
-			if _, err := c.o.Store.Donor(r.Context(), req.DonorID); err != nil {
-				c.fail(w, r, domain.Errorf(domain.EINVALID, "No donor with the id %q.", req.DonorID))
-				return
-			}
-		default:
-			c.fail(w, r, domain.Errorf(domain.EINVALID, "Choose what to rerun."))
-			return
-		}
-		c.start(w, r, req, "run.rerun", run.ID, "rerun-started")
-	})
-}
+const pageSize = 50
 
 type donorsData struct {
 	Query  string
@@ -412,25 +219,6 @@ func servePDF(w http.ResponseWriter, r *http.Request, name string, b []byte) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	_, _ = w.Write(b)
-}
-
-// Resend sends a statement again, as it is (operators).
-func (c *Console) Resend() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st, err := c.o.Store.Statement(r.Context(), r.PathValue("id"))
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		reason, err := formReason(r)
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		req := RunRequest{Period: st.Period, Scope: ScopeStatement, StatementID: st.ID, DonorID: st.DonorID, RerunOf: st.RunID,
-			Reason: reason, Actor: actor(r.Context()), Force: true}
-		c.start(w, r, req, "statement.resend", st.ID, "resent")
-	})
 }
 
 // Merge merges another donor into this one (admins).

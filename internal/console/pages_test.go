@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"impactd/internal/domain"
-	"impactd/internal/period"
-	"impactd/internal/runner"
+	"impactd/internal/runs"
 	"impactd/internal/store"
 	"impactd/internal/store/storetest"
 	"impactd/internal/webtest"
@@ -95,9 +94,8 @@ func TestDonorPage(t *testing.T) {
 	if err := b.App.Store.SetGiftAid(ctx, alice.ID, "2026-04-06", time.Now().Unix()); err != nil {
 		t.Fatal(err)
 	}
-	p := period.MustParse(webtest.Period)
 	for range 2 { // the second, forced, makes the same letter again
-		if _, err := b.App.Runner.Run(ctx, runner.Request{Period: p, Trigger: "test", Reason: "send", Force: true}); err != nil {
+		if _, err := b.App.Runs.Run(ctx, runs.Request{Period: webtest.Period, Trigger: "test", Reason: "send", Force: true}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -22,7 +22,7 @@ import (
 	"impactd/internal/ingest"
 	"impactd/internal/money"
 	"impactd/internal/period"
-	"impactd/internal/runner"
+	"impactd/internal/runs"
 	"impactd/internal/synthetic"
 )
 
@@ -109,9 +109,12 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 		}
 	}
 
-	r := *a.Runner
-	r.PDFDir = opts.PDFDir
-	run, err := r.Run(ctx, runner.Request{Period: last, Trigger: "demo", Reason: "impactd demo"})
+	// This process works the run, writing every PDF under PDFDir as well.
+	worker := *a.Runner
+	worker.PDFDir = opts.PDFDir
+	svc := *a.Runs
+	svc.Worker = &worker
+	run, err := svc.Run(ctx, runs.Request{Period: last.String(), Trigger: "demo", Reason: "impactd demo"})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}

@@ -15,8 +15,8 @@ import (
 	"impactd/internal/auth"
 	"impactd/internal/console"
 	"impactd/internal/domain"
+	"impactd/internal/links"
 	"impactd/internal/store"
-	"impactd/internal/supporter"
 )
 
 // StaffEmail is the demo's staff console account.
@@ -56,7 +56,7 @@ func PrepareVisit(ctx context.Context, a *app.App, dir string) (*Visit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	v.StatementURL = supporter.StatementURL(base, a.Links, st.ID, a.Clock.Now().Add(a.Config.StatementLinkTTL))
+	v.StatementURL = links.StatementURL(base, a.Links, st.ID, a.Clock.Now().Add(a.Config.StatementLinkTTL))
 	v.Code = domain.VerificationCode(st.ContentHash)
 	v.VerifyURL = base + "/verify?code=" + v.Code
 	return v, nil

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Error codes. Each maps to one HTTP status in internal/httpapi and nowhere else.
+// Error codes. Each maps to one HTTP status in internal/webui (Status) and nowhere else.
 const (
 	ECONFLICT     = "conflict"
 	EINTERNAL     = "internal"

@@ -49,6 +49,9 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST /console/runs", c.Require(auth.Operator, c.StartRun()))
 		mux.Handle("GET /console/runs/{id}", c.Require(auth.Viewer, c.RunPage()))
 		mux.Handle("POST /console/runs/{id}/rerun", c.Require(auth.Operator, c.Rerun()))
+		mux.Handle("POST /console/runs/{id}/resume", c.Require(auth.Operator, c.Resume()))
+		mux.Handle("GET /console/bounces", c.Require(auth.Viewer, c.Bounces()))
+		mux.Handle("POST /console/bounces/clear", c.Require(auth.Operator, c.ClearBounce()))
 		mux.Handle("GET /console/donors", c.Require(auth.Viewer, c.Donors()))
 		mux.Handle("GET /console/donors/{id}", c.Require(auth.Viewer, c.DonorPage()))
 		mux.Handle("POST /console/donors/{id}/merge", c.Require(auth.Admin, c.Merge()))
@@ -67,6 +70,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /api/v1/runs", requireRole(d, auth.Viewer, handleStartRun(d))) // sending needs operator: checked inside
 	mux.Handle("GET /api/v1/runs", requireRole(d, auth.Viewer, handleRuns(d)))
 	mux.Handle("GET /api/v1/runs/{id}", requireRole(d, auth.Viewer, handleRun(d)))
+	mux.Handle("POST /api/v1/runs/{id}/resume", requireRole(d, auth.Operator, handleResumeRun(d)))
 	mux.Handle("GET /api/v1/runs/{id}/statements", requireRole(d, auth.Viewer, handleRunStatements(d)))
 	mux.Handle("GET /api/v1/statements/{id}/pdf", requireRole(d, auth.Viewer, handleStatementPDF(d)))
 }

@@ -3,16 +3,15 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"impactd/internal/auth"
 	"impactd/internal/domain"
-	"impactd/internal/ingest"
-	"impactd/internal/period"
-	"impactd/internal/runner"
-	"impactd/internal/store"
+	"impactd/internal/runs"
 )
 
 // startRunRequest is the body of POST /api/v1/runs.
@@ -31,8 +30,8 @@ type startRunRequest struct {
 // runView is a run with its live counts; a dry run's also names sample statements.
 type runView struct {
 	*domain.Run
-	Counts  store.RunCounts `json:"counts"`
-	Samples []sample        `json:"samples,omitempty"`
+	Counts  domain.RunCounts `json:"counts"`
+	Samples []sample         `json:"samples,omitempty"`
 }
 
 type sample struct {
@@ -46,7 +45,7 @@ func (d Deps) runView(r *http.Request, id string) (*runView, error) {
 		return nil, err
 	}
 	v := &runView{Run: run, Counts: c}
-	if run.DryRun == 1 {
+	if run.DryRun {
 		jobs, err := d.Store.RunJobs(r.Context(), id, "", 20)
 		if err != nil {
 			return nil, err
@@ -58,6 +57,17 @@ func (d Deps) runView(r *http.Request, id string) (*runView, error) {
 		}
 	}
 	return v, nil
+}
+
+// decodeBody reads a small JSON body with no unknown fields; an empty one
+// is allowed when every field is optional.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !(emptyOK && errors.Is(err, io.EOF)) {
+		return domain.Errorf(domain.EINVALID, "invalid JSON body: %v", err)
+	}
+	return nil
 }
 
 func runsAvailable(d Deps, w http.ResponseWriter, r *http.Request) bool {
@@ -76,10 +86,8 @@ func handleStartRun(d Deps) http.Handler {
 			return
 		}
 		var body startRunRequest
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil {
-			Error(w, r, d.Log, domain.Errorf(domain.EINVALID, "invalid JSON body: %v", err))
+		if err := decodeBody(w, r, &body, false); err != nil {
+			Error(w, r, d.Log, err)
 			return
 		}
 		caller, _ := CallerFrom(r.Context())
@@ -87,32 +95,13 @@ func handleStartRun(d Deps) http.Handler {
 			Error(w, r, d.Log, domain.Errorf(domain.EFORBIDDEN, "sending statements needs the operator role; a dry run does not"))
 			return
 		}
-		req := runner.Request{Trigger: "api", Actor: firstOf(caller.Name, caller.TokenID), Reason: body.Reason, DryRun: body.DryRun, Force: body.Force}
-		if body.StatementID == "" {
-			p, err := period.Parse(body.Period)
-			if err != nil {
-				Error(w, r, d.Log, domain.Errorf(domain.EINVALID, "period: %v", err))
-				return
-			}
-			req.Period = p
-		}
+		req := runs.Request{Trigger: "api", Actor: firstOf(caller.Name, caller.TokenID), Reason: body.Reason, DryRun: body.DryRun,
+			Force: body.Force, Period: body.Period, StatementID: body.StatementID}
 		switch {
 		case body.StatementID != "":
-			req.Scope, req.StatementID = domain.RunScopeStatement, body.StatementID
+			req.Scope = domain.RunScopeStatement
 		case body.DonorID != "" || body.DonorEmail != "":
-			req.Scope, req.DonorID = domain.RunScopeDonor, body.DonorID
-			if req.DonorID == "" {
-				ds, err := d.Store.DonorsByEmail(r.Context(), ingest.NormaliseEmail(body.DonorEmail))
-				if err != nil {
-					Error(w, r, d.Log, err)
-					return
-				}
-				if len(ds) != 1 {
-					Error(w, r, d.Log, domain.Errorf(domain.EINVALID, "%d donors have that email address: give donor_id", len(ds)))
-					return
-				}
-				req.DonorID = ds[0].ID
-			}
+			req.Scope, req.Donor = domain.RunScopeDonor, firstOf(body.DonorID, body.DonorEmail)
 		case body.OnlyFailed && body.OnlyUnsent:
 			Error(w, r, d.Log, domain.Errorf(domain.EINVALID, "only_failed and only_unsent cannot be used together"))
 			return
@@ -122,7 +111,19 @@ func handleStartRun(d Deps) http.Handler {
 			req.Scope = domain.RunScopeUnsent
 		}
 		run, err := d.Runs.Start(r.Context(), req)
-		if err != nil {
+		var busy *runs.InProgressError
+		var force *runs.NeedsForceError
+		switch {
+		case errors.As(err, &busy):
+			// 409 with the run that holds the period, so that a script can watch it.
+			w.Header().Set("Location", "/api/v1/runs/"+busy.Run.ID)
+			writeJSON(w, http.StatusConflict, map[string]any{"error": busy.Describe(), "code": domain.ECONFLICT,
+				"run_id": busy.Run.ID, "run": busy.Run, "counts": busy.Counts})
+			return
+		case errors.As(err, &force):
+			Error(w, r, d.Log, domain.Errorf(domain.ECONFLICT, "%s (set \"force\": true)", domain.ErrorMessage(err)))
+			return
+		case err != nil:
 			Error(w, r, d.Log, err)
 			return
 		}
@@ -132,6 +133,37 @@ func handleStartRun(d Deps) http.Handler {
 			return
 		}
 		w.Header().Set("Location", "/api/v1/runs/"+run.ID)
+		writeJSON(w, http.StatusAccepted, v)
+	})
+}
+
+// resumeRunRequest is the body of POST /api/v1/runs/{id}/resume.
+type resumeRunRequest struct {
+	Reason string `json:"reason"`
+}
+
+// handleResumeRun resumes a paused run (operator): once the relay is fixed.
+func handleResumeRun(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !runsAvailable(d, w, r) {
+			return
+		}
+		var body resumeRunRequest
+		if err := decodeBody(w, r, &body, true); err != nil {
+			Error(w, r, d.Log, err)
+			return
+		}
+		caller, _ := CallerFrom(r.Context())
+		run, err := d.Runs.Resume(r.Context(), r.PathValue("id"), firstOf(caller.Name, caller.TokenID), body.Reason)
+		if err != nil {
+			Error(w, r, d.Log, err)
+			return
+		}
+		v, err := d.runView(r, run.ID)
+		if err != nil {
+			Error(w, r, d.Log, err)
+			return
+		}
 		writeJSON(w, http.StatusAccepted, v)
 	})
 }
@@ -186,7 +218,7 @@ func handleRunStatements(d Deps) http.Handler {
 			return
 		}
 		if jobs == nil {
-			jobs = []store.JobView{}
+			jobs = []domain.JobView{}
 		}
 		out := map[string]any{"statements": jobs}
 		if len(jobs) == limit {
@@ -200,11 +232,12 @@ func handleRunStatements(d Deps) http.Handler {
 // function of its snapshot, so the bytes are those the donor received.
 func handleStatementPDF(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !runsAvailable(d, w, r) {
+		if d.PDFs == nil {
+			Error(w, r, d.Log, domain.Errorf(domain.EUNAVAILABLE, "statement PDFs are not available on this server"))
 			return
 		}
 		var buf bytes.Buffer
-		st, err := d.Runs.StatementPDF(r.Context(), r.PathValue("id"), &buf)
+		st, err := d.PDFs.StatementPDF(r.Context(), r.PathValue("id"), &buf)
 		if err != nil {
 			Error(w, r, d.Log, err)
 			return

@@ -144,5 +144,38 @@ func TestRunsAPI(t *testing.T) {
 		if c := again["counts"].(map[string]any); c["sent"].(float64) != 0 {
 			t.Fatalf("second run sent again: %v", c)
 		}
+		// The run's flags are JSON booleans.
+		if again["dry_run"] != false || again["force"] != false || dry["dry_run"] != true {
+			t.Errorf("booleans: dry_run %#v force %#v, dry run's dry_run %#v", again["dry_run"], again["force"], dry["dry_run"])
+		}
+		status, _, body = call(http.MethodPost, "/api/v1/runs", auth.Operator, `{"statement_id":"`+stmt+`","reason":"lost it"}`)
+		if status != http.StatusConflict || !strings.Contains(body, `set \"force\": true`) {
+			t.Errorf("resend without force: %d %s", status, body)
+		}
+
+		// While a run of the period is unfinished, another start is a 409
+		// that names it (a paused one here, which the workers leave alone).
+		paused := &domain.Run{Period: "2026-Q3", Trigger: "test", Reason: "held", Status: domain.RunPaused,
+			PauseReason: "the mail relay refused to send: test", Pauses: 1, StartedAt: time.Now().Unix()}
+		if ok, err := b.App.Store.AdmitRun(ctx, paused); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		held := paused.ID
+		status, _, body = call(http.MethodPost, "/api/v1/runs", auth.Operator, `{"period":"2026-Q3","reason":"again"}`)
+		var v map[string]any
+		_ = json.Unmarshal([]byte(body), &v)
+		if status != http.StatusConflict || v["run_id"] != held || v["code"] != domain.ECONFLICT || !strings.Contains(v["error"].(string), "is paused") {
+			t.Fatalf("start while one is unfinished: %d %s", status, body)
+		}
+		if status, _, _ := call(http.MethodPost, "/api/v1/runs/"+held+"/resume", auth.Viewer, `{"reason":"fixed"}`); status != http.StatusForbidden {
+			t.Errorf("viewer resume: %d", status)
+		}
+		status, _, body = call(http.MethodPost, "/api/v1/runs/"+held+"/resume", auth.Operator, `{"reason":"relay fixed"}`)
+		if status != http.StatusAccepted {
+			t.Fatalf("resume: %d %s", status, body)
+		}
+		if done := wait(held); done["status"] != domain.RunSucceeded || done["pauses"].(float64) != 1 {
+			t.Fatalf("resumed run: %v", done)
+		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -20,9 +21,8 @@ import (
 
 	"impactd/internal/console"
 	"impactd/internal/domain"
-	"impactd/internal/httpapi/httpstatus"
 	"impactd/internal/links"
-	"impactd/internal/runner"
+	"impactd/internal/runs"
 	"impactd/internal/store"
 	"impactd/internal/supporter"
 	"impactd/internal/webui"
@@ -41,7 +41,11 @@ type Deps struct {
 	Console *console.Console
 	// Supporter serves the supporter pages; nil serves none.
 	Supporter *supporter.Pages
-	Runs      *runner.Runner // statement runs; nil: the run routes answer 503
+	Runs      *runs.Service // statement runs; nil: the run routes answer 503
+	// PDFs renders stored statements (*runner.Runner); nil: the PDF route answers 503.
+	PDFs interface {
+		StatementPDF(ctx context.Context, statementID string, w io.Writer) (*domain.Statement, error)
+	}
 	// HSTS is the Strict-Transport-Security value of every response; "" sends none.
 	HSTS string
 	// MetricsToken, when set, serves /metrics here to requests that bear it;
@@ -108,7 +112,7 @@ func limitBodies(next http.Handler) http.Handler {
 // are logged and shown only as "Internal error.".
 func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	code := domain.ErrorCode(err)
-	status := httpstatus.Of(err)
+	status := webui.Status(err)
 	if status == http.StatusInternalServerError {
 		log.Error("http error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"impactd/internal/domain"
 	"impactd/internal/webui"
+	"impactd/internal/links"
 )
 
 var unsubscribePage = template.Must(template.New("u").Parse(`<!DOCTYPE html>
@@ -51,7 +52,7 @@ func handleUnsubscribePage(d Deps) http.Handler {
 			renderUnsubscribe(w, d, http.StatusNotFound, badLink)
 			return
 		}
-		if _, ok := d.Links.Check("unsubscribe", r.PathValue("token")); !ok {
+		if _, ok := d.Links.Check(links.PurposeUnsubscribe, r.PathValue("token")); !ok {
 			renderUnsubscribe(w, d, http.StatusBadRequest, badLink)
 			return
 		}
@@ -67,7 +68,7 @@ func handleUnsubscribe(d Deps) http.Handler {
 			renderUnsubscribe(w, d, http.StatusNotFound, badLink)
 			return
 		}
-		donorID, ok := d.Links.Check("unsubscribe", r.PathValue("token"))
+		donorID, ok := d.Links.Check(links.PurposeUnsubscribe, r.PathValue("token"))
 		if !ok {
 			renderUnsubscribe(w, d, http.StatusBadRequest, badLink)
 			return

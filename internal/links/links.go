@@ -1,6 +1,7 @@
-// Package links signs and checks the tokens in supporter links (unsubscribe),
-// so that a link works without a session and cannot be forged or pointed at
-// another donor.
+// Package links makes and checks the supporter links in emails — one-click
+// unsubscribe and the statement page — as signed tokens, so that a link
+// works without a session and cannot be forged or pointed at another donor
+// or statement. Every URL impactd puts in an email is made here.
 package links
 
 import (
@@ -21,7 +22,7 @@ func NewSigner(key string) *Signer {
 	return &Signer{key: []byte(key)}
 }
 
-// Token returns "SUBJECT.SIGNATURE" for one purpose ("unsubscribe") and subject (a donor id).
+// Token returns "SUBJECT.SIGNATURE" for one purpose (Purpose*) and subject.
 func (s *Signer) Token(purpose, subject string) string {
 	return subject + "." + s.sign(purpose, subject)
 }

@@ -2,6 +2,7 @@ package links_test
 
 import (
 	"testing"
+	"time"
 
 	"impactd/internal/links"
 )
@@ -27,5 +28,44 @@ func TestTokens(t *testing.T) {
 	}
 	if links.NewSigner("") != nil {
 		t.Fatal("empty key should disable links")
+	}
+}
+
+func TestURLs(t *testing.T) {
+	s := links.NewSigner("statement-url-test-key-0123456789abcdef")
+	exp := time.Unix(1_800_000_000, 0)
+	tests := []struct{ name, got, want string }{
+		{"statement", links.StatementURL("https://x.example/", s, "stmt_1", exp),
+			"https://x.example/s/stmt_1~tro8w0.z5MLmy4QlUCEa6ccYR4SSOUOCGpunMDFmaSinrk8G0k"},
+		{"unsubscribe", links.UnsubscribeURL("https://x.example", s, "don_1"),
+			"https://x.example/unsubscribe/don_1.4jaIXjlZOU13dFjWF5eBX9hOyhPrEo1MRcUXvO0h_9Q"},
+		{"statement, links off", links.StatementURL("https://x.example/", nil, "stmt_1", exp), ""},
+		{"unsubscribe, links off", links.UnsubscribeURL("https://x.example/", nil, "don_1"), ""},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, tt.got, tt.want)
+		}
+	}
+	tok := links.StatementToken(s, "stmt_1", exp)
+	checks := []struct {
+		name  string
+		token string
+		now   time.Time
+		id    string
+		res   int
+	}{
+		{"valid", tok, exp.Add(-time.Second), "stmt_1", links.StatementOK},
+		{"expired", tok, exp, "", links.StatementExpired},
+		{"unsubscribe token", s.Token(links.PurposeUnsubscribe, "stmt_1~tro8w0"), exp.Add(-time.Hour), "", links.StatementInvalid},
+		{"tampered", tok[:len(tok)-1] + "x", exp.Add(-time.Hour), "", links.StatementInvalid},
+	}
+	for _, tt := range checks {
+		if id, res := links.CheckStatement(s, tt.token, tt.now); id != tt.id || res != tt.res {
+			t.Errorf("%s: %q %d, want %q %d", tt.name, id, res, tt.id, tt.res)
+		}
+	}
+	if _, res := links.CheckStatement(nil, tok, exp.Add(-time.Hour)); res != links.StatementInvalid {
+		t.Errorf("links off: %d", res)
 	}
 }

@@ -76,7 +76,7 @@ func build(m *Message) (*built, error) {
 	}
 	to, err := address("To", m.To)
 	if err != nil {
-		return nil, &SendError{Op: "address", Reply: "invalid recipient address", Err: err}
+		return nil, &SendError{Op: opAddress, Reply: "invalid recipient address", Err: err}
 	}
 	from, err := address("From", m.From)
 	if err != nil {

@@ -280,7 +280,7 @@ func (s *smtpSender) Send(ctx context.Context, m *Message) error {
 			conn.close(s.timeout)
 			conn = nil
 		}
-		if attempt == 0 && stale && ctx.Err() == nil && se.Op == "MAIL FROM" && !keep {
+		if attempt == 0 && stale && ctx.Err() == nil && se.Op == opMailFrom && !keep {
 			continue // conn is nil: dial afresh
 		}
 		return se
@@ -311,24 +311,24 @@ func (s *smtpSender) transact(ctx context.Context, conn *smtpConn, b *built, m *
 	}
 	s.deadline(conn)
 	if err := conn.c.Mail(angle(b.env.from)); err != nil {
-		return fail("MAIL FROM", err)
+		return fail(opMailFrom, err)
 	}
 	s.deadline(conn)
 	if err := conn.c.Rcpt(angle(b.env.to)); err != nil {
-		return fail("RCPT TO", err)
+		return fail(opRcptTo, err)
 	}
 	s.deadline(conn)
 	w, err := conn.c.Data()
 	if err != nil {
-		return fail("DATA", err)
+		return fail(opData, err)
 	}
 	s.deadline(conn)
 	if _, err := bytes.NewReader(b.raw).WriteTo(w); err != nil {
-		return replyError("DATA", err, m), false
+		return replyError(opData, err, m), false
 	}
 	s.deadline(conn)
 	if err := w.Close(); err != nil {
-		e := replyError("end of DATA", err, m)
+		e := replyError(opEndData, err, m)
 		// After the final dot the transaction is over either way.
 		return e, e.Code != 0 && e.Code != 421
 	}

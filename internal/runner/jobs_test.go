@@ -18,13 +18,10 @@ import (
 	"impactd/internal/domain"
 	"impactd/internal/ingest"
 	"impactd/internal/mail"
-	"impactd/internal/period"
-	"impactd/internal/runner"
+	"impactd/internal/runs"
 	"impactd/internal/store"
 	"impactd/internal/store/storetest"
 )
-
-var q3 = period.MustParse("2026-Q3")
 
 func inQ3(month time.Month, day int) time.Time {
 	return time.Date(2026, month, day, 12, 0, 0, 0, time.UTC)
@@ -55,7 +52,7 @@ func (b bundle) seed(t testing.TB, n int) {
 	}
 }
 
-func (b bundle) jobs(t *testing.T, runID string) []store.JobView {
+func (b bundle) jobs(t *testing.T, runID string) []domain.JobView {
 	t.Helper()
 	js, err := b.app.Store.RunJobs(context.Background(), runID, "", 100000)
 	if err != nil {
@@ -85,19 +82,19 @@ func TestRerunsAndCorrections(t *testing.T) {
 		b.deliver(t, "charge.succeeded", carol, inQ3(8, 2))
 		b.publish(t, "2026-Q3")
 
-		run, err := b.app.Runner.Run(ctx, runner.Request{Period: q3, Trigger: "test", Actor: "ops@charity", Reason: "quarterly"})
+		run, err := b.app.Runs.Run(ctx, runs.Request{Period: "2026-Q3", Trigger: "test", Actor: "ops@charity", Reason: "quarterly"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var ex, fl map[string]int
 		_ = json.Unmarshal([]byte(run.Exceptions), &ex)
 		_ = json.Unmarshal([]byte(run.Flags), &fl)
-		if run.Status != domain.RunSucceeded || run.Sent != 2 || ex[runner.SkipZeroNet] != 1 || fl["mixed_currencies"] != 1 || fl["no_postal_address"] != 2 {
+		if run.Status != domain.RunSucceeded || run.Sent != 2 || ex[domain.SkipNetNotPositive] != 1 || fl["mixed_currencies"] != 1 || fl["no_postal_address"] != 2 {
 			t.Fatalf("run: %+v", run)
 		}
 		aliceID := ""
 		for _, j := range b.jobs(t, run.ID) {
-			if j.Status == store.JobSent {
+			if j.Status == domain.JobSent {
 				d, _ := b.app.Store.Donor(ctx, j.DonorID)
 				if d.Email == "alice@example.org" {
 					aliceID = d.ID
@@ -107,30 +104,30 @@ func TestRerunsAndCorrections(t *testing.T) {
 
 		tests := []struct {
 			name             string
-			req              runner.Request
+			req              runs.Request
 			sent, corrected  int
 			skippedBy        string
 			wantErr, wantDif string
 			before           func()
 		}{
-			{name: "one donor, unchanged", req: runner.Request{Scope: domain.RunScopeDonor, DonorID: aliceID}, skippedBy: runner.SkipUnchanged},
-			{name: "one donor, forced", req: runner.Request{Scope: domain.RunScopeDonor, DonorID: aliceID, Force: true}, sent: 1},
-			{name: "nothing failed", req: runner.Request{Scope: domain.RunScopeFailed}},
-			{name: "late gift: a correction", req: runner.Request{}, sent: 1, corrected: 1, skippedBy: runner.SkipUnchanged,
+			{name: "one donor, unchanged", req: runs.Request{Scope: domain.RunScopeDonor, Donor: aliceID}, skippedBy: domain.SkipUnchanged},
+			{name: "one donor, forced", req: runs.Request{Scope: domain.RunScopeDonor, Donor: aliceID, Force: true}, sent: 1},
+			{name: "nothing failed", req: runs.Request{Scope: domain.RunScopeFailed}},
+			{name: "late gift: a correction", req: runs.Request{}, sent: 1, corrected: 1, skippedBy: domain.SkipUnchanged,
 				wantDif: "totals[0].net: 2500 → 3700", before: func() {
 					late := alice
 					late.ID, late.Amount, late.Created = "ch_a2", 1200, inQ3(9, 20)
 					b.deliver(t, "charge.succeeded", late, late.Created)
 				}},
-			{name: "only unsent", req: runner.Request{Scope: domain.RunScopeUnsent}, skippedBy: runner.SkipAlreadySent},
+			{name: "only unsent", req: runs.Request{Scope: domain.RunScopeUnsent}, skippedBy: domain.SkipAlreadySent},
 		}
 		for _, tt := range tests {
 			if tt.before != nil {
 				tt.before()
 			}
 			before, correctedBefore := len(b.emails(t)), countCorrected(b.emails(t))
-			tt.req.Period, tt.req.Trigger, tt.req.Actor, tt.req.Reason = q3, "test", "ops@charity", tt.name
-			run, err := b.app.Runner.Run(ctx, tt.req)
+			tt.req.Period, tt.req.Trigger, tt.req.Actor, tt.req.Reason = "2026-Q3", "test", "ops@charity", tt.name
+			run, err := b.app.Runs.Run(ctx, tt.req)
 			if err != nil {
 				t.Fatalf("%s: %v", tt.name, err)
 			}
@@ -173,11 +170,11 @@ func TestRerunsAndCorrections(t *testing.T) {
 				stmtID = j.StatementID
 			}
 		}
-		_, err = b.app.Runner.Start(ctx, runner.Request{Scope: domain.RunScopeStatement, StatementID: stmtID, Trigger: "test", Reason: "lost it"})
+		_, err = b.app.Runs.Start(ctx, runs.Request{Scope: domain.RunScopeStatement, StatementID: stmtID, Trigger: "test", Reason: "lost it"})
 		if domain.ErrorCode(err) != domain.ECONFLICT {
 			t.Fatalf("resend without force: %v", err)
 		}
-		re, err := b.app.Runner.Run(ctx, runner.Request{Scope: domain.RunScopeStatement, StatementID: stmtID, Force: true, Trigger: "test", Reason: "lost it"})
+		re, err := b.app.Runs.Run(ctx, runs.Request{Scope: domain.RunScopeStatement, StatementID: stmtID, Force: true, Trigger: "test", Reason: "lost it"})
 		if err != nil || re.Sent != 1 {
 			t.Fatalf("resend: %+v %v", re, err)
 		}
@@ -227,11 +224,11 @@ func TestFailuresRetryAndRerun(t *testing.T) {
 		b := setupWith(t, dbURL, map[string]string{"IMPACTD_SEND_ATTEMPTS": "3", "IMPACTD_RETRY_BACKOFF": "5ms"})
 		b.seed(t, 6)
 		b.publish(t, "2026-Q3")
-		perm := &failingSender{Sender: b.app.Mailer, to: "donor-1@example.org", err: &mail.SendError{Code: 550, Reply: "550 5.1.1 mailbox unknown"}}
-		temp := &failingSender{Sender: perm, to: "donor-2@example.org", err: &mail.SendError{Temporary: true, Code: 451, Reply: "451 4.3.0 try later"}}
+		perm := &failingSender{Sender: b.app.Mailer, to: "donor-1@example.org", err: &mail.SendError{Op: "RCPT TO", Code: 550, Enhanced: "5.1.1", Reply: "5.1.1 mailbox unknown"}}
+		temp := &failingSender{Sender: perm, to: "donor-2@example.org", err: &mail.SendError{Op: "RCPT TO", Temporary: true, Code: 451, Enhanced: "4.3.0", Reply: "4.3.0 try later"}}
 		b.app.Runner.Mailer = temp
 		b.app.Runner.Options.Poll = 10 * time.Millisecond
-		run, err := b.app.Runner.Run(ctx, runner.Request{Period: q3, Trigger: "test", Reason: "quarterly"})
+		run, err := b.app.Runs.Run(ctx, runs.Request{Period: "2026-Q3", Trigger: "test", Reason: "quarterly"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,12 +236,12 @@ func TestFailuresRetryAndRerun(t *testing.T) {
 			t.Fatalf("run %+v; permanent tried %d, temporary tried %d", run, perm.n, temp.n)
 		}
 		for _, j := range b.jobs(t, run.ID) {
-			if j.Status == store.JobFailed && !strings.Contains(j.LastError+j.DeliveryDetail, "550") && !strings.Contains(j.LastError, "gave up after 3 attempts") {
+			if j.Status == domain.JobFailed && !strings.Contains(j.LastError+j.DeliveryDetail, "550") && !strings.Contains(j.LastError, "gave up after 3 attempts") {
 				t.Errorf("failed job without the server's answer: %+v", j)
 			}
 		}
 		b.app.Runner.Mailer = b.app.Mailer
-		again, err := b.app.Runner.Run(ctx, runner.Request{Period: q3, Scope: domain.RunScopeFailed, Trigger: "test", Reason: "relay fixed"})
+		again, err := b.app.Runs.Run(ctx, runs.Request{Period: "2026-Q3", Scope: domain.RunScopeFailed, Trigger: "test", Reason: "relay fixed"})
 		if err != nil || again.Sent != 1 || !strings.Contains(again.Exceptions, `"bounced":1`) {
 			t.Fatalf("rerun of the failed: %+v %v", again, err)
 		}
@@ -271,7 +268,7 @@ func TestReplicasShareOneRun(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				run, started, err := b.app.Runner.StartTick(ctx, runner.Request{Period: q3, Trigger: "schedule", Reason: "tick", TickAt: tick.Unix()})
+				run, started, err := b.app.Runs.StartTick(ctx, runs.Request{Period: "2026-Q3", Trigger: "schedule", Reason: "tick", TickAt: tick.Unix()})
 				if err != nil {
 					t.Error(err)
 					return
@@ -290,7 +287,7 @@ func TestReplicasShareOneRun(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := b.app.Runner.Finish(ctx, id, nil); err != nil {
+				if _, err := b.app.Runs.Finish(ctx, id, nil); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -401,7 +398,7 @@ func TestMailpitChaos(t *testing.T) {
 	b.seed(t, 40)
 	b.publish(t, "2026-Q3")
 	chaos(t, api, 451, 40)
-	run, err := b.app.Runner.Run(ctx, runner.Request{Period: q3, Trigger: "test", Reason: "chaos"})
+	run, err := b.app.Runs.Run(ctx, runs.Request{Period: "2026-Q3", Trigger: "test", Reason: "chaos"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,8 +419,8 @@ func TestMailpitChaos(t *testing.T) {
 	}
 
 	chaos(t, api, 550, 100)
-	run, err = b.app.Runner.Run(ctx, runner.Request{Period: q3, Trigger: "test", Reason: "chaos 550", Force: true, Scope: domain.RunScopeDonor,
-		DonorID: b.jobs(t, run.ID)[0].DonorID})
+	run, err = b.app.Runs.Run(ctx, runs.Request{Period: "2026-Q3", Trigger: "test", Reason: "chaos 550", Force: true, Scope: domain.RunScopeDonor,
+		Donor: b.jobs(t, run.ID)[0].DonorID})
 	if err != nil {
 		t.Fatal(err)
 	}

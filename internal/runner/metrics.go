@@ -6,7 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"impactd/internal/store"
+	"impactd/internal/domain"
 )
 
 // Collectors are the runner's own metrics: the depth of the job queue, by
@@ -14,7 +14,7 @@ import (
 // the shared queue, not its own share).
 func (r *Runner) Collectors() []prometheus.Collector {
 	var out []prometheus.Collector
-	for _, status := range []string{store.JobPending, store.JobRunning} {
+	for _, status := range []string{domain.JobPending, domain.JobRunning} {
 		out = append(out, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "impactd_job_queue_depth",
 			Help:        "Statement jobs waiting (pending, including those waiting to retry) or being worked (running), across all replicas.",

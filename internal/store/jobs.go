@@ -9,52 +9,7 @@ import (
 	"impactd/internal/domain"
 )
 
-// Job states. A pending job with attempts > 0 is waiting to retry a send.
-const (
-	JobPending  = "pending"
-	JobRunning  = "running"
-	JobSent     = "sent"
-	JobRendered = "rendered" // dry run: rendered, not sent
-	JobSkipped  = "skipped"
-	JobFailed   = "failed"
-)
-
-// Reasons a donor gets no letter, the keys of a run's exceptions report.
-// The first five are decided when the run is planned, the rest by the job.
-const (
-	SkipErased       = "erased"
-	SkipMerged       = "merged"
-	SkipUnsubscribed = "unsubscribed"
-	SkipNoEmail      = "no_email"
-	SkipBounced      = "bounced"
-	SkipZeroNet      = "zero_net"
-	SkipUnchanged    = "already_sent_unchanged"
-	SkipAlreadySent  = "already_sent"
-)
-
-// Job is one donor's share of a run: build the snapshot, render, send,
-// record. Each step is committed, so any process can take it over.
-type Job struct {
-	ID            string `db:"id" json:"id"`
-	RunID         string `db:"run_id" json:"run_id"`
-	DonorID       string `db:"donor_id" json:"donor_id"`
-	Status        string `db:"status" json:"status"`
-	SkipReason    string `db:"skip_reason" json:"skip_reason,omitempty"`
-	Attempts      int    `db:"attempts" json:"attempts"`
-	RunAfterMS    int64  `db:"run_after_ms" json:"run_after_ms,omitempty"`
-	LockedBy      string `db:"locked_by" json:"-"`
-	LockedUntilMS int64  `db:"locked_until_ms" json:"-"`
-	StatementID   string `db:"statement_id" json:"statement_id,omitempty"`
-	Rendered      int    `db:"rendered" json:"rendered"`
-	Interrupted   int    `db:"interrupted" json:"interrupted"`
-	NoAddress     int    `db:"no_address" json:"no_address"`
-	MixedCurrency int    `db:"mixed_currency" json:"mixed_currency"`
-	LastError     string `db:"last_error" json:"last_error,omitempty"`
-	CreatedAt     int64  `db:"created_at" json:"created_at"`
-	UpdatedAt     int64  `db:"updated_at" json:"updated_at"`
-}
-
-const jobCols = `id, run_id, donor_id, status, skip_reason, attempts, run_after_ms, locked_by, locked_until_ms, statement_id,
+const jobCols = `id, run_id, donor_id, status, skip_reason, failure, attempts, run_after_ms, locked_by, locked_until_ms, statement_id,
 	rendered, interrupted, no_address, mixed_currency, last_error, created_at, updated_at`
 
 // Plan says which donors a new run considers.
@@ -73,12 +28,13 @@ func (q Q) skipLocked() string {
 	return ""
 }
 
-// PlanJobs inserts one job for every donor the run considers, in one
-// statement: the donors never pass through memory, so planning a run of a
-// million donors costs what the database needs and nothing more. Donors who
-// get no letter for a reason known now (erased, merged, unsubscribed, no
-// email, a bounced address) are inserted as skipped, so that the exceptions
-// report counts them. It returns the number of jobs.
+// PlanJobs inserts one pending job for every donor the run considers, in
+// one statement: the donors never pass through memory, so planning a run of
+// a million donors costs what the database needs and nothing more. Which of
+// them get a letter is not decided here but by each job when it is worked
+// (internal/runs decides it, in one place), so that a donor who unsubscribes
+// or is erased after planning is left out all the same. It returns the
+// number of jobs.
 func (q Q) PlanJobs(ctx context.Context, run *domain.Run, p Plan, now int64) (int, error) {
 	var who string
 	var args []any
@@ -98,27 +54,16 @@ func (q Q) PlanJobs(ctx context.Context, run *domain.Run, p Plan, now int64) (in
 			WHERE r.period = ? AND r.dry_run = 0 AND j.status = ? AND NOT EXISTS (
 				SELECT 1 FROM statements s JOIN deliveries dl ON dl.statement_id = s.id
 				WHERE s.donor_id = j.donor_id AND s.period = r.period AND dl.status = ?)`
-		args = []any{run.Period, JobFailed, domain.DeliverySent}
+		args = []any{run.Period, domain.JobFailed, domain.DeliverySent}
 	case domain.RunScopeDonor, domain.RunScopeStatement:
 		who, args = `SELECT id FROM donors WHERE id = ?`, []any{run.DonorID}
 	default:
 		return 0, domain.Errorf(domain.EINVALID, "unknown run scope %q", run.Scope)
 	}
-	query := `INSERT INTO run_jobs (id, run_id, donor_id, status, skip_reason, statement_id, no_address, created_at, updated_at)
-		SELECT CAST(? AS TEXT) || '.' || x.id, CAST(? AS TEXT), x.id,
-			CASE WHEN x.reason = '' THEN ? ELSE ? END, x.reason, CAST(? AS TEXT), x.no_address, ?, ?
-		FROM (SELECT d.id,
-				CASE WHEN d.status = ? THEN ?
-				     WHEN d.status = ? OR d.merged_into <> '' THEN ?
-				     WHEN d.status = ? THEN ?
-				     WHEN d.email = '' THEN ?
-				     WHEN EXISTS (SELECT 1 FROM bounces b WHERE b.email = d.email) THEN ?
-				     ELSE '' END AS reason,
-				CASE WHEN d.address = '' THEN 1 ELSE 0 END AS no_address
-			FROM donors d WHERE d.id IN (` + who + `)) x`
-	all := []any{run.ID, run.ID, JobPending, JobSkipped, run.StatementID, now, now,
-		domain.DonorErased, SkipErased, domain.DonorMerged, SkipMerged, domain.DonorUnsubscribed, SkipUnsubscribed, SkipNoEmail, SkipBounced}
-	all = append(all, args...)
+	query := `INSERT INTO run_jobs (id, run_id, donor_id, status, statement_id, created_at, updated_at)
+		SELECT CAST(? AS TEXT) || '.' || d.id, CAST(? AS TEXT), d.id, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?
+		FROM donors d WHERE d.id IN (` + who + `)`
+	all := append([]any{run.ID, run.ID, domain.JobPending, run.StatementID, now, now}, args...)
 	res, err := q.exec(ctx, query, all...)
 	if err != nil {
 		return 0, fmt.Errorf("plan jobs: %w", err)
@@ -131,8 +76,8 @@ func (q Q) PlanJobs(ctx context.Context, run *domain.Run, p Plan, now int64) (in
 }
 
 // ClaimJobs takes up to limit jobs, in a transaction of its own; see claimJobs.
-func (s *Store) ClaimJobs(ctx context.Context, worker, runID string, nowMS, leaseUntilMS int64, limit int, cur *ClaimCursor) ([]Job, error) {
-	var jobs []Job
+func (s *Store) ClaimJobs(ctx context.Context, worker, runID string, nowMS, leaseUntilMS int64, limit int, cur *ClaimCursor) ([]domain.Job, error) {
+	var jobs []domain.Job
 	var was ClaimCursor
 	if cur != nil {
 		was = *cur
@@ -174,13 +119,15 @@ const claimRescan = 10_000 // ms
 
 // claimJobs takes up to limit jobs that are ready — pending and due, or
 // running under a lease that has expired because its worker died — and
-// leases them to worker until leaseUntilMS. runID limits the claim to one
-// run; "" takes jobs of any run. cur, when not nil, is the worker's cursor,
-// moved past the due jobs claimed.
-func (q Q) claimJobs(ctx context.Context, worker, runID string, nowMS, leaseUntilMS int64, limit int, cur *ClaimCursor) ([]Job, error) {
-	filter, args := "", []any{}
+// leases them to worker until leaseUntilMS. Jobs of a paused run are left
+// alone. runID limits the claim to one run; "" takes jobs of any run. cur,
+// when not nil, is the worker's cursor, moved past the due jobs claimed.
+func (q Q) claimJobs(ctx context.Context, worker, runID string, nowMS, leaseUntilMS int64, limit int, cur *ClaimCursor) ([]domain.Job, error) {
+	// The paused runs are few (usually none): the subquery is read once per
+	// claim, through runs_status, and each candidate is a lookup in it.
+	filter, args := ` AND run_id NOT IN (SELECT id FROM runs WHERE status = ?)`, []any{domain.RunPaused}
 	if runID != "" {
-		filter, args = " AND run_id = ?", []any{runID}
+		filter, args = filter+" AND run_id = ?", append(args, runID)
 	}
 	after := cur != nil && cur.ID != "" && nowMS-cur.SinceMS < claimRescan
 	type claim struct {
@@ -192,17 +139,17 @@ func (q Q) claimJobs(ctx context.Context, worker, runID string, nowMS, leaseUnti
 	// that was not enough — and expired leases by the same index. Each is
 	// one UPDATE … RETURNING, so a claim is one statement, not a select,
 	// an update and a select to read the jobs back.
-	claims := []claim{{JobPending, "run_after_ms <= ?", nil}, {JobRunning, "locked_until_ms < ?", nil}}
+	claims := []claim{{domain.JobPending, "run_after_ms <= ?", nil}, {domain.JobRunning, "locked_until_ms < ?", nil}}
 	if after {
-		claims = append([]claim{{JobPending, "run_after_ms <= ? AND (run_after_ms, id) > (?, ?)", []any{cur.RunAfterMS, cur.ID}}}, claims...)
+		claims = append([]claim{{domain.JobPending, "run_after_ms <= ? AND (run_after_ms, id) > (?, ?)", []any{cur.RunAfterMS, cur.ID}}}, claims...)
 	}
-	var jobs []Job
+	var jobs []domain.Job
 	for _, c := range claims {
 		if len(jobs) >= limit {
 			break
 		}
-		var got []Job
-		a := []any{JobRunning, worker, leaseUntilMS, nowMS / 1000, c.status, nowMS}
+		var got []domain.Job
+		a := []any{domain.JobRunning, worker, leaseUntilMS, nowMS / 1000, c.status, nowMS}
 		a = append(a, c.args...)
 		a = append(a, args...)
 		a = append(a, limit-len(jobs))
@@ -212,7 +159,7 @@ func (q Q) claimJobs(ctx context.Context, worker, runID string, nowMS, leaseUnti
 		if err != nil {
 			return nil, fmt.Errorf("claim jobs: %w", err)
 		}
-		if cur != nil && c.status == JobPending {
+		if cur != nil && c.status == domain.JobPending {
 			if c.args == nil { // from the start: the cursor begins again
 				*cur = ClaimCursor{SinceMS: nowMS}
 			}
@@ -224,8 +171,34 @@ func (q Q) claimJobs(ctx context.Context, worker, runID string, nowMS, leaseUnti
 		}
 		jobs = append(jobs, got...)
 	}
-	slices.SortFunc(jobs, func(a, b Job) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(jobs, func(a, b domain.Job) int { return strings.Compare(a.ID, b.ID) })
 	return jobs, nil
+}
+
+// LeaseHolders returns the workers that hold an unexpired lease on a job,
+// so that their liveness can be checked (Liveness.Alive).
+func (q Q) LeaseHolders(ctx context.Context, nowMS int64) ([]string, error) {
+	var ws []string
+	if err := q.selectAll(ctx, &ws, `SELECT DISTINCT locked_by FROM run_jobs WHERE status = ? AND locked_until_ms >= ?`,
+		domain.JobRunning, nowMS); err != nil {
+		return nil, fmt.Errorf("lease holders: %w", err)
+	}
+	return ws, nil
+}
+
+// ExpireLeases ends the leases of a worker found dead, so that the next
+// claim of any worker takes its jobs over at once instead of after the
+// lease; it returns how many jobs it freed.
+func (q Q) ExpireLeases(ctx context.Context, worker string) (int, error) {
+	res, err := q.exec(ctx, `UPDATE run_jobs SET locked_until_ms = 0 WHERE status = ? AND locked_by = ?`, domain.JobRunning, worker)
+	if err != nil {
+		return 0, fmt.Errorf("expire leases: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("expire leases: %w", err)
+	}
+	return int(n), nil
 }
 
 // errLeaseLost is returned when a job's lease passed to another worker.
@@ -254,61 +227,56 @@ func (q Q) leased(ctx context.Context, op, query string, args ...any) error {
 // of it cut off; and it extends the job's lease to leaseUntilMS, failing
 // with a conflict when the worker no longer holds it. Workers call it in the
 // transaction that records a send attempt, so a job whose lease ran out is
-// never sent by two. It touches no indexed
-// column, so on PostgreSQL the update can stay on its page (HOT) instead of
-// adding an entry to every index of run_jobs.
-func (q Q) MarkJobRendered(ctx context.Context, j *Job, worker string, leaseUntilMS, now int64) error {
+// never sent by two. It touches no indexed column, so on PostgreSQL the
+// update can stay on its page (HOT) instead of adding an entry to every
+// index of run_jobs.
+func (q Q) MarkJobRendered(ctx context.Context, j *domain.Job, worker string, leaseUntilMS, now int64) error {
 	return q.leased(ctx, "mark job rendered", `UPDATE run_jobs SET statement_id = ?, no_address = ?, mixed_currency = ?, rendered = 1, interrupted = ?,
 			locked_until_ms = ?, updated_at = ?
-		WHERE id = ? AND locked_by = ?`, j.StatementID, j.NoAddress, j.MixedCurrency, j.Interrupted, leaseUntilMS, now, j.ID, worker)
+		WHERE id = ? AND locked_by = ?`, j.StatementID, b2i(j.NoAddress), b2i(j.MixedCurrency), j.Interrupted, leaseUntilMS, now, j.ID, worker)
 }
 
 // EndJob moves a job to a terminal status.
-func (q Q) EndJob(ctx context.Context, j *Job, worker string, now int64) error {
-	return q.leased(ctx, "end job", `UPDATE run_jobs SET status = ?, skip_reason = ?, last_error = ?, attempts = ?, locked_by = '', locked_until_ms = 0, updated_at = ?
-		WHERE id = ? AND locked_by = ?`, j.Status, j.SkipReason, j.LastError, j.Attempts, now, j.ID, worker)
+func (q Q) EndJob(ctx context.Context, j *domain.Job, worker string, now int64) error {
+	return q.leased(ctx, "end job", `UPDATE run_jobs SET status = ?, skip_reason = ?, failure = ?, last_error = ?, attempts = ?, locked_by = '', locked_until_ms = 0, updated_at = ?
+		WHERE id = ? AND locked_by = ?`, j.Status, j.SkipReason, j.Failure, j.LastError, j.Attempts, now, j.ID, worker)
 }
 
-// RetryJob puts a job back in the queue, due at runAfterMS.
-func (q Q) RetryJob(ctx context.Context, j *Job, worker string, now int64) error {
+// RetryJob puts a job back in the queue, due at j.RunAfterMS, with
+// j.Attempts (unchanged when the failure was not the donor's).
+func (q Q) RetryJob(ctx context.Context, j *domain.Job, worker string, now int64) error {
 	return q.leased(ctx, "retry job", `UPDATE run_jobs SET status = ?, attempts = ?, run_after_ms = ?, last_error = ?, locked_by = '', locked_until_ms = 0, updated_at = ?
-		WHERE id = ? AND locked_by = ?`, JobPending, j.Attempts, j.RunAfterMS, j.LastError, now, j.ID, worker)
+		WHERE id = ? AND locked_by = ?`, domain.JobPending, j.Attempts, j.RunAfterMS, j.LastError, now, j.ID, worker)
+}
+
+// ReopenJobs puts failed jobs back in the queue as if never tried, with a
+// note of why: a run whose relay refused every recipient takes back what
+// those refusals did.
+func (q Q) ReopenJobs(ctx context.Context, ids []string, note string, now int64) error {
+	for _, id := range ids {
+		if _, err := q.exec(ctx, `UPDATE run_jobs SET status = ?, failure = '', attempts = 0, run_after_ms = 0, last_error = ?, updated_at = ?
+			WHERE id = ? AND status = ?`, domain.JobPending, note, now, id, domain.JobFailed); err != nil {
+			return fmt.Errorf("reopen jobs: %w", err)
+		}
+	}
+	return nil
 }
 
 // Job returns one job.
-func (q Q) Job(ctx context.Context, id string) (*Job, error) {
-	var j Job
+func (q Q) Job(ctx context.Context, id string) (*domain.Job, error) {
+	var j domain.Job
 	if err := q.get(ctx, &j, `SELECT `+jobCols+` FROM run_jobs WHERE id = ?`, id); err != nil {
 		return nil, fmt.Errorf("job: %w", notFound(err, "job"))
 	}
 	return &j, nil
 }
 
-// RunCounts are a run's live counts, from its jobs.
-type RunCounts struct {
-	Jobs        int            `json:"jobs"`
-	Eligible    int            `json:"eligible"` // jobs not skipped at planning or since
-	Queued      int            `json:"queued"`   // pending, never tried
-	Running     int            `json:"running"`
-	Retrying    int            `json:"retrying"` // pending after a temporary failure
-	Rendered    int            `json:"rendered"`
-	Sent        int            `json:"sent"`
-	DryRendered int            `json:"dry_rendered"`
-	Failed      int            `json:"failed"`
-	Skipped     int            `json:"skipped"`
-	Interrupted int            `json:"interrupted"`
-	SkippedBy   map[string]int `json:"skipped_by"`
-	Flagged     map[string]int `json:"flagged"`
-}
-
-// Open is the number of jobs not yet in a terminal status.
-func (c RunCounts) Open() int { return c.Queued + c.Running + c.Retrying }
-
 // CountRun adds up a run's jobs.
-func (q Q) CountRun(ctx context.Context, runID string) (RunCounts, error) {
+func (q Q) CountRun(ctx context.Context, runID string) (domain.RunCounts, error) {
 	var rows []struct {
 		Status      string `db:"status"`
 		Reason      string `db:"skip_reason"`
+		Failure     string `db:"failure"`
 		Retry       int    `db:"retry"`
 		N           int    `db:"n"`
 		Rendered    int    `db:"rendered"`
@@ -316,15 +284,15 @@ func (q Q) CountRun(ctx context.Context, runID string) (RunCounts, error) {
 		NoAddress   int    `db:"no_address"`
 		Mixed       int    `db:"mixed"`
 	}
-	err := q.selectAll(ctx, &rows, `SELECT status, skip_reason, CASE WHEN attempts > 0 THEN 1 ELSE 0 END AS retry, COUNT(*) AS n,
+	err := q.selectAll(ctx, &rows, `SELECT status, skip_reason, failure, CASE WHEN attempts > 0 THEN 1 ELSE 0 END AS retry, COUNT(*) AS n,
 			COALESCE(SUM(rendered), 0) AS rendered, COALESCE(SUM(interrupted), 0) AS interrupted,
 			COALESCE(SUM(CASE WHEN status <> 'skipped' THEN no_address ELSE 0 END), 0) AS no_address,
-			COALESCE(SUM(mixed_currency), 0) AS mixed
-		FROM run_jobs WHERE run_id = ? GROUP BY status, skip_reason, CASE WHEN attempts > 0 THEN 1 ELSE 0 END`, runID)
+			COALESCE(SUM(CASE WHEN status <> 'skipped' THEN mixed_currency ELSE 0 END), 0) AS mixed
+		FROM run_jobs WHERE run_id = ? GROUP BY status, skip_reason, failure, CASE WHEN attempts > 0 THEN 1 ELSE 0 END`, runID)
 	if err != nil {
-		return RunCounts{}, fmt.Errorf("count run: %w", err)
+		return domain.RunCounts{}, fmt.Errorf("count run: %w", err)
 	}
-	c := RunCounts{SkippedBy: map[string]int{}, Flagged: map[string]int{}}
+	c := domain.RunCounts{SkippedBy: map[string]int{}, FailedBy: map[string]int{}, Flagged: map[string]int{}}
 	for _, r := range rows {
 		c.Jobs += r.N
 		c.Rendered += r.Rendered
@@ -336,21 +304,22 @@ func (q Q) CountRun(ctx context.Context, runID string) (RunCounts, error) {
 			c.Flagged["mixed_currencies"] += r.Mixed
 		}
 		switch r.Status {
-		case JobPending:
+		case domain.JobPending:
 			if r.Retry == 1 {
 				c.Retrying += r.N
 			} else {
 				c.Queued += r.N
 			}
-		case JobRunning:
+		case domain.JobRunning:
 			c.Running += r.N
-		case JobSent:
+		case domain.JobSent:
 			c.Sent += r.N
-		case JobRendered:
+		case domain.JobRendered:
 			c.DryRendered += r.N
-		case JobFailed:
+		case domain.JobFailed:
 			c.Failed += r.N
-		case JobSkipped:
+			c.FailedBy[r.Failure] += r.N
+		case domain.JobSkipped:
 			c.Skipped += r.N
 			c.SkippedBy[r.Reason] += r.N
 		}
@@ -359,21 +328,10 @@ func (q Q) CountRun(ctx context.Context, runID string) (RunCounts, error) {
 	return c, nil
 }
 
-// JobView is a job as the API lists it: with its statement's hash and what
-// it corrects, and the status of its newest delivery.
-type JobView struct {
-	Job
-	ContentHash    string `db:"content_hash" json:"content_hash,omitempty"`
-	Replaces       string `db:"replaces" json:"replaces,omitempty"`
-	Diff           string `db:"diff" json:"diff,omitempty"`
-	DeliveryStatus string `db:"delivery_status" json:"delivery_status,omitempty"`
-	DeliveryDetail string `db:"delivery_detail" json:"delivery_detail,omitempty"`
-}
-
 // RunJobs returns a page of a run's jobs in id order, after the given id.
-func (q Q) RunJobs(ctx context.Context, runID, after string, limit int) ([]JobView, error) {
-	var vs []JobView
-	err := q.selectAll(ctx, &vs, `SELECT j.id, j.run_id, j.donor_id, j.status, j.skip_reason, j.attempts, j.run_after_ms, j.locked_by, j.locked_until_ms,
+func (q Q) RunJobs(ctx context.Context, runID, after string, limit int) ([]domain.JobView, error) {
+	var vs []domain.JobView
+	err := q.selectAll(ctx, &vs, `SELECT j.id, j.run_id, j.donor_id, j.status, j.skip_reason, j.failure, j.attempts, j.run_after_ms, j.locked_by, j.locked_until_ms,
 			j.statement_id, j.rendered, j.interrupted, j.no_address, j.mixed_currency, j.last_error, j.created_at, j.updated_at,
 			COALESCE(s.content_hash, '') AS content_hash, COALESCE(s.replaces, '') AS replaces, COALESCE(s.diff, '') AS diff,
 			COALESCE((SELECT dl.status FROM deliveries dl WHERE dl.statement_id = j.statement_id ORDER BY dl.attempt DESC LIMIT 1), '') AS delivery_status,
@@ -386,41 +344,43 @@ func (q Q) RunJobs(ctx context.Context, runID, after string, limit int) ([]JobVi
 	return vs, nil
 }
 
+// FailedJobs returns up to limit of a run's failed jobs that have no
+// delivery to show for it (the letter could not be made), in id order:
+// the run report lists them with their error.
+func (q Q) FailedJobs(ctx context.Context, runID string, limit int) ([]domain.Job, error) {
+	var js []domain.Job
+	if err := q.selectAll(ctx, &js, `SELECT `+jobCols+` FROM run_jobs WHERE run_id = ? AND status = ? AND failure = ? ORDER BY id LIMIT ?`,
+		runID, domain.JobFailed, domain.FailRender, limit); err != nil {
+		return nil, fmt.Errorf("failed jobs: %w", err)
+	}
+	return js, nil
+}
+
 // QueueDepth counts the jobs of every run by status, for the metrics.
 func (q Q) QueueDepth(ctx context.Context) (map[string]int, error) {
 	var rows []struct {
 		Status string `db:"status"`
 		N      int    `db:"n"`
 	}
-	if err := q.selectAll(ctx, &rows, `SELECT status, COUNT(*) AS n FROM run_jobs WHERE status IN (?, ?) GROUP BY status`, JobPending, JobRunning); err != nil {
+	if err := q.selectAll(ctx, &rows, `SELECT status, COUNT(*) AS n FROM run_jobs WHERE status IN (?, ?) GROUP BY status`,
+		domain.JobPending, domain.JobRunning); err != nil {
 		return nil, fmt.Errorf("queue depth: %w", err)
 	}
-	out := map[string]int{JobPending: 0, JobRunning: 0}
+	out := map[string]int{domain.JobPending: 0, domain.JobRunning: 0}
 	for _, r := range rows {
 		out[r.Status] = r.N
 	}
 	return out, nil
 }
 
-// OpenDelivery returns a statement's attempt that was handed to the relay
-// and never got an outcome recorded, if there is one.
-func (q Q) OpenDelivery(ctx context.Context, statementID string) (*domain.Delivery, error) {
-	var d domain.Delivery
-	err := q.get(ctx, &d, `SELECT `+deliveryCols+` FROM deliveries WHERE statement_id = ? AND status = ? ORDER BY attempt DESC LIMIT 1`,
-		statementID, domain.DeliverySending)
-	if err != nil {
-		return nil, fmt.Errorf("open delivery: %w", notFound(err, "open delivery"))
+// HasOpenJobs reports whether a run has a job not yet in a terminal status.
+func (q Q) HasOpenJobs(ctx context.Context, runID string) (bool, error) {
+	var ids []string
+	if err := q.selectAll(ctx, &ids, `SELECT id FROM run_jobs WHERE run_id = ? AND status IN (?, ?) LIMIT 1`,
+		runID, domain.JobPending, domain.JobRunning); err != nil {
+		return false, fmt.Errorf("open jobs: %w", err)
 	}
-	return &d, nil
-}
-
-// NextAttempt returns the number of a statement's next delivery attempt.
-func (q Q) NextAttempt(ctx context.Context, statementID string) (int, error) {
-	var n int
-	if err := q.get(ctx, &n, `SELECT COALESCE(MAX(attempt), 0) + 1 FROM deliveries WHERE statement_id = ?`, statementID); err != nil {
-		return 0, fmt.Errorf("next attempt: %w", err)
-	}
-	return n, nil
+	return len(ids) > 0, nil
 }
 
 // RecordTick records that the schedule fired at tickAt (unix seconds) for
@@ -448,16 +408,6 @@ func (q Q) LastTick(ctx context.Context) (int64, error) {
 	return t, nil
 }
 
-// AddBounce records that a mail server refused an address for good.
-func (q Q) AddBounce(ctx context.Context, email, detail string, now int64) error {
-	_, err := q.exec(ctx, `INSERT INTO bounces (email, detail, created_at) VALUES (?, ?, ?) ON CONFLICT (email) DO UPDATE SET detail = excluded.detail`,
-		email, detail, now)
-	if err != nil {
-		return fmt.Errorf("add bounce: %w", err)
-	}
-	return nil
-}
-
 // JobDonor returns the donor of a job and whether their address was refused
 // for good, in one query: a run asks both for every donor.
 func (q Q) JobDonor(ctx context.Context, id string) (*domain.Donor, bool, error) {
@@ -474,20 +424,22 @@ func (q Q) JobDonor(ctx context.Context, id string) (*domain.Donor, bool, error)
 	return &d.Donor, d.Bounced == 1, nil
 }
 
-// IsBounced reports whether an address was refused for good.
-func (q Q) IsBounced(ctx context.Context, email string) (bool, error) {
-	var n int
-	if err := q.get(ctx, &n, `SELECT COUNT(*) FROM bounces WHERE email = ?`, email); err != nil {
-		return false, fmt.Errorf("is bounced: %w", err)
+func b2i(b bool) int {
+	if b {
+		return 1
 	}
-	return n > 0, nil
+	return 0
 }
 
-// HasOpenJobs reports whether a run has a job not yet in a terminal status.
-func (q Q) HasOpenJobs(ctx context.Context, runID string) (bool, error) {
-	var ids []string
-	if err := q.selectAll(ctx, &ids, `SELECT id FROM run_jobs WHERE run_id = ? AND status IN (?, ?) LIMIT 1`, runID, JobPending, JobRunning); err != nil {
-		return false, fmt.Errorf("open jobs: %w", err)
+// RecordTickRun names the run a recorded tick belongs to.
+func (q Q) RecordTickRun(ctx context.Context, tickAt int64, runID string) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE schedule_ticks SET run_id = ? WHERE tick_at = ?`, runID, tickAt)
+	if err != nil {
+		return false, fmt.Errorf("record tick run: %w", err)
 	}
-	return len(ids) > 0, nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("record tick run: %w", err)
+	}
+	return n == 1, nil
 }

@@ -8,10 +8,26 @@ import (
 )
 
 const runCols = `id, period, triggered_by, reason, status, dry_run, eligible, rendered, sent, failed, skipped, error, exceptions, started_at, finished_at,
-	scope, donor_id, statement_id, forced, actor, tick_at, interrupted, retrying, flags, summary_sent`
+	scope, donor_id, statement_id, forced, actor, tick_at, interrupted, retrying, flags, summary_sent, pause_reason, paused_at, pauses`
 
-// CreateRun inserts a run; it sets ID when empty.
-func (q Q) CreateRun(ctx context.Context, r *domain.Run) error {
+// AdmissionKey is what admission keeps to one unfinished run: today the
+// period, through the unique index runs_admission (migrations/00008), which
+// covers runs that send (not dry runs) while running or paused. A series of
+// letters would add its column here and to that index.
+type AdmissionKey struct {
+	Period string
+}
+
+// AdmissionKeyOf returns the key a run is admitted under.
+func AdmissionKeyOf(r *domain.Run) AdmissionKey { return AdmissionKey{Period: r.Period} }
+
+// AdmitRun inserts a run unless the database refuses it because another
+// unfinished run holds its admission key; it reports whether the run was
+// inserted, and sets ID when empty. The refusal comes from the unique index
+// in the same statement, so two processes starting the period at the same
+// instant cannot both get true; on PostgreSQL the second waits for the
+// first's transaction and then sees its row.
+func (q Q) AdmitRun(ctx context.Context, r *domain.Run) (bool, error) {
 	if r.ID == "" {
 		r.ID = NewID("run")
 	}
@@ -24,24 +40,30 @@ func (q Q) CreateRun(ctx context.Context, r *domain.Run) error {
 	if r.Flags == "" {
 		r.Flags = "{}"
 	}
-	_, err := q.exec(ctx, `INSERT INTO runs (`+runCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.Period, r.Trigger, r.Reason, r.Status, r.DryRun, r.Eligible, r.Rendered, r.Sent, r.Failed, r.Skipped, r.Error, r.Exceptions, r.StartedAt, r.FinishedAt,
-		r.Scope, r.DonorID, r.StatementID, r.Force, r.Actor, r.TickAt, r.Interrupted, r.Retrying, r.Flags, r.SummarySent)
+	res, err := q.exec(ctx, `INSERT INTO runs (`+runCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`,
+		r.ID, r.Period, r.Trigger, r.Reason, r.Status, b2i(r.DryRun), r.Eligible, r.Rendered, r.Sent, r.Failed, r.Skipped, r.Error, r.Exceptions, r.StartedAt, r.FinishedAt,
+		r.Scope, r.DonorID, r.StatementID, b2i(r.Force), r.Actor, r.TickAt, r.Interrupted, r.Retrying, r.Flags, b2i(r.SummarySent),
+		r.PauseReason, r.PausedAt, r.Pauses)
 	if err != nil {
-		return fmt.Errorf("create run: %w", err)
+		return false, fmt.Errorf("admit run: %w", err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("admit run: %w", err)
+	}
+	return n == 1, nil
 }
 
-// UpdateRun saves a run's status and counts.
-func (q Q) UpdateRun(ctx context.Context, r *domain.Run) error {
-	_, err := q.exec(ctx, `UPDATE runs SET status = ?, eligible = ?, rendered = ?, sent = ?, failed = ?, skipped = ?, error = ?, exceptions = ?, finished_at = ?,
-		interrupted = ?, retrying = ?, flags = ? WHERE id = ?`,
-		r.Status, r.Eligible, r.Rendered, r.Sent, r.Failed, r.Skipped, r.Error, r.Exceptions, r.FinishedAt, r.Interrupted, r.Retrying, r.Flags, r.ID)
+// UnfinishedRun returns the unfinished run that holds an admission key.
+func (q Q) UnfinishedRun(ctx context.Context, key AdmissionKey) (*domain.Run, error) {
+	var r domain.Run
+	err := q.get(ctx, &r, `SELECT `+runCols+` FROM runs WHERE period = ? AND status IN (?, ?) AND dry_run = 0 ORDER BY started_at LIMIT 1`,
+		key.Period, domain.RunRunning, domain.RunPaused)
 	if err != nil {
-		return fmt.Errorf("update run: %w", err)
+		return nil, fmt.Errorf("unfinished run: %w", notFound(err, "unfinished run"))
 	}
-	return nil
+	return &r, nil
 }
 
 // FinishRun saves the final status and counts of a run that is still
@@ -61,6 +83,34 @@ func (q Q) FinishRun(ctx context.Context, r *domain.Run) (bool, error) {
 	return n == 1, nil
 }
 
+// PauseRun pauses a running run with a reason and reports whether this
+// call paused it (of several workers that see the relay refuse, one does).
+func (q Q) PauseRun(ctx context.Context, runID, reason string, now int64) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE runs SET status = ?, pause_reason = ?, paused_at = ?, pauses = pauses + 1 WHERE id = ? AND status = ?`,
+		domain.RunPaused, reason, now, runID, domain.RunRunning)
+	if err != nil {
+		return false, fmt.Errorf("pause run: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("pause run: %w", err)
+	}
+	return n == 1, nil
+}
+
+// ResumeRun sets a paused run running again and reports whether it was paused.
+func (q Q) ResumeRun(ctx context.Context, runID string) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE runs SET status = ? WHERE id = ? AND status = ?`, domain.RunRunning, runID, domain.RunPaused)
+	if err != nil {
+		return false, fmt.Errorf("resume run: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("resume run: %w", err)
+	}
+	return n == 1, nil
+}
+
 // RunsByStatus returns the runs in a status, oldest first.
 func (q Q) RunsByStatus(ctx context.Context, status string) ([]domain.Run, error) {
 	var rs []domain.Run
@@ -73,7 +123,8 @@ func (q Q) RunsByStatus(ctx context.Context, status string) ([]domain.Run, error
 // RunsToSummarise returns finished runs whose summary email has not been claimed.
 func (q Q) RunsToSummarise(ctx context.Context) ([]domain.Run, error) {
 	var rs []domain.Run
-	if err := q.selectAll(ctx, &rs, `SELECT `+runCols+` FROM runs WHERE status <> ? AND summary_sent = 0 ORDER BY started_at, id`, domain.RunRunning); err != nil {
+	if err := q.selectAll(ctx, &rs, `SELECT `+runCols+` FROM runs WHERE status NOT IN (?, ?) AND summary_sent = 0 ORDER BY started_at, id`,
+		domain.RunRunning, domain.RunPaused); err != nil {
 		return nil, fmt.Errorf("runs to summarise: %w", err)
 	}
 	return rs, nil
@@ -112,6 +163,15 @@ func (q Q) Run(ctx context.Context, id string) (*domain.Run, error) {
 }
 
 const statementCols = `id, run_id, donor_id, period, snapshot, content_hash, created_at, replaces, diff`
+
+// DeleteStatement removes a statement that was stored with a send attempt
+// the database refused (another run holds the letter); nothing refers to it.
+func (q Q) DeleteStatement(ctx context.Context, id string) error {
+	if _, err := q.exec(ctx, `DELETE FROM statements WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("delete statement: %w", err)
+	}
+	return nil
+}
 
 // InsertStatement stores a statement; it sets ID when empty.
 func (q Q) InsertStatement(ctx context.Context, s *domain.Statement) error {
@@ -168,29 +228,41 @@ func (q Q) StatementsForRun(ctx context.Context, runID string) ([]domain.Stateme
 	return ss, nil
 }
 
-const deliveryCols = `id, statement_id, attempt, status, message_id, detail, created_at, updated_at`
+const deliveryCols = `id, statement_id, attempt, status, message_id, detail, created_at, updated_at, donor_id, period, letter_key, force_key`
 
-// InsertDelivery records an email attempt; it sets ID when empty.
-func (q Q) InsertDelivery(ctx context.Context, d *domain.Delivery) error {
+// InsertAttempt records an email attempt, open (DeliverySending), unless the
+// database refuses it because the same letter — donor, period, letter key
+// and force key — already has an attempt that is open or sent (the partial
+// unique index deliveries_one_letter). It reports whether it was recorded,
+// and sets ID when empty. Workers call it in the transaction that records
+// the attempt, before the message is handed to the relay: of two runs that
+// would send the same letter, the second is refused here and sends nothing.
+func (q Q) InsertAttempt(ctx context.Context, d *domain.Delivery) (bool, error) {
 	if d.ID == "" {
 		d.ID = NewID("dlv")
 	}
-	_, err := q.exec(ctx, `INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.StatementID, d.Attempt, d.Status, d.MessageID, d.Detail, d.CreatedAt, d.UpdatedAt)
+	res, err := q.exec(ctx, `INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		d.ID, d.StatementID, d.Attempt, d.Status, d.MessageID, d.Detail, d.CreatedAt, d.UpdatedAt, d.DonorID, d.Period, d.LetterKey, d.ForceKey)
 	if err != nil {
-		return fmt.Errorf("insert delivery: %w", err)
+		return false, fmt.Errorf("insert attempt: %w", err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("insert attempt: %w", err)
+	}
+	return n == 1, nil
 }
 
-// UpdateDelivery saves a delivery's status and detail.
-func (q Q) UpdateDelivery(ctx context.Context, d *domain.Delivery) error {
-	_, err := q.exec(ctx, `UPDATE deliveries SET status = ?, detail = ?, updated_at = ? WHERE id = ?`,
-		d.Status, d.Detail, d.UpdatedAt, d.ID)
+// LetterHolder returns the open or sent attempt that holds a letter (see
+// InsertAttempt), for a worker whose attempt was refused.
+func (q Q) LetterHolder(ctx context.Context, d *domain.Delivery) (*domain.Delivery, error) {
+	var h domain.Delivery
+	err := q.get(ctx, &h, `SELECT `+deliveryCols+` FROM deliveries WHERE donor_id = ? AND period = ? AND letter_key = ? AND force_key = ? AND status IN (?, ?)
+		ORDER BY created_at LIMIT 1`, d.DonorID, d.Period, d.LetterKey, d.ForceKey, domain.DeliverySending, domain.DeliverySent)
 	if err != nil {
-		return fmt.Errorf("update delivery: %w", err)
+		return nil, fmt.Errorf("letter holder: %w", notFound(err, "attempt holding the letter"))
 	}
-	return nil
+	return &h, nil
 }
 
 // UpdateDeliveryStatus moves a delivery from one status to another and
@@ -214,4 +286,35 @@ func (q Q) DeliveriesForStatement(ctx context.Context, statementID string) ([]do
 		return nil, fmt.Errorf("deliveries: %w", err)
 	}
 	return ds, nil
+}
+
+// SentAt returns when a statement was last delivered, or 0.
+func (q Q) SentAt(ctx context.Context, statementID string) (int64, error) {
+	var at int64
+	if err := q.get(ctx, &at, `SELECT COALESCE(MAX(updated_at), 0) FROM deliveries WHERE statement_id = ? AND status = ?`,
+		statementID, domain.DeliverySent); err != nil {
+		return 0, fmt.Errorf("sent at: %w", err)
+	}
+	return at, nil
+}
+
+// OpenDelivery returns a statement's attempt that was handed to the relay
+// and never got an outcome recorded, if there is one.
+func (q Q) OpenDelivery(ctx context.Context, statementID string) (*domain.Delivery, error) {
+	var d domain.Delivery
+	err := q.get(ctx, &d, `SELECT `+deliveryCols+` FROM deliveries WHERE statement_id = ? AND status = ? ORDER BY attempt DESC LIMIT 1`,
+		statementID, domain.DeliverySending)
+	if err != nil {
+		return nil, fmt.Errorf("open delivery: %w", notFound(err, "open delivery"))
+	}
+	return &d, nil
+}
+
+// NextAttempt returns the number of a statement's next delivery attempt.
+func (q Q) NextAttempt(ctx context.Context, statementID string) (int, error) {
+	var n int
+	if err := q.get(ctx, &n, `SELECT COALESCE(MAX(attempt), 0) + 1 FROM deliveries WHERE statement_id = ?`, statementID); err != nil {
+		return 0, fmt.Errorf("next attempt: %w", err)
+	}
+	return n, nil
 }

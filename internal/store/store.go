@@ -41,7 +41,20 @@ type Store struct {
 	// where SQLite's busy handler sleeps and retries, which made webhook
 	// latency spiky under load. Other processes still meet busy_timeout.
 	writer *sync.Mutex
+	// path is the SQLite database file; "" on PostgreSQL.
+	path string
 }
+
+// Options tune how the database is opened. The zero value is the default.
+type Options struct {
+	// BusyTimeout is how long a SQLite statement waits for another
+	// process's write lock before failing with SQLITE_BUSY (which callers
+	// treat as transient: see IsTransient); 0 means 10s.
+	BusyTimeout time.Duration
+}
+
+// DefaultBusyTimeout is SQLite's wait for a lock when Options leave it unset.
+const DefaultBusyTimeout = 10 * time.Second
 
 // Q holds the queries. It runs them against the database or a transaction.
 type Q struct {
@@ -80,7 +93,15 @@ type Tx struct{ Q }
 // Open connects to the database named by an IMPACTD_DATABASE_URL value:
 // "sqlite:PATH" (or "sqlite://PATH") or "postgres://…". It does not migrate.
 func Open(ctx context.Context, rawURL string) (*Store, error) {
-	dialect, dsn, err := parseURL(rawURL)
+	return OpenWith(ctx, rawURL, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, rawURL string, o Options) (*Store, error) {
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = DefaultBusyTimeout
+	}
+	dialect, dsn, path, err := parseURL(rawURL, o)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +134,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database: connect to %s: %w", dialect, err)
 	}
-	st := &Store{Q: Q{e: db, dialect: dialect}, db: db}
+	st := &Store{Q: Q{e: db, dialect: dialect}, db: db, path: path}
 	if dialect == SQLite {
 		st.writer = &sync.Mutex{}
 		st.stmts = &stmtCache{db: db}
@@ -121,27 +142,27 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	return st, nil
 }
 
-func parseURL(raw string) (dialect, dsn string, err error) {
+func parseURL(raw string, o Options) (dialect, dsn, path string, err error) {
 	switch {
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
 		if _, err := url.Parse(raw); err != nil {
-			return "", "", fmt.Errorf("IMPACTD_DATABASE_URL: %w", err)
+			return "", "", "", fmt.Errorf("IMPACTD_DATABASE_URL: %w", err)
 		}
-		return Postgres, raw, nil
+		return Postgres, raw, "", nil
 	case strings.HasPrefix(raw, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//")
 		if path == "" {
-			return "", "", errors.New("IMPACTD_DATABASE_URL: sqlite: needs a file path, e.g. sqlite:impactd.db")
+			return "", "", "", errors.New("IMPACTD_DATABASE_URL: sqlite: needs a file path, e.g. sqlite:impactd.db")
 		}
 		q := url.Values{}
-		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Set("_txlock", "immediate")
-		return SQLite, "file:" + path + "?" + q.Encode(), nil
+		return SQLite, "file:" + path + "?" + q.Encode(), path, nil
 	}
-	return "", "", fmt.Errorf("IMPACTD_DATABASE_URL %q: want sqlite:PATH or postgres://…", redactURL(raw))
+	return "", "", "", fmt.Errorf("IMPACTD_DATABASE_URL %q: want sqlite:PATH or postgres://…", redactURL(raw))
 }
 
 // redactURL hides a password in a database URL, for error messages and logs.
@@ -157,7 +178,7 @@ func redactURL(raw string) string {
 // credentials: the user, the password and every query parameter (where a
 // password can also hide) are left out.
 func DatabaseLabel(raw string) string {
-	dialect, _, err := parseURL(raw)
+	dialect, _, _, err := parseURL(raw, Options{})
 	if err != nil {
 		return "(invalid database URL)"
 	}

@@ -116,7 +116,7 @@ func TestConformance(t *testing.T) {
 			}
 			for i, want := range []bool{false, true} {
 				if want {
-					if err := s.AddBounce(ctx, "bea@example.org", "550 mailbox unknown", 2); err != nil {
+					if err := s.AddBounce(ctx, domain.Bounce{Email: "bea@example.org", Detail: "550 mailbox unknown", CreatedAt: 2}); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -144,8 +144,8 @@ func TestConformance(t *testing.T) {
 						return err
 					}
 				}
-				if err := tx.CreateRun(ctx, run); err != nil {
-					return err
+				if ok, err := tx.AdmitRun(ctx, run); err != nil || !ok {
+					return fmt.Errorf("admit: %v %w", ok, err)
 				}
 				_, err := tx.PlanJobs(ctx, run, store.Plan{From: 50_000, To: 60_000}, 1)
 				return err
@@ -154,7 +154,7 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			var cur store.ClaimCursor
-			claim := func(nowMS int64, limit int) []store.Job {
+			claim := func(nowMS int64, limit int) []domain.Job {
 				t.Helper()
 				js, err := s.ClaimJobs(ctx, "w1", run.ID, nowMS, nowMS+60_000, limit, &cur)
 				if err != nil {

@@ -24,63 +24,14 @@ import (
 	"unicode"
 
 	"impactd/internal/domain"
-	"impactd/internal/httpapi/httpstatus"
 	"impactd/internal/links"
 	"impactd/internal/period"
 	"impactd/internal/store"
 	"impactd/internal/webui"
 )
 
-// Purpose is the links.Signer purpose of statement links.
-const Purpose = "statement"
-
 //go:embed templates/*.html
 var templateFS embed.FS
-
-// StatementURL is the link in a statement's email: BASE/s/TOKEN, where the
-// token signs the statement id and the link's expiry with IMPACTD_SECRET_KEY.
-// It returns "" when links are off (no key).
-func StatementURL(baseURL string, signer *links.Signer, statementID string, expires time.Time) string {
-	if signer == nil {
-		return ""
-	}
-	return strings.TrimRight(baseURL, "/") + "/s/" + Token(signer, statementID, expires)
-}
-
-// Token signs a statement id and an expiry.
-func Token(signer *links.Signer, statementID string, expires time.Time) string {
-	return signer.Token(Purpose, statementID+"~"+strconv.FormatInt(expires.Unix(), 36))
-}
-
-// Link check results.
-const (
-	linkOK = iota
-	linkInvalid
-	linkExpired
-)
-
-// check returns the statement id of a valid, unexpired token.
-func check(signer *links.Signer, token string, now time.Time) (string, int) {
-	if signer == nil {
-		return "", linkInvalid
-	}
-	subject, ok := signer.Check(Purpose, token)
-	if !ok {
-		return "", linkInvalid
-	}
-	id, exp, ok := strings.Cut(subject, "~")
-	if !ok || id == "" {
-		return "", linkInvalid
-	}
-	unix, err := strconv.ParseInt(exp, 36, 64)
-	if err != nil {
-		return "", linkInvalid
-	}
-	if now.Unix() >= unix {
-		return "", linkExpired
-	}
-	return id, linkOK
-}
 
 // Renderer renders a statement's PDF from its snapshot (internal/letter).
 type Renderer interface {
@@ -160,7 +111,7 @@ func (p *Pages) message(w http.ResponseWriter, status int, title, body string) {
 }
 
 func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := httpstatus.Of(err)
+	status := webui.Status(err)
 	if status == http.StatusInternalServerError {
 		p.Log.Error("supporter page error", "route", r.Pattern, "err", err)
 	}
@@ -170,7 +121,7 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 // badLink is the page for a tampered, truncated or unknown link: it says
 // nothing about any statement or donor.
 func (p *Pages) badLink(w http.ResponseWriter, result int) {
-	if result == linkExpired {
+	if result == links.StatementExpired {
 		p.message(w, http.StatusGone, "This link has expired",
 			"Links in our emails work for a limited time, to keep your statements private. The link in your most recent email will work, or contact us and we will send your statement again.")
 		return
@@ -229,15 +180,15 @@ func (d *donorStatements) find(id string) (store.DonorStatement, bool) {
 // load checks the token and loads what it gives access to. ok is false when
 // a page (bad link) has been written.
 func (p *Pages) load(w http.ResponseWriter, r *http.Request) (*donorStatements, bool) {
-	id, res := check(p.Links, r.PathValue("token"), p.Clock.Now())
-	if res != linkOK {
+	id, res := links.CheckStatement(p.Links, r.PathValue("token"), p.Clock.Now())
+	if res != links.StatementOK {
 		p.badLink(w, res)
 		return nil, false
 	}
 	st, err := p.Store.Statement(r.Context(), id)
 	if err != nil {
 		if domain.ErrorCode(err) == domain.ENOTFOUND {
-			p.badLink(w, linkInvalid)
+			p.badLink(w, links.StatementInvalid)
 		} else {
 			p.fail(w, r, err)
 		}
@@ -263,7 +214,7 @@ func (p *Pages) load(w http.ResponseWriter, r *http.Request) (*donorStatements, 
 		}
 	}
 	if d.This.ID == "" { // cannot happen: the statement is the donor's
-		p.badLink(w, linkInvalid)
+		p.badLink(w, links.StatementInvalid)
 		return nil, false
 	}
 	return d, true
@@ -471,7 +422,7 @@ func (p *Pages) Verify() http.Handler {
 						return
 					}
 					snap, err := domain.DecodeSnapshot([]byte(st.Snapshot))
-					if run.DryRun == 1 || err != nil {
+					if run.DryRun || err != nil {
 						continue // a dry run's letter was never sent
 					}
 					data.Genuine, data.PeriodLabel, data.IssuedOn, data.Initials = true, snap.PeriodLabel, snap.IssuedOn, Initials(snap.Donor.Name)

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +12,7 @@ import (
 	"impactd/internal/domain"
 	"impactd/internal/links"
 	"impactd/internal/period"
-	"impactd/internal/runner"
+	"impactd/internal/runs"
 	"impactd/internal/store/storetest"
 	"impactd/internal/supporter"
 	"impactd/internal/webtest"
@@ -25,7 +24,7 @@ func TestSupporterPages(t *testing.T) {
 		b := webtest.Setup(t, dbURL, webtest.Options{})
 		b.Publish(t, b.DraftUpdate(t))
 		p := period.MustParse(webtest.Period)
-		run, err := b.App.Runner.Run(ctx, runner.Request{Period: p, Trigger: "test", Reason: "test"})
+		run, err := b.App.Runs.Run(ctx, runs.Request{Period: p.String(), Trigger: "test", Reason: "test"})
 		if err != nil || run.Sent != 2 {
 			t.Fatalf("run: %+v %v", run, err)
 		}
@@ -39,9 +38,9 @@ func TestSupporterPages(t *testing.T) {
 		}
 		alice, bob := byDonor[b.Donors["alice"].ID], byDonor[b.Donors["bob"].ID]
 		week := time.Now().Add(7 * 24 * time.Hour)
-		tok := supporter.Token(b.App.Links, alice.ID, week)
-		bobTok := supporter.Token(b.App.Links, bob.ID, week)
-		expired := supporter.Token(b.App.Links, alice.ID, time.Now().Add(-time.Minute))
+		tok := links.StatementToken(b.App.Links, alice.ID, week)
+		bobTok := links.StatementToken(b.App.Links, bob.ID, week)
+		expired := links.StatementToken(b.App.Links, alice.ID, time.Now().Add(-time.Minute))
 		// Bob's statement id with the signature of Alice's link.
 		tampered := bob.ID + tok[len(alice.ID):]
 		// Alice's link with a later expiry, keeping the signature.
@@ -63,7 +62,7 @@ func TestSupporterPages(t *testing.T) {
 			{"extended expiry", "/s/" + extended, 404, "not valid", ""},
 			{"expired link", "/s/" + expired, 410, "expired", "Alice"},
 			{"garbage", "/s/garbage", 404, "not valid", ""},
-			{"other purpose", "/s/" + b.App.Links.Token("unsubscribe", alice.ID), 404, "not valid", ""},
+			{"other purpose", "/s/" + b.App.Links.Token(links.PurposeUnsubscribe, alice.ID), 404, "not valid", ""},
 			{"preferences", "/s/" + tok + "/preferences", 200, "Stop impact letters", ""},
 			{"verify form", "/verify", 200, "verification code", ""},
 			{"verify genuine", "/verify?code=" + url.QueryEscape(strings.ToLower(domain.VerificationCode(alice.ContentHash))), 200, "A. E.", "Alice"},
@@ -88,7 +87,7 @@ func TestSupporterPages(t *testing.T) {
 		if d, _ := b.App.Store.Donor(ctx, alice.DonorID); d.Status != domain.DonorUnsubscribed {
 			t.Fatalf("status after stop: %s", d.Status)
 		}
-		next, err := b.App.Runner.Run(ctx, runner.Request{Period: p, Trigger: "test", Reason: "test", DryRun: true})
+		next, err := b.App.Runs.Run(ctx, runs.Request{Period: p.String(), Trigger: "test", Reason: "test", DryRun: true})
 		if err != nil || !strings.Contains(next.Exceptions, `"unsubscribed":1`) {
 			t.Fatalf("next run: %+v %v", next, err)
 		}
@@ -103,7 +102,7 @@ func TestSupporterPages(t *testing.T) {
 			t.Fatalf("bob's status changed through a tampered link: %s", d.Status)
 		}
 		// The one-click unsubscribe of the emails still works without a session.
-		req, _ := http.NewRequest(http.MethodPost, b.URL+"/unsubscribe/"+b.App.Links.Token("unsubscribe", bob.DonorID), strings.NewReader("List-Unsubscribe=One-Click"))
+		req, _ := http.NewRequest(http.MethodPost, b.URL+"/unsubscribe/"+b.App.Links.Token(links.PurposeUnsubscribe, bob.DonorID), strings.NewReader("List-Unsubscribe=One-Click"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 200 {
@@ -119,7 +118,7 @@ func TestSupporterPages(t *testing.T) {
 		if _, err := b.App.Store.InsertDonation(ctx, late); err != nil {
 			t.Fatal(err)
 		}
-		fix, err := b.App.Runner.Run(ctx, runner.Request{Period: p, Trigger: "test", Reason: "late gift"})
+		fix, err := b.App.Runs.Run(ctx, runs.Request{Period: p.String(), Trigger: "test", Reason: "late gift"})
 		if err != nil || fix.Sent != 1 {
 			t.Fatalf("correction run: %+v %v", fix, err)
 		}
@@ -136,7 +135,7 @@ func TestSupporterPages(t *testing.T) {
 		if strings.Contains(old.Body, "Your other statements") {
 			t.Errorf("replaced letter's page lists other statements:\n%s", old.Body)
 		}
-		cur := b.Get(t, c, "/s/"+supporter.Token(b.App.Links, fixed[0].ID, week))
+		cur := b.Get(t, c, "/s/"+links.StatementToken(b.App.Links, fixed[0].ID, week))
 		if strings.Contains(cur.Body, "replaced") || strings.Contains(cur.Body, "Your other statements") {
 			t.Errorf("corrected letter's page lists the replaced one:\n%s", cur.Body)
 		}
@@ -144,23 +143,10 @@ func TestSupporterPages(t *testing.T) {
 		if !regexp.MustCompile(`Sent \d{1,2} [A-Z][a-z]+ \d{4}`).MatchString(cur.Body) || strings.Contains(cur.Body, "Sent 20") {
 			t.Errorf("statement page date is not written out:\n%s", cur.Body)
 		}
-		if u := b.Get(t, c, "/unsubscribe/"+b.App.Links.Token("unsubscribe", alice.DonorID)); !strings.Contains(u.Body, "quarterly impact statements") {
+		if u := b.Get(t, c, "/unsubscribe/"+b.App.Links.Token(links.PurposeUnsubscribe, alice.DonorID)); !strings.Contains(u.Body, "quarterly impact statements") {
 			t.Errorf("unsubscribe page does not name the period: %s", u.Body)
 		}
 	})
-}
-
-func TestStatementURL(t *testing.T) {
-	if got := supporter.StatementURL("https://x.example/", nil, "stmt_1", time.Now()); got != "" {
-		t.Errorf("without a key: %q", got)
-	}
-	signer := links.NewSigner("statement-url-test-key-0123456789abcdef")
-	exp := time.Unix(1_800_000_000, 0)
-	got := supporter.StatementURL("https://x.example/", signer, "stmt_1", exp)
-	want := "https://x.example/s/" + signer.Token(supporter.Purpose, "stmt_1~"+strconv.FormatInt(exp.Unix(), 36))
-	if got != want {
-		t.Errorf("StatementURL = %q, want %q", got, want)
-	}
 }
 
 func TestInitials(t *testing.T) {

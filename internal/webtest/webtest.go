@@ -91,7 +91,7 @@ func Setup(t testing.TB, dbURL string, o Options) *Bundle {
 		_ = a.Runner.Work(ctx, "")
 	}()
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Log: log, Store: a.Store, Webhook: a.Webhook, Registry: a.Registry,
-		Links: a.Links, Clock: a.Clock, Location: cfg.Location, Console: con, Supporter: sup, Runs: a.Runner}))
+		Links: a.Links, Clock: a.Clock, Location: cfg.Location, Console: con, Supporter: sup, Runs: a.Runs, PDFs: a.Runner}))
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()

@@ -1,4 +1,5 @@
-// Package webui holds what the staff console and the supporter pages share:
+// Package webui holds what the staff console, the supporter pages and the
+// API share: the one mapping of domain errors to HTTP statuses (Status),
 // the embedded stylesheet and the template functions that format money and
 // dates. Nothing here is loaded from outside the binary.
 package webui
