@@ -5,8 +5,8 @@ import (
 	"net/http"
 
 	"impactd/internal/domain"
-	"impactd/internal/webui"
 	"impactd/internal/links"
+	"impactd/internal/webui"
 )
 
 var unsubscribePage = template.Must(template.New("u").Parse(`<!DOCTYPE html>
