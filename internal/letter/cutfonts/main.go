@@ -197,7 +197,7 @@ func run(src, out, python string) error {
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("Noto Sans lacks U+%04X of Windows-1252", r)
+			return fmt.Errorf("the Noto Sans font lacks U+%04X of Windows-1252", r)
 		}
 		latin1[c] = r
 	}
