@@ -15,19 +15,12 @@ import (
 // or creates one. A guest checkout is a donor known only by email; a customer
 // whose email matches a guest donor becomes that donor.
 //
-// Every key of the supporter is locked first, for the rest of the
-// transaction: the lookups below and the insert that follows them are then
-// one step for anyone else with the same email or customer.
+// Every key of the supporter is locked (by prepare, before any row), for
+// the rest of the transaction: the lookups below and the insert that follows
+// them are then one step for anyone else with the same email or customer.
 func (a *applier) donorFor(ctx context.Context, g *gift) (*domain.Donor, error) {
 	tx := a.tx
-	var keys []string
-	if g.email != "" {
-		keys = append(keys, "email:"+g.email)
-	}
-	if g.customerID != "" {
-		keys = append(keys, "customer:"+g.customerID)
-	}
-	if err := tx.LockSupporter(ctx, keys...); err != nil {
+	if err := a.lockSupporter(ctx, g); err != nil {
 		return nil, err
 	}
 	var donor *domain.Donor
@@ -141,6 +134,11 @@ const (
 	GiftAidDateKey = "gift_aid_declared" // YYYY-MM-DD; default: the date of the event
 )
 
+// customerGift is what a customer object says about the supporter.
+func customerGift(c *stripe.Customer) gift {
+	return gift{customerID: c.ID, email: NormaliseEmail(c.Email), name: cleanName(c.Name), address: formatAddress(c.Address)}
+}
+
 func (a *applier) customer(ctx context.Context, c *stripe.Customer, deleted bool) (bool, error) {
 	if c.ID == "" {
 		return false, reject(RuleID, "customer without id")
@@ -164,8 +162,8 @@ func (a *applier) customer(ctx context.Context, c *stripe.Customer, deleted bool
 		// deleting a Stripe customer is not a request to forget a supporter.
 		return true, tx.TouchCustomerLink(ctx, c.ID, a.eventCreated, 1)
 	}
-	g := &gift{customerID: c.ID, email: NormaliseEmail(c.Email), name: cleanName(c.Name), address: formatAddress(c.Address)}
-	donor, err := a.donorFor(ctx, g)
+	g := customerGift(c)
+	donor, err := a.donorFor(ctx, &g)
 	if err != nil {
 		return false, err
 	}

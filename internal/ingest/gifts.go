@@ -38,18 +38,8 @@ func (g *gift) checkIDs() error {
 		"subscription", g.subscriptionID, "customer", g.customerID)
 }
 
-func (a *applier) charge(ctx context.Context, ch *stripe.Charge) (bool, error) {
-	if ch.ID == "" {
-		return false, reject(RuleID, "charge without id")
-	}
-	if ch.Status != stripe.ChargeStatusSucceeded {
-		return false, nil // pending and failed charges are not gifts
-	}
-	for _, v := range []int64{ch.Amount, ch.AmountCaptured, ch.AmountRefunded} {
-		if err := checkAmount("charge", ch.ID, v); err != nil {
-			return false, err
-		}
-	}
+// chargeGift is what a charge says about its gift.
+func chargeGift(ch *stripe.Charge) gift {
 	g := gift{
 		chargeID: ch.ID, amount: ch.Amount, currency: string(ch.Currency), created: ch.Created,
 		metadata: ch.Metadata, email: NormaliseEmail(ch.ReceiptEmail), amountRefunded: ch.AmountRefunded,
@@ -69,6 +59,22 @@ func (a *applier) charge(ctx context.Context, ch *stripe.Charge) (bool, error) {
 			g.email = e
 		}
 	}
+	return g
+}
+
+func (a *applier) charge(ctx context.Context, ch *stripe.Charge) (bool, error) {
+	if ch.ID == "" {
+		return false, reject(RuleID, "charge without id")
+	}
+	if ch.Status != stripe.ChargeStatusSucceeded {
+		return false, nil // pending and failed charges are not gifts
+	}
+	for _, v := range []int64{ch.Amount, ch.AmountCaptured, ch.AmountRefunded} {
+		if err := checkAmount("charge", ch.ID, v); err != nil {
+			return false, err
+		}
+	}
+	g := chargeGift(ch)
 	if bt := ch.BalanceTransaction; bt != nil && bt.Currency != "" {
 		if err := checkAmount("balance transaction of charge", ch.ID, bt.Amount); err != nil {
 			return false, err
@@ -85,13 +91,9 @@ func (a *applier) charge(ctx context.Context, ch *stripe.Charge) (bool, error) {
 	return a.gift(ctx, &g)
 }
 
-func (a *applier) paymentIntent(ctx context.Context, pi *stripe.PaymentIntent) (bool, error) {
-	if pi.ID == "" || pi.Status != stripe.PaymentIntentStatusSucceeded {
-		return false, nil
-	}
-	if err := checkAmount("payment intent", pi.ID, pi.AmountReceived); err != nil {
-		return false, err
-	}
+// paymentIntentGift is what a payment intent says about its gift, but for
+// its charge (which it may not have yet).
+func paymentIntentGift(pi *stripe.PaymentIntent) gift {
 	g := gift{paymentIntentID: pi.ID, amount: pi.AmountReceived, currency: string(pi.Currency), created: pi.Created,
 		metadata: pi.Metadata, email: NormaliseEmail(pi.ReceiptEmail)}
 	if pi.Customer != nil {
@@ -100,6 +102,17 @@ func (a *applier) paymentIntent(ctx context.Context, pi *stripe.PaymentIntent) (
 	if pi.Invoice != nil {
 		g.invoiceID = pi.Invoice.ID
 	}
+	return g
+}
+
+func (a *applier) paymentIntent(ctx context.Context, pi *stripe.PaymentIntent) (bool, error) {
+	if pi.ID == "" || pi.Status != stripe.PaymentIntentStatusSucceeded {
+		return false, nil
+	}
+	if err := checkAmount("payment intent", pi.ID, pi.AmountReceived); err != nil {
+		return false, err
+	}
+	g := paymentIntentGift(pi)
 	if err := g.checkIDs(); err != nil {
 		return false, err
 	}
@@ -116,10 +129,8 @@ func (a *applier) paymentIntent(ctx context.Context, pi *stripe.PaymentIntent) (
 	return a.gift(ctx, &g)
 }
 
-func (a *applier) checkoutSession(ctx context.Context, cs *stripe.CheckoutSession) (bool, error) {
-	if cs.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid {
-		return false, nil
-	}
+// checkoutGift is what a checkout session says about the gift it paid.
+func checkoutGift(cs *stripe.CheckoutSession) gift {
 	g := gift{metadata: cs.Metadata, email: NormaliseEmail(cs.CustomerEmail)}
 	if cs.Customer != nil {
 		g.customerID = cs.Customer.ID
@@ -136,6 +147,14 @@ func (a *applier) checkoutSession(ctx context.Context, cs *stripe.CheckoutSessio
 	if cs.PaymentIntent != nil {
 		g.paymentIntentID = cs.PaymentIntent.ID
 	}
+	return g
+}
+
+func (a *applier) checkoutSession(ctx context.Context, cs *stripe.CheckoutSession) (bool, error) {
+	if cs.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid {
+		return false, nil
+	}
+	g := checkoutGift(cs)
 	if err := g.checkIDs(); err != nil {
 		return false, err
 	}
@@ -166,13 +185,8 @@ func (a *applier) checkoutSession(ctx context.Context, cs *stripe.CheckoutSessio
 	return true, a.fillDonation(ctx, don, &g)
 }
 
-func (a *applier) invoice(ctx context.Context, inv *stripe.Invoice) (bool, error) {
-	if err := checkAmount("invoice", inv.ID, inv.AmountPaid); err != nil {
-		return false, err
-	}
-	if inv.Status != stripe.InvoiceStatusPaid || inv.AmountPaid <= 0 {
-		return false, nil
-	}
+// invoiceGift is what an invoice says about its gift, but for its charge.
+func invoiceGift(inv *stripe.Invoice) gift {
 	g := gift{invoiceID: inv.ID, amount: inv.AmountPaid, currency: string(inv.Currency), created: inv.Created,
 		metadata: inv.Metadata, email: NormaliseEmail(inv.CustomerEmail), name: cleanName(inv.CustomerName),
 		address: formatAddress(inv.CustomerAddress)}
@@ -198,6 +212,17 @@ func (a *applier) invoice(ctx context.Context, inv *stripe.Invoice) (bool, error
 			}
 		}
 	}
+	return g
+}
+
+func (a *applier) invoice(ctx context.Context, inv *stripe.Invoice) (bool, error) {
+	if err := checkAmount("invoice", inv.ID, inv.AmountPaid); err != nil {
+		return false, err
+	}
+	if inv.Status != stripe.InvoiceStatusPaid || inv.AmountPaid <= 0 {
+		return false, nil
+	}
+	g := invoiceGift(inv)
 	if err := g.checkIDs(); err != nil {
 		return false, err
 	}

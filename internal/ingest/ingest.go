@@ -72,18 +72,32 @@ func (in *Ingester) Apply(ctx context.Context, ev *stripe.Event) (Outcome, error
 		Livemode: live, Payload: string(payload), ReceivedAt: now,
 	}
 	var outcome Outcome
-	err = in.Store.InTx(ctx, func(tx *store.Tx) error {
-		fresh, err := tx.InsertEvent(ctx, stored)
-		if err != nil {
-			return err
-		}
-		if !fresh {
-			outcome = Duplicate
+	obj, err := parseObject(typ, ev.Data.Raw)
+	if err == nil {
+		err = in.Store.InTx(ctx, func(tx *store.Tx) error {
+			a := &applier{in: in, tx: tx, eventCreated: ev.Created, now: now}
+			if err := a.prepare(ctx, obj); err != nil {
+				return err
+			}
+			fresh, err := tx.InsertEvent(ctx, stored)
+			if err != nil {
+				return err
+			}
+			if !fresh {
+				outcome = Duplicate
+				return nil
+			}
+			if outcome, err = a.apply(ctx, obj); err != nil {
+				return err
+			}
+			if a.erased {
+				// The supporter asked to be forgotten; Stripe still knows
+				// them. Keep the event's ids and amounts, not their details.
+				return tx.ScrubEvent(ctx, ev.ID)
+			}
 			return nil
-		}
-		outcome, err = in.apply(ctx, tx, ev.ID, typ, ev.Data.Raw, ev.Created, now)
-		return err
-	})
+		})
+	}
 	if rej, ok := rejection(err); ok {
 		return in.rejected(ctx, rej, store.Rejection{ID: ev.ID, EventType: typ, ObjectID: objectID(ev.Data.Raw),
 			Created: ev.Created, ReceivedAt: now}, &stored)
@@ -100,11 +114,18 @@ func (in *Ingester) Apply(ctx context.Context, ev *stripe.Event) (Outcome, error
 func (in *Ingester) ApplyObject(ctx context.Context, typ string, raw []byte, observed int64) (Outcome, error) {
 	var outcome Outcome
 	now := in.Clock.Now().Unix()
-	err := in.Store.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		outcome, err = in.apply(ctx, tx, "", typ, raw, observed, now)
-		return err
-	})
+	obj, err := parseObject(typ, raw)
+	if err == nil {
+		err = in.Store.InTx(ctx, func(tx *store.Tx) error {
+			a := &applier{in: in, tx: tx, eventCreated: observed, now: now}
+			if err := a.prepare(ctx, obj); err != nil {
+				return err
+			}
+			var err error
+			outcome, err = a.apply(ctx, obj)
+			return err
+		})
+	}
 	if rej, ok := rejection(err); ok {
 		obj := objectID(raw)
 		return in.rejected(ctx, rej, store.Rejection{ID: "sync:" + typ + ":" + obj, EventType: typ, ObjectID: obj,
@@ -169,69 +190,32 @@ var Types = []string{
 	"customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
 }
 
-func (in *Ingester) apply(ctx context.Context, tx *store.Tx, eventID, typ string, raw []byte, eventCreated, now int64) (Outcome, error) {
-	a := &applier{in: in, tx: tx, eventCreated: eventCreated, now: now}
-	parse := func(v any) error {
-		if err := json.Unmarshal(raw, v); err != nil {
-			return reject(RuleParse, "%s: object does not parse: %v", typ, err)
-		}
-		return nil
-	}
+// apply applies a parsed object; prepare has taken the locks.
+func (a *applier) apply(ctx context.Context, p parsed) (Outcome, error) {
 	var err error
 	var ok bool
-	switch typ {
-	case "charge.succeeded", "charge.updated", "charge.captured", "charge.refunded":
-		var ch stripe.Charge
-		if err = parse(&ch); err == nil {
-			ok, err = a.charge(ctx, &ch)
-		}
-	case "charge.refund.updated", "refund.created", "refund.updated":
-		var r stripe.Refund
-		if err = parse(&r); err == nil {
-			ok, err = a.refund(ctx, &r)
-		}
-	case "payment_intent.succeeded":
-		var pi stripe.PaymentIntent
-		if err = parse(&pi); err == nil {
-			ok, err = a.paymentIntent(ctx, &pi)
-		}
-	case "checkout.session.completed", "checkout.session.async_payment_succeeded":
-		var cs stripe.CheckoutSession
-		if err = parse(&cs); err == nil {
-			ok, err = a.checkoutSession(ctx, &cs)
-		}
-	case "invoice.paid", "invoice.payment_succeeded":
-		var inv stripe.Invoice
-		if err = parse(&inv); err == nil {
-			ok, err = a.invoice(ctx, &inv)
-		}
-	case "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed":
-		var d stripe.Dispute
-		if err = parse(&d); err == nil {
-			ok, err = a.dispute(ctx, &d)
-		}
-	case "customer.created", "customer.updated", "customer.deleted":
-		var c stripe.Customer
-		if err = parse(&c); err == nil {
-			ok, err = a.customer(ctx, &c, typ == "customer.deleted")
-		}
-	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted":
-		var s stripe.Subscription
-		if err = parse(&s); err == nil {
-			ok, err = a.subscription(ctx, &s)
-		}
+	switch v := p.v.(type) {
+	case *stripe.Charge:
+		ok, err = a.charge(ctx, v)
+	case *stripe.Refund:
+		ok, err = a.refund(ctx, v)
+	case *stripe.PaymentIntent:
+		ok, err = a.paymentIntent(ctx, v)
+	case *stripe.CheckoutSession:
+		ok, err = a.checkoutSession(ctx, v)
+	case *stripe.Invoice:
+		ok, err = a.invoice(ctx, v)
+	case *stripe.Dispute:
+		ok, err = a.dispute(ctx, v)
+	case *stripe.Customer:
+		ok, err = a.customer(ctx, v, p.typ == "customer.deleted")
+	case *stripe.Subscription:
+		ok, err = a.subscription(ctx, v)
 	default:
 		return Ignored, nil
 	}
 	if err != nil {
 		return "", err
-	}
-	if a.erased && eventID != "" {
-		// The supporter asked to be forgotten; Stripe still knows them. Keep
-		// the event's ids and amounts, not their details.
-		if err := tx.ScrubEvent(ctx, eventID); err != nil {
-			return "", err
-		}
 	}
 	if !ok {
 		return Ignored, nil
@@ -245,7 +229,8 @@ type applier struct {
 	tx           *store.Tx
 	eventCreated int64
 	now          int64
-	erased       bool // the event concerns an erased donor
+	held         map[string]bool // the supporter lock keys prepare took
+	erased       bool            // the event concerns an erased donor
 }
 
 // formatAddress is a postal address as stored: cleaned lines of at most
