@@ -74,7 +74,7 @@ func (in *Ingester) Apply(ctx context.Context, ev *stripe.Event) (Outcome, error
 	var outcome Outcome
 	obj, err := parseObject(typ, ev.Data.Raw)
 	if err == nil {
-		err = in.Store.InTx(ctx, func(tx *store.Tx) error {
+		err = in.inTx(ctx, ev.ID, func(tx *store.Tx) error {
 			a := &applier{in: in, tx: tx, eventCreated: ev.Created, now: now}
 			if err := a.prepare(ctx, obj); err != nil {
 				return err
@@ -116,7 +116,7 @@ func (in *Ingester) ApplyObject(ctx context.Context, typ string, raw []byte, obs
 	now := in.Clock.Now().Unix()
 	obj, err := parseObject(typ, raw)
 	if err == nil {
-		err = in.Store.InTx(ctx, func(tx *store.Tx) error {
+		err = in.inTx(ctx, "sync:"+typ+":"+objectID(raw), func(tx *store.Tx) error {
 			a := &applier{in: in, tx: tx, eventCreated: observed, now: now}
 			if err := a.prepare(ctx, obj); err != nil {
 				return err
@@ -142,7 +142,7 @@ func (in *Ingester) ApplyObject(ctx context.Context, typ string, raw []byte, obs
 func (in *Ingester) rejected(ctx context.Context, rej *Rejection, r store.Rejection, ev *store.StripeEvent) (Outcome, error) {
 	r.Rule, r.Reason = rej.Rule, rej.Reason
 	outcome := Rejected
-	err := in.Store.InTx(ctx, func(tx *store.Tx) error {
+	err := in.inTx(ctx, r.ID, func(tx *store.Tx) error {
 		if ev != nil {
 			fresh, err := tx.InsertEvent(ctx, *ev)
 			if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"impactd/internal/ingest"
 	"impactd/internal/metrics"
@@ -85,7 +86,7 @@ func TestNoDeadlockBetweenEvents(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pg := openWatched(t)
-			s, b := pg.store, pg.bundle
+			s, b, m := pg.store, pg.bundle, pg.metrics
 			for _, ev := range tt.before {
 				if code, body := b.raw(t, ev.id, ev.typ, ev.obj); code != 200 {
 					t.Fatalf("%s: %d %s", ev.id, code, body)
@@ -110,12 +111,71 @@ func TestNoDeadlockBetweenEvents(t *testing.T) {
 					t.Errorf("%s: %s", ev.typ, answers[i])
 				}
 			}
+			if n := testutil.ToFloat64(m.StripeRetries); n != 0 {
+				t.Errorf("%v transactions retried after a deadlock", n)
+			}
 			if t.Failed() {
 				return
 			}
 			tt.check(t, s)
 			checkLedger(t, s)
 		})
+	}
+}
+
+// TestDeadlockIsRetried: a deadlock the lock order does not foresee (here
+// made by the test itself: it locks the customer's row, which the event
+// locks after its advisory locks, then asks for the customer's advisory
+// lock) ends the event's transaction, which is run again and answered 200,
+// and counted.
+func TestDeadlockIsRetried(t *testing.T) {
+	if os.Getenv(storetest.PostgresEnv) == "" {
+		t.Skip("PostgreSQL not available: set " + storetest.PostgresEnv + " to run against it")
+	}
+	ctx := context.Background()
+	// The event's connections look for a deadlock after 2 s of waiting, the
+	// test's after a minute: the event is the one PostgreSQL ends, however
+	// busy the machine.
+	pg := openWatched(t, "deadlock_timeout=2s")
+	b, m := pg.bundle, pg.metrics
+	cus := ingest.CustomerObject("cus_retry", "Retry Once", "retry@example.org", nil, hostileAt, nil)
+	if code, body := b.raw(t, "evt_retry_cus", "customer.created", cus); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	holder, err := pg.store.DB().BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = holder.Rollback() }()
+	if _, err := holder.ExecContext(ctx, `SET LOCAL deadlock_timeout = '60s'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.ExecContext(ctx, `SELECT 1 FROM donor_customers WHERE stripe_customer_id = 'cus_retry' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	answer := make(chan string, 1)
+	go func() {
+		code, body := b.raw(t, "evt_retry_upd", "customer.updated", with(cus, "name", "Retry Twice"))
+		answer <- http.StatusText(code) + " " + strings.TrimSpace(body)
+	}()
+	pg.waitFor(t, 1)
+	// The event waits for the row and holds the advisory lock; asking for
+	// that lock closes the cycle. The event's deadlock check comes first and
+	// ends its own transaction, which frees the lock.
+	if _, err := holder.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('customer:cus_retry', 0))`); err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-answer; !strings.HasPrefix(got, "OK ") || !strings.Contains(got, "applied") {
+		t.Fatalf("customer.updated after a deadlock: %s", got)
+	}
+	if n := testutil.ToFloat64(m.StripeRetries); n != 1 {
+		t.Fatalf("impactd_stripe_retries_total = %v, want 1", n)
+	}
+	if d, err := pg.store.DonorByCustomer(ctx, "cus_retry"); err != nil || d.Name != "Retry Twice" {
+		t.Fatalf("donor %+v %v", d, err)
 	}
 }
 

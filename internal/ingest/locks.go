@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/stripe/stripe-go/v76"
 
 	"impactd/internal/domain"
+	"impactd/internal/store"
 )
 
 // An event's transaction takes every lock it needs before it reads or
@@ -208,4 +210,31 @@ func (a *applier) lockSupporter(ctx context.Context, g *gift) error {
 		a.held[k] = true
 	}
 	return nil
+}
+
+// txAttempts bounds how often one event's transaction runs.
+const txAttempts = 3
+
+// inTx runs fn in a transaction, again from the start if PostgreSQL ends it
+// as a deadlock or a serialisation failure, at most txAttempts times. The
+// lock order above leaves no deadlock between events; this is for one the
+// order does not foresee (a console merge meeting an event, say), which
+// would otherwise be a 500 for a signed event. Each retry is logged and
+// counted, so that a gap in the order shows.
+func (in *Ingester) inTx(ctx context.Context, eventID string, fn func(tx *store.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := in.Store.InTx(ctx, fn)
+		if !store.IsRetryable(err) || attempt == txAttempts {
+			return err
+		}
+		in.Log.Warn("stripe event transaction ended by the database; running it again", "stripe_event", eventID, "attempt", attempt, "err", err)
+		if in.Metrics != nil {
+			in.Metrics.StripeRetries.Inc()
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
+		}
+	}
 }

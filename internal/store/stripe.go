@@ -26,6 +26,14 @@ func DataErrorCode(err error) string {
 	return ""
 }
 
+// IsRetryable reports whether PostgreSQL ended the transaction to break a
+// deadlock (SQLSTATE 40P01) or a serialisation conflict (40001): nothing of
+// it was kept, and running it again from the start can succeed.
+func IsRetryable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
+}
+
 // PaymentHint is what a checkout session, payment intent or invoice said
 // about the gift that its charge is, kept for when the charge arrives.
 type PaymentHint struct {
