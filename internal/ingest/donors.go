@@ -18,8 +18,13 @@ import (
 // Every key of the supporter is locked (by prepare, before any row), for
 // the rest of the transaction: the lookups below and the insert that follows
 // them are then one step for anyone else with the same email or customer.
+//
+// For an event about an erased supporter g has no contact details left: the
+// donor is found by customer only, and one that must be made for the gift is
+// made erased, so that it holds the amounts and never gets a letter.
 func (a *applier) donorFor(ctx context.Context, g *gift) (*domain.Donor, error) {
 	tx := a.tx
+	a.forget(g)
 	if err := a.lockSupporter(ctx, g); err != nil {
 		return nil, err
 	}
@@ -51,6 +56,9 @@ func (a *applier) donorFor(ctx context.Context, g *gift) (*domain.Donor, error) 
 	created := false
 	if donor == nil {
 		donor = &domain.Donor{Name: g.name, Email: g.email, Address: g.address, CreatedAt: a.now, UpdatedAt: a.now}
+		if a.erased {
+			donor.Status = domain.DonorErased
+		}
 		if err := tx.CreateDonor(ctx, donor); err != nil {
 			return nil, err
 		}
@@ -103,7 +111,7 @@ func (a *applier) donorFor(ctx context.Context, g *gift) (*domain.Donor, error) 
 
 // fillContact completes a donor's missing contact details from g.
 func (a *applier) fillContact(ctx context.Context, donor *domain.Donor, g *gift) error {
-	if donor.Status == domain.DonorErased ||
+	if a.erased || donor.Status == domain.DonorErased ||
 		!((donor.Name == "" && g.name != "") || (donor.Email == "" && g.email != "") || (donor.Address == "" && g.address != "")) {
 		return nil
 	}
@@ -167,7 +175,7 @@ func (a *applier) customer(ctx context.Context, c *stripe.Customer, deleted bool
 	if err != nil {
 		return false, err
 	}
-	if donor.Status != domain.DonorErased {
+	if !a.erased && donor.Status != domain.DonorErased {
 		// The customer record is the donor's own word on their details.
 		changed := false
 		if g.name != "" && g.name != donor.Name {

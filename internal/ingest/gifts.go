@@ -249,16 +249,23 @@ func (a *applier) invoice(ctx context.Context, inv *stripe.Invoice) (bool, error
 }
 
 // hint records what g says about the payment intent's gift, for a charge
-// that arrives later (or has arrived).
+// that arrives later (or has arrived). The hint of an erased supporter's
+// payment keeps its ids and Erased for an email.
 func (a *applier) hint(ctx context.Context, g *gift) error {
+	a.forget(g)
 	isDonation := 0
 	if a.in.Rule.Matches(g.metadata, g.prices) {
 		isDonation = 1
 	}
-	return a.tx.SavePaymentHint(ctx, &store.PaymentHint{
+	h := &store.PaymentHint{
 		PaymentIntentID: g.paymentIntentID, CustomerID: g.customerID, Email: g.email, Name: g.name, Address: g.address,
 		SubscriptionID: g.subscriptionID, Designation: designation(g.metadata), IsDonation: isDonation, UpdatedAt: a.now,
-	})
+	}
+	if a.erased {
+		h.Email = erasedMark
+	}
+	a.hinted = append(a.hinted, g.paymentIntentID)
+	return a.tx.SavePaymentHint(ctx, h)
 }
 
 // gift creates or completes the donation of a charge.
@@ -290,15 +297,20 @@ func (a *applier) gift(ctx context.Context, g *gift) (bool, error) {
 			return false, err
 		}
 		if h != nil {
+			if h.Email == erasedMark {
+				a.erased = true // prepare knew: ConcernsErased reads the mark
+			} else {
+				g.email = fill(g.email, h.Email)
+				g.name = fill(g.name, h.Name)
+				g.address = fill(g.address, h.Address)
+			}
 			g.customerID = fill(g.customerID, h.CustomerID)
-			g.email = fill(g.email, h.Email)
-			g.name = fill(g.name, h.Name)
-			g.address = fill(g.address, h.Address)
 			g.subscriptionID = fill(g.subscriptionID, h.SubscriptionID)
 			g.designation = fill(g.designation, h.Designation)
 			isDonation = isDonation || h.IsDonation == 1
 		}
 	}
+	a.forget(g)
 	don, err := a.tx.DonationByChargeForUpdate(ctx, g.chargeID)
 	if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
 		return false, err

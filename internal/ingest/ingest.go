@@ -76,10 +76,14 @@ func (in *Ingester) Apply(ctx context.Context, ev *stripe.Event) (Outcome, error
 	if err == nil {
 		err = in.inTx(ctx, ev.ID, func(tx *store.Tx) error {
 			a := &applier{in: in, tx: tx, eventCreated: ev.Created, now: now}
-			if err := a.prepare(ctx, obj); err != nil {
+			if err := a.prepare(ctx, obj, ev.Data.Raw); err != nil {
 				return err
 			}
-			fresh, err := tx.InsertEvent(ctx, stored)
+			row, err := a.scrubbed(stored)
+			if err != nil {
+				return err
+			}
+			fresh, err := tx.InsertEvent(ctx, row)
 			if err != nil {
 				return err
 			}
@@ -87,20 +91,16 @@ func (in *Ingester) Apply(ctx context.Context, ev *stripe.Event) (Outcome, error
 				outcome = Duplicate
 				return nil
 			}
-			if outcome, err = a.apply(ctx, obj); err != nil {
+			outcome, err = a.apply(ctx, obj)
+			if err != nil {
 				return err
 			}
-			if a.erased {
-				// The supporter asked to be forgotten; Stripe still knows
-				// them. Keep the event's ids and amounts, not their details.
-				return tx.ScrubEvent(ctx, ev.ID)
-			}
-			return nil
+			return a.forgetLate(ctx, ev.ID)
 		})
 	}
 	if rej, ok := rejection(err); ok {
 		return in.rejected(ctx, rej, store.Rejection{ID: ev.ID, EventType: typ, ObjectID: objectID(ev.Data.Raw),
-			Created: ev.Created, ReceivedAt: now}, &stored)
+			Created: ev.Created, ReceivedAt: now}, &stored, ev.Data.Raw)
 	}
 	if err != nil {
 		return "", fmt.Errorf("apply %s: %w", typ, err)
@@ -118,18 +118,20 @@ func (in *Ingester) ApplyObject(ctx context.Context, typ string, raw []byte, obs
 	if err == nil {
 		err = in.inTx(ctx, "sync:"+typ+":"+objectID(raw), func(tx *store.Tx) error {
 			a := &applier{in: in, tx: tx, eventCreated: observed, now: now}
-			if err := a.prepare(ctx, obj); err != nil {
+			if err := a.prepare(ctx, obj, raw); err != nil {
 				return err
 			}
 			var err error
-			outcome, err = a.apply(ctx, obj)
-			return err
+			if outcome, err = a.apply(ctx, obj); err != nil {
+				return err
+			}
+			return a.forgetLate(ctx, "")
 		})
 	}
 	if rej, ok := rejection(err); ok {
 		obj := objectID(raw)
 		return in.rejected(ctx, rej, store.Rejection{ID: "sync:" + typ + ":" + obj, EventType: typ, ObjectID: obj,
-			Created: observed, ReceivedAt: now}, nil)
+			Created: observed, ReceivedAt: now}, nil, raw)
 	}
 	if err != nil {
 		return "", fmt.Errorf("apply %s: %w", typ, err)
@@ -139,12 +141,22 @@ func (in *Ingester) ApplyObject(ctx context.Context, typ string, raw []byte, obs
 
 // rejected records a rejection — with its event, when there is one — in a
 // transaction of its own, the one that applied it having been rolled back.
-func (in *Ingester) rejected(ctx context.Context, rej *Rejection, r store.Rejection, ev *store.StripeEvent) (Outcome, error) {
+// The event is stored without personal details when it concerns an erased
+// supporter, as an applied one would be.
+func (in *Ingester) rejected(ctx context.Context, rej *Rejection, r store.Rejection, ev *store.StripeEvent, raw []byte) (Outcome, error) {
 	r.Rule, r.Reason = rej.Rule, rej.Reason
 	outcome := Rejected
 	err := in.inTx(ctx, r.ID, func(tx *store.Tx) error {
 		if ev != nil {
-			fresh, err := tx.InsertEvent(ctx, *ev)
+			erased, err := concernsErased(ctx, tx, raw)
+			if err != nil {
+				return err
+			}
+			row, err := (&applier{erased: erased}).scrubbed(*ev)
+			if err != nil {
+				return err
+			}
+			fresh, err := tx.InsertEvent(ctx, row)
 			if err != nil {
 				return err
 			}
@@ -230,7 +242,46 @@ type applier struct {
 	eventCreated int64
 	now          int64
 	held         map[string]bool // the supporter lock keys prepare took
-	erased       bool            // the event concerns an erased donor
+	// erased: the event concerns an erased donor. erasedBefore: prepare
+	// knew it before anything was stored; when only a donor read later
+	// reveals it, forgetLate cleans up what was stored meanwhile.
+	erased, erasedBefore bool
+	hinted               []string // payment intents whose hints this event wrote
+}
+
+// scrubbed is the event as it is stored: without personal details when it
+// concerns an erased supporter.
+func (a *applier) scrubbed(ev store.StripeEvent) (store.StripeEvent, error) {
+	if !a.erased {
+		return ev, nil
+	}
+	out, _, err := store.ScrubPayload(ev.Payload, nil)
+	if err != nil {
+		return ev, err
+	}
+	ev.Payload = out
+	return ev, nil
+}
+
+// forgetLate removes what was stored of an erased supporter's details when
+// prepare did not see that the event concerns them (a safety net: prepare
+// reads every id the apply functions look donors up by).
+func (a *applier) forgetLate(ctx context.Context, eventID string) error {
+	if !a.erased || a.erasedBefore {
+		return nil
+	}
+	a.in.Log.Error("an event was found to concern an erased donor only while it was applied; its details are removed now", "stripe_event", eventID)
+	if eventID != "" {
+		if err := a.tx.ScrubEvent(ctx, eventID); err != nil {
+			return err
+		}
+	}
+	for _, pi := range a.hinted {
+		if err := a.tx.ForgetPaymentHint(ctx, pi); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // formatAddress is a postal address as stored: cleaned lines of at most

@@ -17,10 +17,11 @@ import (
 // writes a row, in one fixed order, so that no two events can deadlock on
 // PostgreSQL (which would end one of them with a 500 and a retry by Stripe):
 //
-//  1. The payments the object names ("charge:…", "pi:…"), sorted. Every
+//  1. BlockErasure (shared): an erasure is either done or not yet begun.
+//  2. The payments the object names ("charge:…", "pi:…"), sorted. Every
 //     writer of a payment intent's hint holds its "pi:" key, so the hint
 //     read next cannot change until the transaction ends.
-//  2. The supporters ("customer:…", "email:…"), sorted: those the object
+//  3. The supporters ("customer:…", "email:…"), sorted: those the object
 //     names and those its payment intent's hint names.
 //
 // Every transaction takes its locks in increasing order of (step, key), so
@@ -68,8 +69,8 @@ func parseObject(typ string, raw []byte) (parsed, error) {
 	return parsed{typ: typ, v: v}, nil
 }
 
-// subject is what one object names, for locking: the payments (step 1),
-// the payment intents whose hints apply reads, and the supporters (step 2).
+// subject is what one object names, for locking: the payments (step 2),
+// the payment intents whose hints apply reads, and the supporters (step 3).
 type subject struct {
 	payments, paymentIntents, customers, emails []string
 }
@@ -94,7 +95,7 @@ func (s *subject) supporter(customerID, email string) {
 	if validID(customerID) {
 		s.customers = append(s.customers, customerID)
 	}
-	if email != "" {
+	if email != "" && email != erasedMark {
 		s.emails = append(s.emails, email)
 	}
 }
@@ -153,13 +154,16 @@ func supporterKeys(customerID, email string) []string {
 	return keys
 }
 
-// prepare takes the transaction's locks (steps 1–2 above).
-func (a *applier) prepare(ctx context.Context, p parsed) error {
+// prepare takes the transaction's locks (steps 1–3 above) and finds out,
+// before anything of the event is stored, whether it concerns an erased
+// supporter. raw is the object as Stripe sent it: every id in it counts.
+func (a *applier) prepare(ctx context.Context, p parsed, raw []byte) error {
 	tx := a.tx
 	s := subjectOf(p)
-	if err := tx.LockKeys(ctx, s.payments...); err != nil {
+	if err := tx.BlockErasure(ctx, s.payments...); err != nil {
 		return err
 	}
+	refs := refsIn(raw)
 	for _, pi := range slices.Compact(slices.Sorted(slices.Values(s.paymentIntents))) {
 		h, err := tx.PaymentHint(ctx, pi)
 		if domain.ErrorCode(err) == domain.ENOTFOUND {
@@ -169,6 +173,7 @@ func (a *applier) prepare(ctx context.Context, p parsed) error {
 			return err
 		}
 		s.supporter(h.CustomerID, h.Email)
+		refs = append(refs, h.CustomerID)
 	}
 	var keys []string
 	for _, c := range s.customers {
@@ -184,6 +189,11 @@ func (a *applier) prepare(ctx context.Context, p parsed) error {
 	for _, k := range keys {
 		a.held[k] = true
 	}
+	erased, err := tx.ConcernsErased(ctx, refs)
+	if err != nil {
+		return err
+	}
+	a.erased, a.erasedBefore = erased, erased
 	return nil
 }
 

@@ -373,6 +373,33 @@ func (q Q) Rejections(ctx context.Context, limit int) ([]Rejection, error) {
 // waits for, and PostgreSQL ends one of them with a deadlock error. Ingest
 // keeps to that (see internal/ingest/locks.go).
 func (q Q) LockKeys(ctx context.Context, keys ...string) error {
+	return q.lockKeys(ctx, "", keys)
+}
+
+// keyKind is the part of a lock key before its colon: errors name the kind
+// of key, never the email address in it.
+func keyKind(k string) string {
+	kind, _, _ := strings.Cut(k, ":")
+	return kind
+}
+
+// erasureKey is the advisory lock that keeps ingest and erasure apart.
+const erasureKey = "erasure"
+
+// BlockErasure holds off erasure until the transaction ends: it waits for
+// an erasure under way to finish, and no erasure starts until it commits.
+// Every transaction that stores what a Stripe event says takes it first, and
+// so either sees a donor erased or is seen by the erasure (a shared advisory
+// lock on PostgreSQL, which never keeps two of these from running together;
+// on SQLite there is one writer at a time). Then, in the same round trip, it
+// locks keys as LockKeys does.
+func (q Q) BlockErasure(ctx context.Context, keys ...string) error {
+	return q.lockKeys(ctx, erasureKey, keys)
+}
+
+// lockKeys takes the shared lock of key shared, unless it is "", then the
+// locks of keys, sorted, in one statement.
+func (q Q) lockKeys(ctx context.Context, shared string, keys []string) error {
 	if q.dialect != Postgres {
 		return nil
 	}
@@ -382,21 +409,31 @@ func (q Q) LockKeys(ctx context.Context, keys ...string) error {
 	if len(sorted) > 0 && sorted[0] == "" {
 		sorted = sorted[1:]
 	}
+	if shared != "" {
+		sorted = append([]string{shared}, sorted...)
+	}
 	if len(sorted) == 0 {
 		return nil
 	}
-	// One statement: the rows of unnest … WITH ORDINALITY come, and their
-	// select list is evaluated, in the order of the array.
-	if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(k, 0))
-		FROM unnest(?::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n`, sorted); err != nil {
+	// The rows of unnest … WITH ORDINALITY come, and their select list is
+	// evaluated, in the order of the array (ORDER BY n costs no sort).
+	_, err := q.exec(ctx, `SELECT CASE WHEN k = ? THEN pg_advisory_xact_lock_shared(hashtextextended(k, 0))
+			ELSE pg_advisory_xact_lock(hashtextextended(k, 0)) END
+		FROM unnest(?::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n`, shared, sorted)
+	if err != nil {
 		return fmt.Errorf("lock %s: %w", keyKind(sorted[len(sorted)-1]), err)
 	}
 	return nil
 }
 
-// keyKind is the part of a lock key before its colon: errors name the kind
-// of key, never the email address in it.
-func keyKind(k string) string {
-	kind, _, _ := strings.Cut(k, ":")
-	return kind
+// lockForErasure waits until no transaction holds BlockErasure, and keeps
+// new ones waiting until the erasure commits.
+func (q Q) lockForErasure(ctx context.Context) error {
+	if q.dialect != Postgres {
+		return nil
+	}
+	if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, erasureKey); err != nil {
+		return fmt.Errorf("lock for erasure: %w", err)
+	}
+	return nil
 }
