@@ -45,7 +45,7 @@ func TestEraseLeavesNothing(t *testing.T) {
 		last := period.LastComplete(a.Clock.Now(), a.Config.PeriodKind, a.Config.Location)
 		from, _ := last.Bounds(a.Config.Location)
 		at := from.Add(10 * 24 * time.Hour)
-		post := func(id, typ string, obj map[string]any) {
+		send := func(id, typ string, obj map[string]any, outcome string) {
 			t.Helper()
 			payload, err := ingest.EventJSON(id, typ, at.Add(time.Minute), obj)
 			if err != nil {
@@ -55,10 +55,11 @@ func TestEraseLeavesNothing(t *testing.T) {
 			req.Header.Set("Stripe-Signature", ingest.SignatureHeader(payload, demo.WebhookSecret, time.Now()))
 			rec := httptest.NewRecorder()
 			a.Webhook.ServeHTTP(rec, req)
-			if rec.Code != 200 || !strings.Contains(rec.Body.String(), "applied") {
-				t.Fatalf("%s: %d %s", id, rec.Code, rec.Body)
+			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"`+outcome+`"`) {
+				t.Fatalf("%s: %d %s, want %s", id, rec.Code, rec.Body, outcome)
 			}
 		}
+		post := func(id, typ string, obj map[string]any) { t.Helper(); send(id, typ, obj, "applied") }
 		addr := &stripe.Address{Line1: "17 Xylophone Mews", Line2: "Flat Quokka", City: "Quillby-on-Sea", PostalCode: "QQ1 7XZ", Country: "GB"}
 		c := ingest.Charge{ID: "ch_p1", Customer: "cus_p1", Name: "Perdita Quillfeather", Email: "Perdita.Q@Example.net",
 			Address: addr, Amount: 2500, Currency: "gbp", Created: at, Designation: "Rescue fund"}
@@ -86,6 +87,10 @@ func TestEraseLeavesNothing(t *testing.T) {
 			"amount": 500, "currency": "gbp", "status": "succeeded", "charge": c.ID, "created": at.Add(3 * time.Hour).Unix()}}}
 		post("evt_p7", "charge.refunded", refunded)
 		post("evt_p8", "charge.dispute.created", ingest.DisputeObject("dp_p1", c, 300, "needs_response"))
+		// A guest checkout still waiting for its charge when the erasure comes.
+		pending := guest
+		pending.ID, pending.Amount = "ch_pg2", 700
+		post("evt_p10", "checkout.session.completed", ingest.CheckoutSessionObject("cs_pg2", "payment", "pi_pg2", "", pending, nil))
 
 		// A statement run (through the demo, which also makes other supporters).
 		if _, err := demo.Run(ctx, a, demo.Options{Donors: 6, PDFDir: filepath.Join(dir, "pdf"), Outbox: filepath.Join(dir, "outbox")}); err != nil {
@@ -163,16 +168,64 @@ func TestEraseLeavesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer a.Close()
-		// Stripe still knows them: a later monthly gift adds to the ledger
-		// but brings none of their details back.
+		// Stripe still knows them: every later event about them — a monthly
+		// gift, a new checkout and its payment, a customer update, an
+		// invoice, a late copy of an old event, a dispute with evidence, one
+		// that breaks a rule, types impactd ignores, the charge of the guest
+		// checkout — adds to the ledger but brings none of their details
+		// back, payment hints included.
 		later := c
 		later.ID, later.AmountRefunded, later.Created = "ch_p2", 0, at.Add(24*time.Hour)
 		post("evt_p9", "charge.succeeded", later.Object())
+		third := later
+		third.ID, third.Amount = "ch_p3", 3000
+		cs3 := ingest.CheckoutSessionObject("cs_p3", "payment", "pi_p3", "", third, map[string]string{"designation": "Rescue fund"})
+		cs3["customer_details"].(map[string]any)["phone"] = "+44 7700 900123"
+		cs3["shipping_details"] = shipping
+		cs3["custom_fields"] = []any{map[string]any{"key": "in_memory_of", "text": map[string]any{"value": "Perdita's mother"}}}
+		post("evt_p11", "checkout.session.completed", cs3)
+		pi3 := ingest.PaymentIntentObject("pi_p3", third)
+		pi3["shipping"] = shipping
+		post("evt_p12", "payment_intent.succeeded", pi3)
+		ch3 := third.Object()
+		ch3["payment_intent"], ch3["shipping"], ch3["description"] = "pi_p3", shipping, "Gift from Perdita Quillfeather"
+		post("evt_p13", "charge.updated", ch3)
+		cus2 := ingest.CustomerObject("cus_p1", c.Name, c.Email, addr, at, map[string]string{"gift_aid": "yes", "note": "Perdita's own words"})
+		cus2["phone"], cus2["shipping"] = "+44 7700 900123", shipping
+		post("evt_p14", "customer.updated", cus2)
+		monthly := later
+		monthly.ID, monthly.Amount = "ch_p4", 1000
+		inv := ingest.InvoiceObject("in_p4", "sub_p4", "price_p4", monthly)
+		inv["payment_intent"], inv["customer_address"], inv["customer_phone"] = "pi_p4", addr, "+44 7700 900123"
+		post("evt_p15", "invoice.paid", inv)
+		post("evt_p16", "checkout.session.completed", cs) // a late copy of the first checkout
+		dp := ingest.DisputeObject("dp_p2", c, 200, "needs_response")
+		dp["evidence"] = map[string]any{"customer_name": c.Name, "customer_email_address": c.Email,
+			"billing_address": "17 Xylophone Mews, Quillby-on-Sea", "uncategorized_text": "Perdita says she gave twice"}
+		post("evt_p17", "charge.dispute.created", dp)
+		bad := c.Object()
+		bad["amount_refunded"] = 99999
+		send("evt_p18", "charge.refunded", bad, "rejected")
+		failed := c.Object()
+		failed["id"], failed["status"] = "ch_p5", "failed"
+		send("evt_p19", "charge.failed", failed, "ignored")
+		send("evt_p20", "payment_method.attached", map[string]any{"id": "pm_p1", "object": "payment_method", "customer": "cus_p1",
+			"billing_details": map[string]any{"name": c.Name, "email": c.Email, "phone": "07700900123", "address": addr}}, "ignored")
+		guestCharge := pending.Object()
+		guestCharge["payment_intent"] = "pi_pg2"
+		post("evt_p21", "charge.succeeded", guestCharge)
 		for _, f := range find() {
 			t.Error(f)
 		}
-		if after := amounts(); after != "ch_p1:2500:500:GBP,ch_p2:2500:0:GBP,ch_pg:1500:0:GBP" {
-			t.Errorf("gifts after erasure and one more gift: %s, were %s", after, before)
+		if after := amounts(); after != "ch_p1:2500:500:GBP,ch_p2:2500:0:GBP,ch_p3:3000:0:GBP,ch_p4:1000:0:GBP,ch_pg:1500:0:GBP" {
+			t.Errorf("gifts after erasure and more gifts: %s, were %s", after, before)
+		}
+		if n := count(`SELECT COUNT(*) FROM donations g JOIN donors d ON d.id = g.donor_id
+			WHERE g.stripe_charge_id = 'ch_pg2' AND g.amount = 700 AND d.status = 'erased'`); n != 1 {
+			t.Error("the guest checkout's charge is not kept on an erased donor")
+		}
+		if n := count(`SELECT COUNT(*) FROM donors WHERE status <> 'erased' AND (email LIKE '%perdita%' OR name LIKE '%Quillfeather%')`); n != 0 {
+			t.Errorf("%d live donors made from the erased supporter's events", n)
 		}
 		if count(`SELECT COUNT(*) FROM stripe_events WHERE payload LIKE '%ch\_p1%' ESCAPE '\' AND payload LIKE '%2500%'`) == 0 {
 			t.Error("the charge's id and amount left the stored events")

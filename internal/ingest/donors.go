@@ -15,19 +15,17 @@ import (
 // or creates one. A guest checkout is a donor known only by email; a customer
 // whose email matches a guest donor becomes that donor.
 //
-// Every key of the supporter is locked first, for the rest of the
-// transaction: the lookups below and the insert that follows them are then
-// one step for anyone else with the same email or customer.
+// Every key of the supporter is locked (by prepare, before any row), for
+// the rest of the transaction: the lookups below and the insert that follows
+// them are then one step for anyone else with the same email or customer.
+//
+// For an event about an erased supporter g has no contact details left: the
+// donor is found by customer only, and one that must be made for the gift is
+// made erased, so that it holds the amounts and never gets a letter.
 func (a *applier) donorFor(ctx context.Context, g *gift) (*domain.Donor, error) {
 	tx := a.tx
-	var keys []string
-	if g.email != "" {
-		keys = append(keys, "email:"+g.email)
-	}
-	if g.customerID != "" {
-		keys = append(keys, "customer:"+g.customerID)
-	}
-	if err := tx.LockSupporter(ctx, keys...); err != nil {
+	a.forget(g)
+	if err := a.lockSupporter(ctx, g); err != nil {
 		return nil, err
 	}
 	var donor *domain.Donor
@@ -58,6 +56,9 @@ func (a *applier) donorFor(ctx context.Context, g *gift) (*domain.Donor, error) 
 	created := false
 	if donor == nil {
 		donor = &domain.Donor{Name: g.name, Email: g.email, Address: g.address, CreatedAt: a.now, UpdatedAt: a.now}
+		if a.erased {
+			donor.Status = domain.DonorErased
+		}
 		if err := tx.CreateDonor(ctx, donor); err != nil {
 			return nil, err
 		}
@@ -110,7 +111,7 @@ func (a *applier) donorFor(ctx context.Context, g *gift) (*domain.Donor, error) 
 
 // fillContact completes a donor's missing contact details from g.
 func (a *applier) fillContact(ctx context.Context, donor *domain.Donor, g *gift) error {
-	if donor.Status == domain.DonorErased ||
+	if a.erased || donor.Status == domain.DonorErased ||
 		!((donor.Name == "" && g.name != "") || (donor.Email == "" && g.email != "") || (donor.Address == "" && g.address != "")) {
 		return nil
 	}
@@ -141,6 +142,11 @@ const (
 	GiftAidDateKey = "gift_aid_declared" // YYYY-MM-DD; default: the date of the event
 )
 
+// customerGift is what a customer object says about the supporter.
+func customerGift(c *stripe.Customer) gift {
+	return gift{customerID: c.ID, email: NormaliseEmail(c.Email), name: cleanName(c.Name), address: formatAddress(c.Address)}
+}
+
 func (a *applier) customer(ctx context.Context, c *stripe.Customer, deleted bool) (bool, error) {
 	if c.ID == "" {
 		return false, reject(RuleID, "customer without id")
@@ -164,12 +170,12 @@ func (a *applier) customer(ctx context.Context, c *stripe.Customer, deleted bool
 		// deleting a Stripe customer is not a request to forget a supporter.
 		return true, tx.TouchCustomerLink(ctx, c.ID, a.eventCreated, 1)
 	}
-	g := &gift{customerID: c.ID, email: NormaliseEmail(c.Email), name: cleanName(c.Name), address: formatAddress(c.Address)}
-	donor, err := a.donorFor(ctx, g)
+	g := customerGift(c)
+	donor, err := a.donorFor(ctx, &g)
 	if err != nil {
 		return false, err
 	}
-	if donor.Status != domain.DonorErased {
+	if !a.erased && donor.Status != domain.DonorErased {
 		// The customer record is the donor's own word on their details.
 		changed := false
 		if g.name != "" && g.name != donor.Name {

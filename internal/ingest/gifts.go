@@ -38,18 +38,8 @@ func (g *gift) checkIDs() error {
 		"subscription", g.subscriptionID, "customer", g.customerID)
 }
 
-func (a *applier) charge(ctx context.Context, ch *stripe.Charge) (bool, error) {
-	if ch.ID == "" {
-		return false, reject(RuleID, "charge without id")
-	}
-	if ch.Status != stripe.ChargeStatusSucceeded {
-		return false, nil // pending and failed charges are not gifts
-	}
-	for _, v := range []int64{ch.Amount, ch.AmountCaptured, ch.AmountRefunded} {
-		if err := checkAmount("charge", ch.ID, v); err != nil {
-			return false, err
-		}
-	}
+// chargeGift is what a charge says about its gift.
+func chargeGift(ch *stripe.Charge) gift {
 	g := gift{
 		chargeID: ch.ID, amount: ch.Amount, currency: string(ch.Currency), created: ch.Created,
 		metadata: ch.Metadata, email: NormaliseEmail(ch.ReceiptEmail), amountRefunded: ch.AmountRefunded,
@@ -69,6 +59,22 @@ func (a *applier) charge(ctx context.Context, ch *stripe.Charge) (bool, error) {
 			g.email = e
 		}
 	}
+	return g
+}
+
+func (a *applier) charge(ctx context.Context, ch *stripe.Charge) (bool, error) {
+	if ch.ID == "" {
+		return false, reject(RuleID, "charge without id")
+	}
+	if ch.Status != stripe.ChargeStatusSucceeded {
+		return false, nil // pending and failed charges are not gifts
+	}
+	for _, v := range []int64{ch.Amount, ch.AmountCaptured, ch.AmountRefunded} {
+		if err := checkAmount("charge", ch.ID, v); err != nil {
+			return false, err
+		}
+	}
+	g := chargeGift(ch)
 	if bt := ch.BalanceTransaction; bt != nil && bt.Currency != "" {
 		if err := checkAmount("balance transaction of charge", ch.ID, bt.Amount); err != nil {
 			return false, err
@@ -85,13 +91,9 @@ func (a *applier) charge(ctx context.Context, ch *stripe.Charge) (bool, error) {
 	return a.gift(ctx, &g)
 }
 
-func (a *applier) paymentIntent(ctx context.Context, pi *stripe.PaymentIntent) (bool, error) {
-	if pi.ID == "" || pi.Status != stripe.PaymentIntentStatusSucceeded {
-		return false, nil
-	}
-	if err := checkAmount("payment intent", pi.ID, pi.AmountReceived); err != nil {
-		return false, err
-	}
+// paymentIntentGift is what a payment intent says about its gift, but for
+// its charge (which it may not have yet).
+func paymentIntentGift(pi *stripe.PaymentIntent) gift {
 	g := gift{paymentIntentID: pi.ID, amount: pi.AmountReceived, currency: string(pi.Currency), created: pi.Created,
 		metadata: pi.Metadata, email: NormaliseEmail(pi.ReceiptEmail)}
 	if pi.Customer != nil {
@@ -100,6 +102,17 @@ func (a *applier) paymentIntent(ctx context.Context, pi *stripe.PaymentIntent) (
 	if pi.Invoice != nil {
 		g.invoiceID = pi.Invoice.ID
 	}
+	return g
+}
+
+func (a *applier) paymentIntent(ctx context.Context, pi *stripe.PaymentIntent) (bool, error) {
+	if pi.ID == "" || pi.Status != stripe.PaymentIntentStatusSucceeded {
+		return false, nil
+	}
+	if err := checkAmount("payment intent", pi.ID, pi.AmountReceived); err != nil {
+		return false, err
+	}
+	g := paymentIntentGift(pi)
 	if err := g.checkIDs(); err != nil {
 		return false, err
 	}
@@ -116,10 +129,8 @@ func (a *applier) paymentIntent(ctx context.Context, pi *stripe.PaymentIntent) (
 	return a.gift(ctx, &g)
 }
 
-func (a *applier) checkoutSession(ctx context.Context, cs *stripe.CheckoutSession) (bool, error) {
-	if cs.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid {
-		return false, nil
-	}
+// checkoutGift is what a checkout session says about the gift it paid.
+func checkoutGift(cs *stripe.CheckoutSession) gift {
 	g := gift{metadata: cs.Metadata, email: NormaliseEmail(cs.CustomerEmail)}
 	if cs.Customer != nil {
 		g.customerID = cs.Customer.ID
@@ -136,6 +147,14 @@ func (a *applier) checkoutSession(ctx context.Context, cs *stripe.CheckoutSessio
 	if cs.PaymentIntent != nil {
 		g.paymentIntentID = cs.PaymentIntent.ID
 	}
+	return g
+}
+
+func (a *applier) checkoutSession(ctx context.Context, cs *stripe.CheckoutSession) (bool, error) {
+	if cs.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid {
+		return false, nil
+	}
+	g := checkoutGift(cs)
 	if err := g.checkIDs(); err != nil {
 		return false, err
 	}
@@ -166,13 +185,8 @@ func (a *applier) checkoutSession(ctx context.Context, cs *stripe.CheckoutSessio
 	return true, a.fillDonation(ctx, don, &g)
 }
 
-func (a *applier) invoice(ctx context.Context, inv *stripe.Invoice) (bool, error) {
-	if err := checkAmount("invoice", inv.ID, inv.AmountPaid); err != nil {
-		return false, err
-	}
-	if inv.Status != stripe.InvoiceStatusPaid || inv.AmountPaid <= 0 {
-		return false, nil
-	}
+// invoiceGift is what an invoice says about its gift, but for its charge.
+func invoiceGift(inv *stripe.Invoice) gift {
 	g := gift{invoiceID: inv.ID, amount: inv.AmountPaid, currency: string(inv.Currency), created: inv.Created,
 		metadata: inv.Metadata, email: NormaliseEmail(inv.CustomerEmail), name: cleanName(inv.CustomerName),
 		address: formatAddress(inv.CustomerAddress)}
@@ -198,6 +212,17 @@ func (a *applier) invoice(ctx context.Context, inv *stripe.Invoice) (bool, error
 			}
 		}
 	}
+	return g
+}
+
+func (a *applier) invoice(ctx context.Context, inv *stripe.Invoice) (bool, error) {
+	if err := checkAmount("invoice", inv.ID, inv.AmountPaid); err != nil {
+		return false, err
+	}
+	if inv.Status != stripe.InvoiceStatusPaid || inv.AmountPaid <= 0 {
+		return false, nil
+	}
+	g := invoiceGift(inv)
 	if err := g.checkIDs(); err != nil {
 		return false, err
 	}
@@ -224,16 +249,23 @@ func (a *applier) invoice(ctx context.Context, inv *stripe.Invoice) (bool, error
 }
 
 // hint records what g says about the payment intent's gift, for a charge
-// that arrives later (or has arrived).
+// that arrives later (or has arrived). The hint of an erased supporter's
+// payment keeps its ids and Erased for an email.
 func (a *applier) hint(ctx context.Context, g *gift) error {
+	a.forget(g)
 	isDonation := 0
 	if a.in.Rule.Matches(g.metadata, g.prices) {
 		isDonation = 1
 	}
-	return a.tx.SavePaymentHint(ctx, &store.PaymentHint{
+	h := &store.PaymentHint{
 		PaymentIntentID: g.paymentIntentID, CustomerID: g.customerID, Email: g.email, Name: g.name, Address: g.address,
 		SubscriptionID: g.subscriptionID, Designation: designation(g.metadata), IsDonation: isDonation, UpdatedAt: a.now,
-	})
+	}
+	if a.erased {
+		h.Email = erasedMark
+	}
+	a.hinted = append(a.hinted, g.paymentIntentID)
+	return a.tx.SavePaymentHint(ctx, h)
 }
 
 // gift creates or completes the donation of a charge.
@@ -265,15 +297,20 @@ func (a *applier) gift(ctx context.Context, g *gift) (bool, error) {
 			return false, err
 		}
 		if h != nil {
+			if h.Email == erasedMark {
+				a.erased = true // prepare knew: ConcernsErased reads the mark
+			} else {
+				g.email = fill(g.email, h.Email)
+				g.name = fill(g.name, h.Name)
+				g.address = fill(g.address, h.Address)
+			}
 			g.customerID = fill(g.customerID, h.CustomerID)
-			g.email = fill(g.email, h.Email)
-			g.name = fill(g.name, h.Name)
-			g.address = fill(g.address, h.Address)
 			g.subscriptionID = fill(g.subscriptionID, h.SubscriptionID)
 			g.designation = fill(g.designation, h.Designation)
 			isDonation = isDonation || h.IsDonation == 1
 		}
 	}
+	a.forget(g)
 	don, err := a.tx.DonationByChargeForUpdate(ctx, g.chargeID)
 	if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
 		return false, err

@@ -72,21 +72,35 @@ func (in *Ingester) Apply(ctx context.Context, ev *stripe.Event) (Outcome, error
 		Livemode: live, Payload: string(payload), ReceivedAt: now,
 	}
 	var outcome Outcome
-	err = in.Store.InTx(ctx, func(tx *store.Tx) error {
-		fresh, err := tx.InsertEvent(ctx, stored)
-		if err != nil {
-			return err
-		}
-		if !fresh {
-			outcome = Duplicate
-			return nil
-		}
-		outcome, err = in.apply(ctx, tx, ev.ID, typ, ev.Data.Raw, ev.Created, now)
-		return err
-	})
+	obj, err := parseObject(typ, ev.Data.Raw)
+	if err == nil {
+		err = in.inTx(ctx, ev.ID, func(tx *store.Tx) error {
+			a := &applier{in: in, tx: tx, eventCreated: ev.Created, now: now}
+			if err := a.prepare(ctx, obj, ev.Data.Raw); err != nil {
+				return err
+			}
+			row, err := a.scrubbed(stored)
+			if err != nil {
+				return err
+			}
+			fresh, err := tx.InsertEvent(ctx, row)
+			if err != nil {
+				return err
+			}
+			if !fresh {
+				outcome = Duplicate
+				return nil
+			}
+			outcome, err = a.apply(ctx, obj)
+			if err != nil {
+				return err
+			}
+			return a.forgetLate(ctx, ev.ID)
+		})
+	}
 	if rej, ok := rejection(err); ok {
 		return in.rejected(ctx, rej, store.Rejection{ID: ev.ID, EventType: typ, ObjectID: objectID(ev.Data.Raw),
-			Created: ev.Created, ReceivedAt: now}, &stored)
+			Created: ev.Created, ReceivedAt: now}, &stored, ev.Data.Raw)
 	}
 	if err != nil {
 		return "", fmt.Errorf("apply %s: %w", typ, err)
@@ -100,15 +114,24 @@ func (in *Ingester) Apply(ctx context.Context, ev *stripe.Event) (Outcome, error
 func (in *Ingester) ApplyObject(ctx context.Context, typ string, raw []byte, observed int64) (Outcome, error) {
 	var outcome Outcome
 	now := in.Clock.Now().Unix()
-	err := in.Store.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		outcome, err = in.apply(ctx, tx, "", typ, raw, observed, now)
-		return err
-	})
+	obj, err := parseObject(typ, raw)
+	if err == nil {
+		err = in.inTx(ctx, "sync:"+typ+":"+objectID(raw), func(tx *store.Tx) error {
+			a := &applier{in: in, tx: tx, eventCreated: observed, now: now}
+			if err := a.prepare(ctx, obj, raw); err != nil {
+				return err
+			}
+			var err error
+			if outcome, err = a.apply(ctx, obj); err != nil {
+				return err
+			}
+			return a.forgetLate(ctx, "")
+		})
+	}
 	if rej, ok := rejection(err); ok {
 		obj := objectID(raw)
 		return in.rejected(ctx, rej, store.Rejection{ID: "sync:" + typ + ":" + obj, EventType: typ, ObjectID: obj,
-			Created: observed, ReceivedAt: now}, nil)
+			Created: observed, ReceivedAt: now}, nil, raw)
 	}
 	if err != nil {
 		return "", fmt.Errorf("apply %s: %w", typ, err)
@@ -118,12 +141,22 @@ func (in *Ingester) ApplyObject(ctx context.Context, typ string, raw []byte, obs
 
 // rejected records a rejection — with its event, when there is one — in a
 // transaction of its own, the one that applied it having been rolled back.
-func (in *Ingester) rejected(ctx context.Context, rej *Rejection, r store.Rejection, ev *store.StripeEvent) (Outcome, error) {
+// The event is stored without personal details when it concerns an erased
+// supporter, as an applied one would be.
+func (in *Ingester) rejected(ctx context.Context, rej *Rejection, r store.Rejection, ev *store.StripeEvent, raw []byte) (Outcome, error) {
 	r.Rule, r.Reason = rej.Rule, rej.Reason
 	outcome := Rejected
-	err := in.Store.InTx(ctx, func(tx *store.Tx) error {
+	err := in.inTx(ctx, r.ID, func(tx *store.Tx) error {
 		if ev != nil {
-			fresh, err := tx.InsertEvent(ctx, *ev)
+			erased, err := concernsErased(ctx, tx, raw)
+			if err != nil {
+				return err
+			}
+			row, err := (&applier{erased: erased}).scrubbed(*ev)
+			if err != nil {
+				return err
+			}
+			fresh, err := tx.InsertEvent(ctx, row)
 			if err != nil {
 				return err
 			}
@@ -169,69 +202,32 @@ var Types = []string{
 	"customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
 }
 
-func (in *Ingester) apply(ctx context.Context, tx *store.Tx, eventID, typ string, raw []byte, eventCreated, now int64) (Outcome, error) {
-	a := &applier{in: in, tx: tx, eventCreated: eventCreated, now: now}
-	parse := func(v any) error {
-		if err := json.Unmarshal(raw, v); err != nil {
-			return reject(RuleParse, "%s: object does not parse: %v", typ, err)
-		}
-		return nil
-	}
+// apply applies a parsed object; prepare has taken the locks.
+func (a *applier) apply(ctx context.Context, p parsed) (Outcome, error) {
 	var err error
 	var ok bool
-	switch typ {
-	case "charge.succeeded", "charge.updated", "charge.captured", "charge.refunded":
-		var ch stripe.Charge
-		if err = parse(&ch); err == nil {
-			ok, err = a.charge(ctx, &ch)
-		}
-	case "charge.refund.updated", "refund.created", "refund.updated":
-		var r stripe.Refund
-		if err = parse(&r); err == nil {
-			ok, err = a.refund(ctx, &r)
-		}
-	case "payment_intent.succeeded":
-		var pi stripe.PaymentIntent
-		if err = parse(&pi); err == nil {
-			ok, err = a.paymentIntent(ctx, &pi)
-		}
-	case "checkout.session.completed", "checkout.session.async_payment_succeeded":
-		var cs stripe.CheckoutSession
-		if err = parse(&cs); err == nil {
-			ok, err = a.checkoutSession(ctx, &cs)
-		}
-	case "invoice.paid", "invoice.payment_succeeded":
-		var inv stripe.Invoice
-		if err = parse(&inv); err == nil {
-			ok, err = a.invoice(ctx, &inv)
-		}
-	case "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed":
-		var d stripe.Dispute
-		if err = parse(&d); err == nil {
-			ok, err = a.dispute(ctx, &d)
-		}
-	case "customer.created", "customer.updated", "customer.deleted":
-		var c stripe.Customer
-		if err = parse(&c); err == nil {
-			ok, err = a.customer(ctx, &c, typ == "customer.deleted")
-		}
-	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted":
-		var s stripe.Subscription
-		if err = parse(&s); err == nil {
-			ok, err = a.subscription(ctx, &s)
-		}
+	switch v := p.v.(type) {
+	case *stripe.Charge:
+		ok, err = a.charge(ctx, v)
+	case *stripe.Refund:
+		ok, err = a.refund(ctx, v)
+	case *stripe.PaymentIntent:
+		ok, err = a.paymentIntent(ctx, v)
+	case *stripe.CheckoutSession:
+		ok, err = a.checkoutSession(ctx, v)
+	case *stripe.Invoice:
+		ok, err = a.invoice(ctx, v)
+	case *stripe.Dispute:
+		ok, err = a.dispute(ctx, v)
+	case *stripe.Customer:
+		ok, err = a.customer(ctx, v, p.typ == "customer.deleted")
+	case *stripe.Subscription:
+		ok, err = a.subscription(ctx, v)
 	default:
 		return Ignored, nil
 	}
 	if err != nil {
 		return "", err
-	}
-	if a.erased && eventID != "" {
-		// The supporter asked to be forgotten; Stripe still knows them. Keep
-		// the event's ids and amounts, not their details.
-		if err := tx.ScrubEvent(ctx, eventID); err != nil {
-			return "", err
-		}
 	}
 	if !ok {
 		return Ignored, nil
@@ -245,7 +241,47 @@ type applier struct {
 	tx           *store.Tx
 	eventCreated int64
 	now          int64
-	erased       bool // the event concerns an erased donor
+	held         map[string]bool // the supporter lock keys prepare took
+	// erased: the event concerns an erased donor. erasedBefore: prepare
+	// knew it before anything was stored; when only a donor read later
+	// reveals it, forgetLate cleans up what was stored meanwhile.
+	erased, erasedBefore bool
+	hinted               []string // payment intents whose hints this event wrote
+}
+
+// scrubbed is the event as it is stored: without personal details when it
+// concerns an erased supporter.
+func (a *applier) scrubbed(ev store.StripeEvent) (store.StripeEvent, error) {
+	if !a.erased {
+		return ev, nil
+	}
+	out, _, err := store.ScrubPayload(ev.Payload, nil)
+	if err != nil {
+		return ev, err
+	}
+	ev.Payload = out
+	return ev, nil
+}
+
+// forgetLate removes what was stored of an erased supporter's details when
+// prepare did not see that the event concerns them (a safety net: prepare
+// reads every id the apply functions look donors up by).
+func (a *applier) forgetLate(ctx context.Context, eventID string) error {
+	if !a.erased || a.erasedBefore {
+		return nil
+	}
+	a.in.Log.Error("an event was found to concern an erased donor only while it was applied; its details are removed now", "stripe_event", eventID)
+	if eventID != "" {
+		if err := a.tx.ScrubEvent(ctx, eventID); err != nil {
+			return err
+		}
+	}
+	for _, pi := range a.hinted {
+		if err := a.tx.ForgetPaymentHint(ctx, pi); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // formatAddress is a postal address as stored: cleaned lines of at most

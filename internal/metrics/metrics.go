@@ -8,6 +8,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	WebhookEvents      *prometheus.CounterVec
 	StripeRejections   *prometheus.CounterVec
+	StripeRetries      prometheus.Counter
 	StatementsRendered prometheus.Counter
 	StatementsSent     prometheus.Counter
 	StatementsFailed   prometheus.Counter
@@ -25,6 +26,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "impactd_stripe_rejections_total",
 			Help: "Stripe events and backfilled objects stored but not applied because they broke a rule of the ledger, by rule; each is listed on the console's Exceptions page.",
 		}, []string{"rule"}),
+		StripeRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "impactd_stripe_retries_total",
+			Help: "Transactions of Stripe events that PostgreSQL ended as a deadlock or serialisation failure and that were run again; locks are taken in one order, so this stays 0 unless that order has a gap.",
+		}),
 		StatementsRendered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "impactd_statements_rendered_total", Help: "Statement PDFs rendered.",
 		}),
@@ -39,7 +44,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(1, 2, 14),
 		}),
 	}
-	reg.MustRegister(m.WebhookEvents, m.StripeRejections, m.StatementsRendered, m.StatementsSent, m.StatementsFailed, m.RunDuration)
+	reg.MustRegister(m.WebhookEvents, m.StripeRejections, m.StripeRetries, m.StatementsRendered, m.StatementsSent, m.StatementsFailed, m.RunDuration)
 	return m
 }
 

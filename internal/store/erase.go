@@ -22,6 +22,13 @@ var personalKeys = map[string]bool{
 	"billing_details": true, "customer_details": true, "shipping": true, "customer_shipping": true,
 	"customer_address": true, "customer_email": true, "customer_name": true, "customer_phone": true,
 	"receipt_email": true, "description": true,
+	// A dispute's evidence, a checkout's collected fields and tax ids, and
+	// metadata (free text the donation form fills): after an erasure no
+	// needle is left to find the person in them, so they go whole.
+	"customer_email_address": true, "customer_purchase_ip": true, "billing_address": true, "shipping_address": true,
+	"shipping_details": true, "uncategorized_text": true, "access_activity_log": true,
+	"collected_information": true, "custom_fields": true, "individual_name": true,
+	"tax_ids": true, "customer_tax_ids": true, "metadata": true,
 }
 
 // ScrubPayload removes personal keys (name, email, address, phone …) at
@@ -151,8 +158,16 @@ var explicitlyErased = []string{"donors", "donor_emails", "bounces", "stripe_eve
 // statements' snapshots and diffs, deliveries, jobs, bounces and the audit
 // log, and then, in every other text column of every table, any of their
 // email addresses. Their letters stop. Amounts and ids stay, for the accounts.
+//
+// It first waits for the Stripe events being applied and keeps new ones
+// waiting until it commits (BlockErasure): an event applied at the same time
+// could otherwise read the donor as not erased and store their details after
+// the erasure had looked.
 func (q Q) EraseDonor(ctx context.Context, id string, now int64) error {
 	fail := func(err error) error { return fmt.Errorf("erase donor: %w", err) }
+	if err := q.lockForErasure(ctx); err != nil {
+		return fail(err)
+	}
 	d, err := q.Donor(ctx, id)
 	if err != nil {
 		return fail(err)
@@ -205,7 +220,9 @@ func (q Q) EraseDonor(ctx context.Context, id string, now int64) error {
 	needles = append(needles, emails...)
 	needles = append(needles, strings.Split(d.Address, "\n")...)
 	for _, h := range hints {
-		needles = append(needles, h.Email, h.Name)
+		if h.Email != Erased {
+			needles = append(needles, h.Email, h.Name)
+		}
 		needles = append(needles, strings.Split(h.Address, "\n")...)
 		if h.CustomerID != "" && !slices.Contains(customers, h.CustomerID) && !slices.Contains(refs, h.CustomerID) {
 			refs = append(refs, h.CustomerID)
@@ -234,7 +251,11 @@ func (q Q) EraseDonor(ctx context.Context, id string, now int64) error {
 	if _, err := q.exec(ctx, `DELETE FROM donor_emails WHERE donor_id IN `+in, args...); err != nil {
 		return fail(err)
 	}
-	if _, err := q.exec(ctx, `UPDATE payment_hints SET email = '', name = '', address = '' WHERE `+hintWhere, hintAll...); err != nil {
+	// The hint keeps Erased for its email: a charge of the payment that
+	// arrives later is then known as theirs (ConcernsErased), and
+	// SavePaymentHint never fills the blanks again.
+	if _, err := q.exec(ctx, `UPDATE payment_hints SET email = ?, name = '', address = '' WHERE `+hintWhere,
+		append([]any{Erased}, hintAll...)...); err != nil {
 		return fail(err)
 	}
 	if len(mails) > 0 {
@@ -439,6 +460,48 @@ func inList(vals []string) (string, []any) {
 
 // quoteIdent quotes a table or column name read from the catalog.
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// ConcernsErased reports whether any of the Stripe ids names a record of an
+// erased donor: their customer, a charge or payment intent of their gifts,
+// or a payment hint erased with them. (Refunds, disputes, invoices and
+// subscriptions always name their charge, payment intent or customer too;
+// a merged donor's records have all moved to the donor it was merged into.)
+// It runs for every event, so it is one statement that looks ids up by
+// index and then their donors by primary key, whatever the number of ids.
+func (q Q) ConcernsErased(ctx context.Context, ids []string) (bool, error) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) > 0 && ids[0] == "" {
+		ids = ids[1:]
+	}
+	if len(ids) == 0 {
+		return false, nil
+	}
+	list, err := q.textsArg(ids)
+	if err != nil {
+		return false, fmt.Errorf("concerns erased: %w", err)
+	}
+	donors := `SELECT donor_id FROM donor_customers WHERE ` + q.inTexts("stripe_customer_id") + `
+		UNION ALL SELECT donor_id FROM donations WHERE ` + q.inTexts("stripe_charge_id") + `
+		UNION ALL SELECT donor_id FROM donations WHERE ` + q.inTexts("payment_intent_id")
+	var n int
+	err = q.get(ctx, &n, `SELECT (SELECT COUNT(*) FROM donors WHERE `+q.inSubquery("id", donors)+` AND status = ?)
+		+ (SELECT COUNT(*) FROM payment_hints WHERE `+q.inTexts("payment_intent_id")+` AND email = ?)`,
+		list, list, list, domain.DonorErased, list, Erased)
+	if err != nil {
+		return false, fmt.Errorf("concerns erased: %w", err)
+	}
+	return n > 0, nil
+}
+
+// ForgetPaymentHint removes the contact details from a payment's hint and
+// marks it erased, like EraseDonor.
+func (q Q) ForgetPaymentHint(ctx context.Context, paymentIntentID string) error {
+	if _, err := q.exec(ctx, `UPDATE payment_hints SET email = ?, name = '', address = '' WHERE payment_intent_id = ?`,
+		Erased, paymentIntentID); err != nil {
+		return fmt.Errorf("forget payment hint: %w", err)
+	}
+	return nil
+}
 
 // ScrubEvent removes the personal keys from one stored event: the event of
 // a donor who was erased before it arrived.

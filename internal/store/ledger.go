@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"impactd/internal/domain"
 	"impactd/internal/searchkey"
@@ -361,27 +362,82 @@ func (q Q) Rejections(ctx context.Context, limit int) ([]Rejection, error) {
 	return rs, nil
 }
 
-// LockSupporter holds, until the transaction ends, a lock on each key that
-// names a supporter ("email:…", "customer:…"), so that two first gifts of one
-// person on two connections cannot both find no donor and both create one:
-// the second waits, then finds the first's. On PostgreSQL these are
-// transaction-scoped advisory locks on a 64-bit hash of each key, taken in
-// sorted order so that two transactions never wait for each other; a hash
-// collision only makes two strangers' first gifts wait in turn. SQLite needs
-// none: its transactions start IMMEDIATE, one writer at a time.
-func (q Q) LockSupporter(ctx context.Context, keys ...string) error {
+// LockKeys holds, until the transaction ends, a lock on each key ("email:…",
+// "customer:…", "pi:…", "charge:…"), so that two events about one supporter
+// or one payment on two connections take turns: two first gifts of one
+// person cannot both find no donor and both create one, the second waits and
+// then finds the first's. On PostgreSQL these are transaction-scoped advisory
+// locks on a 64-bit hash of each key, taken in sorted order; a hash collision
+// only makes two strangers' events wait in turn. SQLite needs none: its
+// transactions start IMMEDIATE, one writer at a time.
+//
+// Sorting orders one call. A transaction that calls LockKeys more than once
+// must do so in a fixed order of groups, and must take no row lock before
+// its last call: otherwise two transactions can each hold what the other
+// waits for, and PostgreSQL ends one of them with a deadlock error. Ingest
+// keeps to that (see internal/ingest/locks.go).
+func (q Q) LockKeys(ctx context.Context, keys ...string) error {
+	return q.lockKeys(ctx, "", keys)
+}
+
+// keyKind is the part of a lock key before its colon: errors name the kind
+// of key, never the email address in it.
+func keyKind(k string) string {
+	kind, _, _ := strings.Cut(k, ":")
+	return kind
+}
+
+// erasureKey is the advisory lock that keeps ingest and erasure apart.
+const erasureKey = "erasure"
+
+// BlockErasure holds off erasure until the transaction ends: it waits for
+// an erasure under way to finish, and no erasure starts until it commits.
+// Every transaction that stores what a Stripe event says takes it first, and
+// so either sees a donor erased or is seen by the erasure (a shared advisory
+// lock on PostgreSQL, which never keeps two of these from running together;
+// on SQLite there is one writer at a time). Then, in the same round trip, it
+// locks keys as LockKeys does.
+func (q Q) BlockErasure(ctx context.Context, keys ...string) error {
+	return q.lockKeys(ctx, erasureKey, keys)
+}
+
+// lockKeys takes the shared lock of key shared, unless it is "", then the
+// locks of keys, sorted, in one statement.
+func (q Q) lockKeys(ctx context.Context, shared string, keys []string) error {
 	if q.dialect != Postgres {
 		return nil
 	}
 	sorted := slices.Clone(keys)
 	slices.Sort(sorted)
-	for _, k := range slices.Compact(sorted) {
-		if k == "" {
-			continue
-		}
-		if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, k); err != nil {
-			return fmt.Errorf("lock supporter: %w", err)
-		}
+	sorted = slices.Compact(sorted)
+	if len(sorted) > 0 && sorted[0] == "" {
+		sorted = sorted[1:]
+	}
+	if shared != "" {
+		sorted = append([]string{shared}, sorted...)
+	}
+	if len(sorted) == 0 {
+		return nil
+	}
+	// The rows of unnest … WITH ORDINALITY come, and their select list is
+	// evaluated, in the order of the array (ORDER BY n costs no sort).
+	_, err := q.exec(ctx, `SELECT CASE WHEN k = ? THEN pg_advisory_xact_lock_shared(hashtextextended(k, 0))
+			ELSE pg_advisory_xact_lock(hashtextextended(k, 0)) END
+		FROM unnest(?::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n`, shared, sorted)
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", keyKind(sorted[len(sorted)-1]), err)
+	}
+	return nil
+}
+
+// lockForErasure waits until no transaction holds BlockErasure, and keeps
+// new ones waiting until the erasure commits.
+func (q Q) lockForErasure(ctx context.Context) error {
+	if q.dialect != Postgres {
+		return nil
+	}
+	if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, erasureKey); err != nil {
+		return fmt.Errorf("lock for erasure: %w", err)
 	}
 	return nil
 }

@@ -1,12 +1,14 @@
 // Package store is impactd's only SQL: hand-written queries through sqlx that
 // run unchanged on SQLite (the embedded default) and PostgreSQL (production).
 // Where the two dialects truly differ the difference is one small named
-// function (forUpdate) and is exercised by the conformance tests on both.
+// function (forUpdate, inTexts, inSubquery) and is exercised by the
+// conformance tests on both.
 package store
 
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -281,6 +283,40 @@ func (s *Store) InTxRelaxed(ctx context.Context, fn func(tx *Tx) error) error {
 // NewID returns a new, time-ordered id with a short type prefix ("don_…").
 func NewID(prefix string) string {
 	return prefix + "_" + strings.ReplaceAll(uuid.Must(uuid.NewV7()).String(), "-", "")
+}
+
+// inTexts is "col IN list", the list being one argument made by textsArg:
+// one query text for any length of list, so that it is prepared (and on
+// PostgreSQL planned) once, where "IN (?, ?, …)" makes a new text for every
+// length. PostgreSQL takes an array, SQLite a JSON array.
+func (q Q) inTexts(col string) string {
+	if q.dialect == Postgres {
+		return col + ` = ANY(?::text[])`
+	}
+	return col + ` IN (SELECT value FROM json_each(?))`
+}
+
+// textsArg is the argument of an inTexts.
+func (q Q) textsArg(vals []string) (any, error) {
+	if q.dialect == Postgres {
+		return vals, nil
+	}
+	b, err := json.Marshal(vals)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// inSubquery is "col IN (sub)" for a subquery that returns few rows. On
+// PostgreSQL it is "col = ANY(ARRAY(sub))": the subquery runs first, then
+// col is looked up by index, where a semi-join let the planner scan the
+// whole table of col when its statistics said it was small.
+func (q Q) inSubquery(col, sub string) string {
+	if q.dialect == Postgres {
+		return col + ` = ANY(ARRAY(` + sub + `))`
+	}
+	return col + ` IN (` + sub + `)`
 }
 
 // forUpdate is the row-locking suffix: PostgreSQL locks the selected rows for

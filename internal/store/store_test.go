@@ -382,3 +382,95 @@ func TestMergeAndErase(t *testing.T) {
 		}
 	})
 }
+
+// TestErasedStaysErased: after an erasure, ConcernsErased knows every id of
+// the supporter's (customer, charge, payment intent, and the payment hint
+// erased with them) and no other, however many ids it is given; and a hint
+// marked Erased is never filled again, while saving one as Erased clears it.
+func TestErasedStaysErased(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		d := &domain.Donor{Name: "Ines Quarry", Email: "ines@example.org", Address: "4 Flint Row"}
+		if err := s.CreateDonor(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.LinkCustomer(ctx, "cus_e", d.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.InsertDonation(ctx, &domain.Donation{DonorID: d.ID, ChargeID: "ch_e", PaymentIntentID: "pi_e",
+			Amount: 500, Currency: "GBP", Status: domain.DonationSucceeded}); err != nil {
+			t.Fatal(err)
+		}
+		full := func(pi, customer string) *store.PaymentHint {
+			return &store.PaymentHint{PaymentIntentID: pi, CustomerID: customer, Email: "ines@example.org", Name: "Ines Quarry",
+				Address: "4 Flint Row", IsDonation: 1}
+		}
+		other := &store.PaymentHint{PaymentIntentID: "pi_other", CustomerID: "cus_other", Email: "olu@example.org", Name: "Olu Other", IsDonation: 1}
+		for _, h := range []*store.PaymentHint{full("pi_e", "cus_e"), full("pi_pending", "cus_e"), other} {
+			if err := s.SavePaymentHint(ctx, h); err != nil {
+				t.Fatal(err)
+			}
+		}
+		concerns := func(ids ...string) bool {
+			t.Helper()
+			got, err := s.ConcernsErased(ctx, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		if concerns("cus_e", "ch_e", "pi_e", "pi_pending") {
+			t.Fatal("a supporter not erased counts as erased")
+		}
+		if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.EraseDonor(ctx, d.ID, 1) }); err != nil {
+			t.Fatal(err)
+		}
+		many := make([]string, 0, 501)
+		for i := range 500 {
+			many = append(many, fmt.Sprintf("ch_unrelated_%d", i))
+		}
+		for _, tt := range []struct {
+			ids  []string
+			want bool
+		}{
+			{[]string{"cus_e"}, true}, {[]string{"ch_e"}, true}, {[]string{"pi_e"}, true},
+			{[]string{"pi_pending"}, true}, // no gift yet: known by its hint
+			{[]string{"pi_other"}, false}, {[]string{"cus_other", "ch_x"}, false}, {nil, false}, {[]string{""}, false},
+			{many, false}, {append(many, "cus_e"), true},
+		} {
+			if got := concerns(tt.ids...); got != tt.want {
+				t.Errorf("ConcernsErased(%d ids, %.40v) = %v, want %v", len(tt.ids), tt.ids, got, tt.want)
+			}
+		}
+		hint := func(pi string) store.PaymentHint {
+			t.Helper()
+			h, err := s.PaymentHint(ctx, pi)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return *h
+		}
+		erased := func(pi string) {
+			t.Helper()
+			if h := hint(pi); h.Email != store.Erased || h.Name != "" || h.Address != "" {
+				t.Errorf("hint %s: %+v, want only ids and %s", pi, h, store.Erased)
+			}
+		}
+		erased("pi_e")
+		erased("pi_pending")
+		if err := s.SavePaymentHint(ctx, full("pi_pending", "cus_e")); err != nil { // a late checkout session
+			t.Fatal(err)
+		}
+		erased("pi_pending")
+		if h := hint("pi_other"); h.Name != "Olu Other" || h.Email != "olu@example.org" {
+			t.Fatalf("another payment's hint changed: %+v", h)
+		}
+		if err := s.SavePaymentHint(ctx, &store.PaymentHint{PaymentIntentID: "pi_other", Email: store.Erased}); err != nil {
+			t.Fatal(err)
+		}
+		erased("pi_other")
+		if h := hint("pi_other"); h.CustomerID != "cus_other" || h.IsDonation != 1 {
+			t.Errorf("erasing a hint lost its ids: %+v", h)
+		}
+	})
+}

@@ -26,6 +26,14 @@ func DataErrorCode(err error) string {
 	return ""
 }
 
+// IsRetryable reports whether PostgreSQL ended the transaction to break a
+// deadlock (SQLSTATE 40P01) or a serialisation conflict (40001): nothing of
+// it was kept, and running it again from the start can succeed.
+func IsRetryable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
+}
+
 // PaymentHint is what a checkout session, payment intent or invoice said
 // about the gift that its charge is, kept for when the charge arrives.
 type PaymentHint struct {
@@ -51,15 +59,19 @@ func (q Q) PaymentHint(ctx context.Context, paymentIntentID string) (*PaymentHin
 	return &h, nil
 }
 
-// SavePaymentHint stores a hint, filling in what an earlier one lacked.
+// SavePaymentHint stores a hint, filling in what an earlier one lacked. A
+// hint whose email is Erased — its supporter was erased — keeps no contact
+// details: saving h with Email Erased removes them, and once a hint is
+// Erased no later h brings them back.
 func (q Q) SavePaymentHint(ctx context.Context, h *PaymentHint) error {
+	erased := `(excluded.email = '` + Erased + `' OR payment_hints.email = '` + Erased + `')`
 	_, err := q.exec(ctx, `INSERT INTO payment_hints (payment_intent_id, customer_id, email, name, address, subscription_id, designation, is_donation, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (payment_intent_id) DO UPDATE SET
 			customer_id = CASE WHEN payment_hints.customer_id = '' THEN excluded.customer_id ELSE payment_hints.customer_id END,
-			email = CASE WHEN payment_hints.email = '' THEN excluded.email ELSE payment_hints.email END,
-			name = CASE WHEN payment_hints.name = '' THEN excluded.name ELSE payment_hints.name END,
-			address = CASE WHEN payment_hints.address = '' THEN excluded.address ELSE payment_hints.address END,
+			email = CASE WHEN `+erased+` THEN '`+Erased+`' WHEN payment_hints.email = '' THEN excluded.email ELSE payment_hints.email END,
+			name = CASE WHEN `+erased+` THEN '' WHEN payment_hints.name = '' THEN excluded.name ELSE payment_hints.name END,
+			address = CASE WHEN `+erased+` THEN '' WHEN payment_hints.address = '' THEN excluded.address ELSE payment_hints.address END,
 			subscription_id = CASE WHEN payment_hints.subscription_id = '' THEN excluded.subscription_id ELSE payment_hints.subscription_id END,
 			designation = CASE WHEN payment_hints.designation = '' THEN excluded.designation ELSE payment_hints.designation END,
 			is_donation = CASE WHEN excluded.is_donation = 1 THEN 1 ELSE payment_hints.is_donation END,
