@@ -185,7 +185,7 @@ func (s *Service) start(ctx context.Context, tx *store.Tx, req Request, id strin
 	}
 	if _, err := tx.PublishedImpactUpdate(ctx, run.Period); err != nil {
 		if domain.ErrorCode(err) == domain.ENOTFOUND {
-			return nil, domain.Errorf(domain.EINVALID, "no published impact update for %s: publish one before running statements", run.Period)
+			return nil, &NoImpactUpdateError{Period: run.Period}
 		}
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
