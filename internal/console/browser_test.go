@@ -162,11 +162,11 @@ func TestBrowser(t *testing.T) {
 	}
 	dry := recent[0]
 
-	// A rerun of one donor, with a reason and a confirmation.
+	// A rerun of one donor found by name, with a reason and a confirmation.
 	run(t, staff, "rerun one donor",
 		chromedp.Navigate(b.URL+"/console/runs/"+dry.ID),
 		chromedp.Click("#scope-donor", chromedp.ByQuery),
-		chromedp.SendKeys("#donor_id", alice.ID, chromedp.ByQuery),
+		chromedp.SendKeys("#donor", "alice exa", chromedp.ByQuery),
 		chromedp.SendKeys("#rerun-reason", "address corrected", chromedp.ByQuery),
 		chromedp.Click("#rerun-confirm", chromedp.ByQuery),
 		chromedp.Click(`form[action$="/rerun"] button`, chromedp.ByQuery),
