@@ -136,8 +136,9 @@ type Sample struct {
 	// Why it was picked, when not only for being early in the run: "a
 	// correction", "no postal address", "several currencies".
 	Why string
-	// SameAsSent is when the same letter was delivered before (unix
-	// seconds), for a letter made again by a forced run; 0 otherwise.
+	// SameAsSent is when the same letter had been delivered before this
+	// one was made (unix seconds): a letter made again by a forced run; 0
+	// otherwise.
 	SameAsSent int64
 }
 
@@ -153,6 +154,10 @@ const sampleScan = 200
 // caller's (each is a pure function of its snapshot).
 func (s *Service) Samples(ctx context.Context, runID string, n int) ([]Sample, error) {
 	jobs, err := s.Store.RunJobs(ctx, runID, "", sampleScan)
+	if err != nil {
+		return nil, fmt.Errorf("samples: %w", err)
+	}
+	run, err := s.Store.Run(ctx, runID)
 	if err != nil {
 		return nil, fmt.Errorf("samples: %w", err)
 	}
@@ -188,7 +193,9 @@ func (s *Service) Samples(ctx context.Context, runID string, n int) ([]Sample, e
 		picked[i].Statement, picked[i].Snapshot = st, snap
 		prev, err := s.Store.LastSentStatement(ctx, st.DonorID, st.Period)
 		switch {
-		case err == nil && prev.ID != st.ID && prev.ContentHash == st.ContentHash:
+		case err == nil && run.Force && prev.ID != st.ID && prev.ContentHash == st.ContentHash && prev.SentAt <= st.CreatedAt:
+			// Only a forced run makes a letter identical to one delivered;
+			// a later send of the same letter does not make this one a repeat.
 			picked[i].SameAsSent = prev.SentAt
 		case err != nil && domain.ErrorCode(err) != domain.ENOTFOUND:
 			return nil, fmt.Errorf("samples: %w", err)

@@ -94,6 +94,18 @@ func TestSamples(t *testing.T) {
 		if _, err := a.Runs.Run(ctx, quarter); err != nil {
 			t.Fatal(err)
 		}
+		// The first dry run's letters were made before any was sent: not repeats.
+		if got, _ = a.Runs.Samples(ctx, dry.ID, 1); len(got) != 1 || got[0].SameAsSent != 0 {
+			t.Errorf("a letter made before the send counts as a repeat: %+v", got)
+		}
+		forced, err := a.Runs.Run(ctx, with(quarter, func(r *runs.Request) { r.DryRun, r.Force = true, true }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ = a.Runs.Samples(ctx, forced.ID, 1); len(got) != 1 || got[0].SameAsSent == 0 {
+			t.Errorf("a forced dry run's letter is not said to be the one sent: %+v", got)
+		}
+
 		if _, err := a.Store.InsertDonation(ctx, &domain.Donation{DonorID: ids[1], ChargeID: "ch_late", Amount: 500, Currency: "gbp",
 			Status: domain.DonationSucceeded, Created: time.Date(2026, 9, 20, 12, 0, 0, 0, time.UTC).Unix(), UpdatedAt: 1}); err != nil {
 			t.Fatal(err)
