@@ -179,7 +179,10 @@ func describe(e store.AuditEntry, names map[string]string) auditLine {
 		case "statement":
 			l.What = append(l.What, text(", one statement"))
 		}
-		if flag("force") {
+		switch {
+		case flag("force") && flag("dry_run"):
+			l.What = append(l.What, text(", making again what was already sent"))
+		case flag("force"):
 			l.What = append(l.What, text(", sending again what was already sent"))
 		}
 		if id := e.Subject; strings.HasPrefix(id, "run_") {

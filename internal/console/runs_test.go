@@ -43,10 +43,14 @@ func TestRunInProgressPausedAndResumed(t *testing.T) {
 			t.Fatalf("%d runs, want the one", len(recent))
 		}
 		page := b.Get(t, op, r.Location)
-		for _, want := range []string{"already in progress", "Paused:", "MAIL FROM: 550 5.7.1 not allowed", "Nobody was marked bounced", `action="/console/runs/` + held.ID + `/resume"`} {
+		for _, want := range []string{"already in progress", "Paused:", "MAIL FROM: 550 5.7.1 not allowed", "Nobody was marked bounced", `action="/console/runs/` + held.ID + `/resume"`,
+			"<th>Eligible</th><td class=\"num\">2</td>", "<th>Waiting</th><td class=\"num\">2</td>", "A rerun can start once this run has finished."} {
 			if !strings.Contains(page.Body, want) {
 				t.Errorf("run page lacks %q", want)
 			}
+		}
+		if strings.Contains(page.Body, `/rerun"`) {
+			t.Error("an unfinished run offers a rerun, which could not start")
 		}
 		if vp := b.Get(t, viewer, "/console/runs/"+held.ID); strings.Contains(vp.Body, "/resume") {
 			t.Error("a viewer is offered the Resume button")
