@@ -89,7 +89,13 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 				run, err = a.Runs.Start(ctx, req)
 				var busy *runs.InProgressError
 				var force *runs.NeedsForceError
+				var many *runs.AmbiguousDonorError
 				switch {
+				case errors.As(err, &many):
+					for _, d := range many.Donors {
+						term.say("  %s  %s  %s\n", d.ID, firstOf(d.Name, "(no name)"), d.Email)
+					}
+					return fmt.Errorf("%s: --donor with one of the ids above", domain.ErrorMessage(err))
 				case errors.As(err, &busy) && busy.Same && busy.Run.Status == domain.RunRunning:
 					// The same request again — after a kill, or by a second
 					// person — finishes the run that is in progress.
@@ -124,6 +130,18 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 				}
 				fmt.Fprintf(stdout, "%s: %s\n", worth, run.Flags)
 			}
+			if c, err := a.Store.CountRun(ctx, run.ID); err == nil {
+				if e, ok := runs.WhyEmpty(run, c); ok {
+					lead, next := "nothing was sent", cliNextStep[e.Cause]
+					if run.DryRun {
+						lead = "no letter was made to look at"
+						if e.Cause == domain.SkipUnchanged {
+							next = "; add --force to make them anyway (a dry run still sends nothing)"
+						}
+					}
+					fmt.Fprintf(stdout, "%s: %s%s\n", lead, e.Sentence, next)
+				}
+			}
 			if run.Interrupted > 0 {
 				fmt.Fprintf(stdout, "%d sends were interrupted by a crash and sent again (possible duplicates)\n", run.Interrupted)
 			}
@@ -145,7 +163,7 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 	f.StringVar(&o.period, "period", "", "period, e.g. 2026-Q3, 2026-07, 2026 or 2026/27 (required, but with --statement or --resume)")
 	f.StringVar(&o.reason, "reason", "", "why this run is started, for the audit trail (required, but with --resume)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "render every letter but send nothing")
-	f.StringVar(&o.donor, "donor", "", "only this donor (email address or donor id)")
+	f.StringVar(&o.donor, "donor", "", "only this donor: their donor id, email address or name (found as the console's donor search finds people)")
 	f.BoolVar(&o.onlyFailed, "only-failed", false, "only donors whose letter for the period failed and was not delivered since")
 	f.BoolVar(&o.onlyUnsent, "only-unsent", false, "only donors with no delivered letter for the period (no corrections)")
 	f.BoolVar(&o.force, "force", false, "send even statements identical to one already delivered (never a letter whose net is zero or less)")
@@ -215,31 +233,38 @@ func bouncesCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra
 	return cmd
 }
 
-// writeSamples renders the first statements of a run into dir.
+// cliNextStep is what to do about a run that sent nothing, by its cause.
+var cliNextStep = map[string]string{
+	domain.SkipUnchanged: "; add --force to send again anyway",
+	domain.SkipBounced:   "; once the mailbox works, `impactd bounces clear EMAIL` and run again",
+	runs.EmptyFailed:     "; fix what failed, then run again with --only-failed",
+}
+
+// writeSamples renders a few of a run's statements (runs.Service.Samples
+// picks them) into dir.
 func writeSamples(ctx context.Context, a *app.App, runID, dir string, stdout io.Writer) error {
-	jobs, err := a.Store.RunJobs(ctx, runID, "", 50)
+	samples, err := a.Runs.Samples(ctx, runID, 3)
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("samples: %w", err)
 	}
-	n := 0
-	for _, j := range jobs {
-		if j.StatementID == "" || n == 3 {
-			continue
-		}
-		path := filepath.Join(dir, j.StatementID+".pdf")
+	for _, s := range samples {
+		path := filepath.Join(dir, s.Statement.ID+".pdf")
 		f, err := os.Create(path)
 		if err != nil {
 			return fmt.Errorf("samples: %w", err)
 		}
-		_, rerr := a.Runner.StatementPDF(ctx, j.StatementID, f)
+		_, rerr := a.Runner.StatementPDF(ctx, s.Statement.ID, f)
 		if err := errors.Join(rerr, f.Close()); err != nil {
 			return fmt.Errorf("samples: %w", err)
 		}
-		fmt.Fprintf(stdout, "sample: %s\n", path)
-		n++
+		why := ""
+		if s.Why != "" {
+			why = " (" + s.Why + ")"
+		}
+		fmt.Fprintf(stdout, "sample: %s%s\n", path, why)
 	}
 	return nil
 }

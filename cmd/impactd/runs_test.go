@@ -91,8 +91,27 @@ func TestRunCommand(t *testing.T) {
 			!strings.Contains(out, "run "+started+" succeeded: 5 eligible, 5 rendered, 5 sent") {
 			t.Fatalf("second start: %v\nstdout %q\nstderr %q", err, out, stderr)
 		}
-		if runs, _ := s.ListRuns(ctx, 10); len(runs) != 2 { // the dry run and the one run
+		if runs, _ := s.ListRuns(ctx, 10); len(runs) != 2 { // the dry run and the one run, so far
 			t.Fatalf("%d runs", len(runs))
+		}
+
+		// One donor by name: their letter is unchanged, so nothing is sent, and the command says why and what to do.
+		out, _, err = cli("run", "--period", "2026-Q3", "--reason", "asked", "--donor", "donor 3", "--quiet")
+		if err != nil || !strings.Contains(out, "nothing was sent: the donor already has this letter, unchanged; add --force to send again anyway") {
+			t.Errorf("one donor by name: %v\n%s", err, out)
+		}
+		out, _, err = cli("run", "--period", "2026-Q3", "--reason", "look", "--dry-run", "--quiet", "--samples", t.TempDir())
+		if err != nil || !strings.Contains(out, "no letter was made to look at: all 5 donors already have this letter, unchanged; add --force") || strings.Contains(out, "sample:") {
+			t.Errorf("dry run of a sent period: %v\n%s", err, out)
+		}
+		out, _, err = cli("run", "--period", "2026-Q3", "--reason", "look", "--dry-run", "--force", "--quiet", "--samples", t.TempDir())
+		if err != nil || strings.Count(out, "sample: ") != 3 || !strings.Contains(out, ".pdf (no postal address)") || strings.Contains(out, "no letter was made") {
+			t.Errorf("forced dry run's samples: %v\n%s", err, out)
+		}
+		_, stderr, err = cli("run", "--period", "2026-Q3", "--reason", "asked", "--donor", "donor", "--quiet")
+		if err == nil || !strings.Contains(err.Error(), "5 donors match that (") || !strings.Contains(err.Error(), "--donor with one of the ids above") ||
+			!strings.Contains(stderr, "Donor 4  donor-4@example.org") {
+			t.Errorf("several donors: %v\n%s", err, stderr)
 		}
 
 		js, err := s.RunJobs(ctx, started, "", 1)

@@ -58,7 +58,7 @@ func (c *Console) auditLines(ctx context.Context, es []store.AuditEntry) ([]audi
 	// The donors the entries name, in one query, to say them by name.
 	var ids []string
 	for _, e := range es {
-		for _, s := range append([]string{e.Subject}, strings.Fields(e.Detail)...) {
+		for _, s := range append(strings.Split(e.Subject, ","), strings.Fields(e.Detail)...) {
 			if strings.HasPrefix(strings.Trim(s, `",{}:`), "dnr_") {
 				ids = append(ids, strings.Trim(s, `",{}:`))
 			}
@@ -109,6 +109,8 @@ func who(actor string) (name, trigger string) {
 		return "The demo", "demo"
 	case actor == "console":
 		return "A staff member", ""
+	case actor == "impactd":
+		return "impactd", ""
 	case actor == "":
 		return "Someone", ""
 	}
@@ -177,7 +179,10 @@ func describe(e store.AuditEntry, names map[string]string) auditLine {
 		case "statement":
 			l.What = append(l.What, text(", one statement"))
 		}
-		if flag("force") {
+		switch {
+		case flag("force") && flag("dry_run"):
+			l.What = append(l.What, text(", making again what was already sent"))
+		case flag("force"):
 			l.What = append(l.What, text(", sending again what was already sent"))
 		}
 		if id := e.Subject; strings.HasPrefix(id, "run_") {
@@ -193,9 +198,44 @@ func describe(e store.AuditEntry, names map[string]string) auditLine {
 			}
 			l.What = append(l.What, text(fmt.Sprintf(", %d supporter%s to consider", int(n), s)))
 		}
-		if t := str("trigger"); t != "" && t != "console" && t != "cli" && t != e.Actor && l.Trigger == "" {
+		switch t := str("trigger"); {
+		case t == "cli" && !strings.HasSuffix(l.Who, "(command line)"):
+			l.Who += " (command line)"
+		case t == "api":
+			l.Who += " (API)"
+		case t != "" && t != "console" && t != "cli" && t != e.Actor && l.Trigger == "":
 			l.Trigger = t
 		}
+	case "run.pause":
+		take("worker", "taken_back")
+		l.What = append(l.What, text("paused "), runPart(e.Subject), text(": its remaining letters wait until someone resumes it"))
+		if n, ok := d["taken_back"].(float64); ok && n > 0 {
+			a := "address"
+			if n != 1 {
+				a = "addresses"
+			}
+			l.What = append(l.What, text(fmt.Sprintf(", and unmarked the %d %s it had marked bounced for the same fault", int(n), a)))
+		}
+		if l.Reason != "" {
+			l.What = append(l.What, text(". Why: "+l.Reason))
+			l.Reason = ""
+		}
+	case "run.resume":
+		take("paused_for")
+		l.What = append(l.What, text("resumed "), runPart(e.Subject))
+		if p := str("paused_for"); p != "" {
+			l.What = append(l.What, text(", which had paused because "+p))
+		}
+	case "bounce.clear":
+		l.What = append(l.What, text("cleared the bounce of the address of "))
+		ids := strings.Split(e.Subject, ",")
+		for i, id := range ids {
+			if i > 0 {
+				l.What = append(l.What, text(" and "))
+			}
+			l.What = append(l.What, donorPart(strings.TrimSpace(id), names))
+		}
+		l.What = append(l.What, text(": letters go to it again"))
 	case "statement.resend":
 		take("period", "scope", "donor_id", "statement_id", "dry_run", "force", "rerun_of")
 		l.What = append(l.What, text("sent a statement again"))

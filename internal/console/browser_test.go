@@ -101,15 +101,22 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	if os.Getenv(screenshotsEnv) != "1" {
 		return
 	}
-	var png []byte
-	run(t, ctx, "screenshot "+name, chromedp.FullScreenshot(&png, 80))
 	dir := filepath.Join("..", "..", "docs", "screenshots")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, name+".jpg"), png, 0o644); err != nil {
-		t.Fatal(err)
+	// At phone width, then at desktop width, then back to the phone.
+	for _, w := range []struct {
+		width  int64
+		suffix string
+	}{{390, ""}, {1280, "-1280"}} {
+		var png []byte
+		run(t, ctx, "screenshot "+name, chromedp.EmulateViewport(w.width, 844), chromedp.FullScreenshot(&png, 80))
+		if err := os.WriteFile(filepath.Join(dir, name+w.suffix+".jpg"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
+	run(t, ctx, "phone width", chromedp.EmulateViewport(390, 844))
 }
 
 // TestBrowser drives the console and the supporter pages in real headless
@@ -162,11 +169,11 @@ func TestBrowser(t *testing.T) {
 	}
 	dry := recent[0]
 
-	// A rerun of one donor, with a reason and a confirmation.
+	// A rerun of one donor found by name, with a reason and a confirmation.
 	run(t, staff, "rerun one donor",
 		chromedp.Navigate(b.URL+"/console/runs/"+dry.ID),
 		chromedp.Click("#scope-donor", chromedp.ByQuery),
-		chromedp.SendKeys("#donor_id", alice.ID, chromedp.ByQuery),
+		chromedp.SendKeys("#donor", "alice exa", chromedp.ByQuery),
 		chromedp.SendKeys("#rerun-reason", "address corrected", chromedp.ByQuery),
 		chromedp.Click("#rerun-confirm", chromedp.ByQuery),
 		chromedp.Click(`form[action$="/rerun"] button`, chromedp.ByQuery),
@@ -250,6 +257,12 @@ func TestBrowser(t *testing.T) {
 	if err != nil || !strings.Contains(next.Exceptions, `"unsubscribed":1`) {
 		t.Fatalf("next run: %+v %v", next, err)
 	}
+	// That dry run made nothing: its page says why and what to do.
+	run(t, staff, "empty dry run", chromedp.Navigate(b.URL+"/console/runs/"+next.ID), chromedp.WaitVisible("#empty-h", chromedp.ByQuery))
+	if got := text(t, staff); !strings.Contains(got, "This dry run made no letter to look at: 1 already has this letter, unchanged; 1 asked for no more letters.") {
+		t.Fatalf("empty dry run: %.600s", got)
+	}
+	shot(t, staff, "console-run-nothing-made")
 	run(t, person, "verify", chromedp.Navigate(b.URL+"/verify"),
 		chromedp.SendKeys("#code", domain.VerificationCode(mine.ContentHash), chromedp.ByQuery),
 		chromedp.Submit("#code", chromedp.ByQuery),

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -168,7 +169,13 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusInternalServerError {
 		c.o.Log.Error("console error", "method", r.Method, "route", r.Pattern, "err", err)
 	}
-	c.render(w, r, status, "error", view{Title: http.StatusText(status), Error: domain.ErrorMessage(err)})
+	v := view{Title: http.StatusText(status), Error: domain.ErrorMessage(err)}
+	var noUpdate *runs.NoImpactUpdateError
+	if errors.As(err, &noUpdate) {
+		v.Data = []part{text("Publish the figures for " + noUpdate.Period + " on "), {Text: "Impact updates", Href: "/console/impact"},
+			text(" (a draft is published from its page), then start the run again.")}
+	}
+	c.render(w, r, status, "error", v)
 }
 
 // audit records a staff action.

@@ -1,9 +1,7 @@
 package console_test
 
 import (
-	"bytes"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,18 +15,7 @@ import (
 // its rule and reason.
 func TestExceptionsPage(t *testing.T) {
 	b := webtest.Setup(t, storetest.SQLiteURL(t), webtest.Options{})
-	c := ingest.Charge{ID: "ch_xyz", Email: "x@example.org", Amount: 1000, Currency: "xyz", Created: time.Now()}
-	payload, err := ingest.EventJSON("evt_bad_currency", "charge.succeeded", time.Now(), c.Object())
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := httptest.NewRequest(http.MethodPost, "/webhooks/stripe", bytes.NewReader(payload))
-	req.Header.Set("Stripe-Signature", ingest.SignatureHeader(payload, "whsec_webtest", time.Now()))
-	rec := httptest.NewRecorder()
-	b.App.Webhook.ServeHTTP(rec, req)
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "rejected") {
-		t.Fatalf("webhook: %d %s", rec.Code, rec.Body)
-	}
+	reject(t, b, "evt_bad_currency", ingest.Charge{ID: "ch_xyz", Email: "x@example.org", Amount: 1000, Currency: "xyz", Created: time.Now()})
 	viewer := webtest.Client(t)
 	b.SignIn(t, viewer, webtest.Viewer)
 	r := b.Get(t, viewer, "/console/exceptions")

@@ -45,6 +45,13 @@ func TestAuditLogReadsAsSentences(t *testing.T) {
 		{Actor: "cli:maria", Action: "token.create", Subject: "tok_1", Detail: "viewer monthly report"},
 		{Actor: "staff:" + webtest.Admin, Action: "impact.publish", Subject: "upd_1", Reason: "approved by Head of Programmes"},
 		{Actor: "staff:" + webtest.Admin, Action: "gift_aid.claim_export", Subject: "claim_7", Detail: `{"gifts":12,"total":"£300.00"}`},
+		{Actor: "maria", Action: "run.start", Subject: "run_cli", Reason: "after the import",
+			Detail: `{"period":"2026-Q3","scope":"failed","dry_run":false,"force":false,"trigger":"cli","jobs":3}`},
+		{Actor: "impactd", Action: "run.pause", Subject: "run_def", Reason: "the mail relay refused to send: 550 5.7.1 sender not allowed",
+			Detail: `{"worker":"host-1.4242","taken_back":2}`},
+		{Actor: "staff:" + webtest.Operator, Action: "run.resume", Subject: "run_def", Reason: "relay fixed",
+			Detail: `{"paused_for":"the mail relay refused to send: 550 5.7.1 sender not allowed"}`},
+		{Actor: "staff:" + webtest.Operator, Action: "bounce.clear", Subject: alice.ID + "," + bob.ID, Reason: "mailbox full, now emptied"},
 	} {
 		e.CreatedAt = at
 		if err := b.App.Store.Audit(ctx, &e); err != nil {
@@ -65,12 +72,16 @@ func TestAuditLogReadsAsSentences(t *testing.T) {
 		webtest.Admin + " published impact update upd_1, approved by Head of Programmes.",
 		webtest.Admin + " gift aid claim export claim_7. gifts: 12 · total: £300.00",
 		"3 Nov 2026",
+		"maria (command line) started a run of 2026-Q3 (July to September 2026), only the letters that failed: run_cli, 3 supporters to consider. Reason: “after the import”",
+		"impactd paused run_def: its remaining letters wait until someone resumes it, and unmarked the 2 addresses it had marked bounced for the same fault. Why: the mail relay refused to send: 550 5.7.1 sender not allowed.",
+		webtest.Operator + " resumed run_def, which had paused because the mail relay refused to send: 550 5.7.1 sender not allowed. Reason: “relay fixed”",
+		webtest.Operator + " cleared the bounce of the address of Alice Example and Bob Sample: letters go to it again. Reason: “mailbox full, now emptied”",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("audit log lacks %q\n%s", want, got)
 		}
 	}
-	for _, raw := range []string{`{"`, "donor.merge", "run.start", `"dry_run"`} {
+	for _, raw := range []string{`{"`, "donor.merge", "run.start", `"dry_run"`, "run.pause", "run.resume", "bounce.clear", "host-1.4242", "paused for:"} {
 		if strings.Contains(got, raw) {
 			t.Errorf("audit log shows raw %q:\n%s", raw, got)
 		}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
@@ -13,6 +13,7 @@ import (
 	"impactd/internal/period"
 	"impactd/internal/runs"
 	"impactd/internal/store"
+	"impactd/internal/webui"
 )
 
 // The run pages: the dashboard (next scheduled run, start a run, recent
@@ -121,18 +122,23 @@ func (c *Console) StartRun() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		c.start(w, r, runs.Request{Period: r.PostFormValue("period"), Reason: reason, DryRun: r.PostFormValue("dry_run") == "yes"}, "run-started")
+		c.start(w, r, runs.Request{Period: r.PostFormValue("period"), Reason: reason, DryRun: r.PostFormValue("dry_run") == "yes"}, "run-started", nil)
 	})
 }
 
 // start hands a request to the runs service and shows the run: the new
 // one, or the unfinished run of the period that kept it from starting.
-func (c *Console) start(w http.ResponseWriter, r *http.Request, req runs.Request, done string) {
+// Any other refusal goes to failed when set, else to the error page.
+func (c *Console) start(w http.ResponseWriter, r *http.Request, req runs.Request, done string, failed func(error)) {
 	req.Trigger, req.Actor = "console", actor(r.Context())
 	run, err := c.o.Runs.Start(r.Context(), req)
 	var busy *runs.InProgressError
 	if errors.As(err, &busy) {
 		redirect(w, r, "/console/runs/"+busy.Run.ID+"?done=in-progress")
+		return
+	}
+	if err != nil && failed != nil {
+		failed(err)
 		return
 	}
 	if err != nil {
@@ -142,22 +148,53 @@ func (c *Console) start(w http.ResponseWriter, r *http.Request, req runs.Request
 	redirect(w, r, "/console/runs/"+run.ID+"?done="+done)
 }
 
-type exception struct {
-	Reason string
-	Count  int
-}
-
 type runData struct {
-	Run        runRow
+	Run       runRow
+	DonorName string // the donor of a one-donor run, by name
+	// Empty says why the run, finished, sent (a dry run: made) nothing.
+	Empty      *emptyRun
 	Exceptions []exception
 	Failures   []store.FailedDelivery
 	// Unmade are the letters that could not be made (template errors).
 	Unmade []domain.Job
+	// Samples are a few of the run's letters, to look at.
+	Samples []sampleLetter
+	Form    rerunForm
 }
 
-// RunPage shows one run: counts, why it is paused, exceptions by reason,
-// letters that could not be made, failed deliveries with the mail server's
-// answer, and rerun and resume forms for operators.
+// runPage gathers what the run page shows.
+func (c *Console) runPage(ctx context.Context, run *domain.Run, form rerunForm) (runData, bool, error) {
+	rows, running, err := c.runRows(ctx, []domain.Run{*run})
+	if err != nil {
+		return runData{}, false, err
+	}
+	d := runData{Run: rows[0], Form: form}
+	ex := d.Run.Counts.SkippedBy
+	if !run.Unfinished() {
+		ex = nil
+		_ = json.Unmarshal([]byte(run.Exceptions), &ex) // a malformed report shows as empty
+	}
+	d.Exceptions = exceptions(run, ex)
+	d.Empty = whyEmpty(run, d.Run.Counts)
+	if d.DonorName, err = c.runDonorName(ctx, run); err != nil {
+		return runData{}, false, err
+	}
+	if d.Failures, err = c.o.Store.FailedDeliveries(ctx, run.ID, 200); err != nil {
+		return runData{}, false, err
+	}
+	if d.Unmade, err = c.o.Store.FailedJobs(ctx, run.ID, 200); err != nil {
+		return runData{}, false, err
+	}
+	if d.Samples, err = c.samples(ctx, run.ID); err != nil {
+		return runData{}, false, err
+	}
+	return d, running, nil
+}
+
+// RunPage shows one run: counts, why it is paused or sent nothing and what
+// to do next, exceptions by reason, a few of its letters, letters that could
+// not be made, failed deliveries with the mail server's answer, and rerun
+// and resume forms for operators.
 func (c *Console) RunPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		run, err := c.o.Store.Run(r.Context(), r.PathValue("id"))
@@ -165,26 +202,8 @@ func (c *Console) RunPage() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		rows, running, err := c.runRows(r.Context(), []domain.Run{*run})
+		d, running, err := c.runPage(r.Context(), run, defaultForm(run, r.URL.Query()))
 		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		d := runData{Run: rows[0]}
-		ex := d.Run.Counts.SkippedBy
-		if !run.Unfinished() {
-			ex = nil
-			_ = json.Unmarshal([]byte(run.Exceptions), &ex) // a malformed report shows as empty
-		}
-		for k, n := range ex {
-			d.Exceptions = append(d.Exceptions, exception{k, n})
-		}
-		sort.Slice(d.Exceptions, func(i, j int) bool { return d.Exceptions[i].Reason < d.Exceptions[j].Reason })
-		if d.Failures, err = c.o.Store.FailedDeliveries(r.Context(), run.ID, 200); err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		if d.Unmade, err = c.o.Store.FailedJobs(r.Context(), run.ID, 200); err != nil {
 			c.fail(w, r, err)
 			return
 		}
@@ -196,7 +215,11 @@ func (c *Console) RunPage() http.Handler {
 	})
 }
 
-// Rerun reruns a run: all of its period, its failed statements, or one donor (operators).
+// Rerun reruns a run: all of its period, its failed statements, or one
+// donor, found by name, email address or id (operators). When the donor
+// typed matches several people, or the rerun cannot start, the run page
+// comes back with the form as it was filled in and says why; several
+// matches are listed to pick from.
 func (c *Console) Rerun() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		run, err := c.o.Store.Run(r.Context(), r.PathValue("id"))
@@ -204,23 +227,54 @@ func (c *Console) Rerun() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
+		form := formFrom(r)
 		reason, err := formReason(r)
 		if err != nil {
-			c.fail(w, r, err)
+			c.rerunAgain(w, r, run, form, err)
 			return
 		}
 		req := runs.Request{Period: run.Period, RerunOf: run.ID, Reason: reason, Action: "run.rerun",
-			Scope: r.PostFormValue("scope"), Force: r.PostFormValue("force") == "yes", DryRun: r.PostFormValue("dry_run") == "yes"}
+			Scope: form.Scope, Force: form.Force, DryRun: form.DryRun}
 		switch req.Scope {
 		case domain.RunScopePeriod, domain.RunScopeFailed:
 		case domain.RunScopeDonor:
-			req.Donor = r.PostFormValue("donor_id")
+			req.Donor = form.Donor
 		default:
-			c.fail(w, r, domain.Errorf(domain.EINVALID, "Choose what to rerun."))
+			c.rerunAgain(w, r, run, form, domain.Errorf(domain.EINVALID, "Choose what to rerun."))
 			return
 		}
-		c.start(w, r, req, "rerun-started")
+		c.start(w, r, req, "rerun-started", func(err error) { c.rerunAgain(w, r, run, form, err) })
 	})
+}
+
+// rerunAgain shows the run page again with the rerun form as it was posted
+// and why it did not start: with the donors to pick from when the one typed
+// matches several. Internal errors get the error page.
+func (c *Console) rerunAgain(w http.ResponseWriter, r *http.Request, run *domain.Run, form rerunForm, cause error) {
+	status := webui.Status(cause)
+	if status == http.StatusInternalServerError {
+		c.fail(w, r, cause)
+		return
+	}
+	msg := domain.ErrorMessage(cause)
+	var many *runs.AmbiguousDonorError
+	if errors.As(cause, &many) {
+		form.Query, form.Candidates, form.More = form.Donor, many.Donors, many.Total-len(many.Donors)
+		n := fmt.Sprint(many.Total)
+		if many.More {
+			n = "More than " + n
+		}
+		msg = n + " donors match “" + form.Donor + "”: pick one below."
+		if many.SharedEmail {
+			msg = "Several donors have the address “" + form.Donor + "”: pick one below (or merge them, if they are one person)."
+		}
+	}
+	d, _, err := c.runPage(r.Context(), run, form)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.render(w, r, status, "run", view{Title: "Run " + run.Period, Nav: "dashboard", Error: msg, Data: d})
 }
 
 // Resend sends a statement again, as it is (operators).
@@ -237,7 +291,7 @@ func (c *Console) Resend() http.Handler {
 			return
 		}
 		c.start(w, r, runs.Request{Scope: domain.RunScopeStatement, StatementID: st.ID, RerunOf: st.RunID, Reason: reason,
-			Action: "statement.resend", Force: true}, "resent")
+			Action: "statement.resend", Force: true}, "resent", nil)
 	})
 }
 

@@ -46,14 +46,12 @@ func (d Deps) runView(r *http.Request, id string) (*runView, error) {
 	}
 	v := &runView{Run: run, Counts: c}
 	if run.DryRun {
-		jobs, err := d.Store.RunJobs(r.Context(), id, "", 20)
+		ss, err := d.Runs.Samples(r.Context(), id, 3)
 		if err != nil {
 			return nil, err
 		}
-		for _, j := range jobs {
-			if j.StatementID != "" && len(v.Samples) < 3 {
-				v.Samples = append(v.Samples, sample{StatementID: j.StatementID, PDF: "/api/v1/statements/" + j.StatementID + "/pdf"})
-			}
+		for _, s := range ss {
+			v.Samples = append(v.Samples, sample{StatementID: s.Statement.ID, PDF: "/api/v1/statements/" + s.Statement.ID + "/pdf"})
 		}
 	}
 	return v, nil

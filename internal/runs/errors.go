@@ -62,3 +62,18 @@ func (e *NeedsForceError) Error() string { return e.Unwrap().Error() }
 func (e *NeedsForceError) Unwrap() error {
 	return domain.Errorf(domain.ECONFLICT, "statement %s was delivered on %s: sending it again needs force", e.StatementID, e.DeliveredOn)
 }
+
+// NoImpactUpdateError refuses a run of a period that has no published
+// impact update: a letter without the period's figures is not sent.
+// Adapters offer the way to one (the console links its impact updates).
+type NoImpactUpdateError struct {
+	Period string
+}
+
+// Error says what is missing and what to do.
+func (e *NoImpactUpdateError) Error() string { return e.Unwrap().Error() }
+
+// Unwrap gives the coded error.
+func (e *NoImpactUpdateError) Unwrap() error {
+	return domain.Errorf(domain.EINVALID, "no published impact update for %s: publish one before running statements", e.Period)
+}

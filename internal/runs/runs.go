@@ -28,7 +28,6 @@ import (
 	"time"
 
 	"impactd/internal/domain"
-	"impactd/internal/ingest"
 	"impactd/internal/period"
 	"impactd/internal/store"
 	"impactd/internal/wording"
@@ -62,8 +61,8 @@ type Request struct {
 	Period string
 	// Scope is domain.RunScope*; "" is the whole period.
 	Scope string
-	// Donor names the donor of a RunScopeDonor run: a donor id, or an email
-	// address that belongs to exactly one donor.
+	// Donor names the donor of a RunScopeDonor run as a person typed it: a
+	// donor id, an email address, or (part of) a name; see FindDonor.
 	Donor string
 	// StatementID is the stored statement a RunScopeStatement run sends
 	// again, as it is.
@@ -161,9 +160,11 @@ func (s *Service) start(ctx context.Context, tx *store.Tx, req Request, id strin
 		}
 		run.Period = p.String()
 		if req.Scope == domain.RunScopeDonor {
-			if run.DonorID, err = s.donorID(ctx, tx.Q, req.Donor); err != nil {
+			d, err := findDonor(ctx, tx.Q, req.Donor)
+			if err != nil {
 				return nil, err
 			}
+			run.DonorID = d.ID
 		}
 	case domain.RunScopeStatement:
 		st, err := tx.Statement(ctx, req.StatementID)
@@ -184,7 +185,7 @@ func (s *Service) start(ctx context.Context, tx *store.Tx, req Request, id strin
 	}
 	if _, err := tx.PublishedImpactUpdate(ctx, run.Period); err != nil {
 		if domain.ErrorCode(err) == domain.ENOTFOUND {
-			return nil, domain.Errorf(domain.EINVALID, "no published impact update for %s: publish one before running statements", run.Period)
+			return nil, &NoImpactUpdateError{Period: run.Period}
 		}
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -247,39 +248,6 @@ func ParsePeriod(s string) (period.Period, error) {
 		return period.Period{}, domain.Errorf(domain.EINVALID, "%v: want e.g. 2026-Q3 (a quarter), 2026-07, 2026 or 2026/27", err)
 	}
 	return p, nil
-}
-
-// donorID resolves a donor id or an email address to one donor's id.
-func (s *Service) donorID(ctx context.Context, q store.Q, who string) (string, error) {
-	who = strings.TrimSpace(who)
-	if who == "" {
-		return "", domain.Errorf(domain.EINVALID, "a one-donor run needs the donor: a donor id or their email address")
-	}
-	if !strings.Contains(who, "@") {
-		d, err := q.Donor(ctx, who)
-		if err != nil {
-			if domain.ErrorCode(err) == domain.ENOTFOUND {
-				return "", domain.Errorf(domain.ENOTFOUND, "no donor has the id %q", who)
-			}
-			return "", err
-		}
-		return d.ID, nil
-	}
-	ds, err := q.DonorsByEmail(ctx, ingest.NormaliseEmail(who))
-	if err != nil {
-		return "", err
-	}
-	switch len(ds) {
-	case 0:
-		return "", domain.Errorf(domain.ENOTFOUND, "no donor has that email address")
-	case 1:
-		return ds[0].ID, nil
-	}
-	ids := make([]string, len(ds))
-	for i, d := range ds {
-		ids[i] = d.ID
-	}
-	return "", domain.Errorf(domain.EINVALID, "several donors have that email address (%s): give a donor id", strings.Join(ids, ", "))
 }
 
 // resendable says whether a stored statement may be sent again as it is.

@@ -249,7 +249,7 @@ func TestRequests(t *testing.T) {
 			{"unknown scope", with(quarter, func(r *runs.Request) { r.Scope = "everyone" }), domain.EINVALID, `unknown run scope "everyone"`},
 			{"no published update", with(quarter, func(r *runs.Request) { r.Period = "2026-Q1" }), domain.EINVALID, "no published impact update for 2026-Q1"},
 			{"unknown donor id", with(quarter, func(r *runs.Request) { r.Scope, r.Donor = domain.RunScopeDonor, "dnr_nobody" }), domain.ENOTFOUND, `no donor has the id "dnr_nobody"`},
-			{"unknown donor email", with(quarter, func(r *runs.Request) { r.Scope, r.Donor = domain.RunScopeDonor, "nobody@example.org" }), domain.ENOTFOUND, "no donor has that email address"},
+			{"unknown donor email", with(quarter, func(r *runs.Request) { r.Scope, r.Donor = domain.RunScopeDonor, "nobody@example.org" }), domain.ENOTFOUND, "no donor's name or email address matches that"},
 			{"two donors share the email", with(quarter, func(r *runs.Request) { r.Scope, r.Donor = domain.RunScopeDonor, "Donor-0@Example.org" }), domain.EINVALID, "several donors have that email address"},
 			{"resend without force", runs.Request{Scope: domain.RunScopeStatement, StatementID: sts[0].ID, Reason: "lost it"}, domain.ECONFLICT, "was delivered on"},
 		}
