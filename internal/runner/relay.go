@@ -51,7 +51,11 @@ type relayState struct {
 	gate   gate
 	mu     sync.Mutex
 	streak map[string]bool // runs whose breaker may be counting: a success ends the streaks
-	paused map[string]bool // runs known to be paused: their claimed jobs go back unsent
+	// paused are the runs known to be paused, with when this process
+	// learnt it: their jobs claimed before then go back unsent. A job
+	// claimed after it was claimed from a running run (claims skip paused
+	// ones): the run was resumed in the meantime.
+	paused map[string]time.Time
 }
 
 // mayStreak reports whether a run's breaker may be counting failures.
@@ -75,11 +79,13 @@ func (s *relayState) setStreak(runID string, on bool) {
 	}
 }
 
-// isPaused reports whether a run is known to be paused.
-func (s *relayState) isPaused(runID string) bool {
+// pausedSince reports whether a run is known to have paused after a job
+// of it was claimed at claimed.
+func (s *relayState) pausedSince(runID string, claimed time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.paused[runID]
+	at, ok := s.paused[runID]
+	return ok && !at.Before(claimed)
 }
 
 // markPaused records that a run paused, and wakes the sends held at the
@@ -87,9 +93,11 @@ func (s *relayState) isPaused(runID string) bool {
 func (s *relayState) markPaused(runID string) {
 	s.mu.Lock()
 	if s.paused == nil {
-		s.paused = map[string]bool{}
+		s.paused = map[string]time.Time{}
 	}
-	s.paused[runID] = true
+	if _, ok := s.paused[runID]; !ok {
+		s.paused[runID] = time.Now()
+	}
 	s.mu.Unlock()
 	s.gate.wakeAll()
 }
@@ -100,10 +108,13 @@ func (s *relayState) markPaused(runID string) {
 func (s *relayState) seen(paused, streaks []string) {
 	s.mu.Lock()
 	woke := false
-	next := map[string]bool{}
+	next := map[string]time.Time{}
 	for _, id := range paused {
-		next[id] = true
-		woke = woke || !s.paused[id]
+		at, ok := s.paused[id]
+		if !ok {
+			at, woke = time.Now(), true
+		}
+		next[id] = at
 	}
 	s.paused = next
 	if s.streak == nil {

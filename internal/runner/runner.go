@@ -287,6 +287,7 @@ func (r *Runner) worker(ctx, jobCtx context.Context, runID string, stop <-chan s
 		}
 		var jobs []domain.Job
 		var err error
+		claimed := time.Now()
 		if r.sh.live.held() {
 			now := r.Clock.Now()
 			// A few jobs per claim: one claim transaction (and, on
@@ -307,7 +308,7 @@ func (r *Runner) worker(ctx, jobCtx context.Context, runID string, stop <-chan s
 		default:
 			idle = r.Options.Poll
 		}
-		r.work(jobCtx, jobs, st)
+		r.work(jobCtx, jobs, st, claimed)
 		for i := range jobs {
 			if !slices.Contains(ended, jobs[i].RunID) {
 				ended = append(ended, jobs[i].RunID)

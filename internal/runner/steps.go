@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"impactd/internal/domain"
 	"impactd/internal/mail"
@@ -26,13 +27,14 @@ type job struct {
 	st    *domain.Statement
 	// stored is set once st is in the database: a job taken over after a
 	// crash finds its statement stored; a new one is stored with its attempt.
-	stored bool
-	snap   *domain.Snapshot
-	key    string // the letter's domain.LetterKey
-	pdf    bytes.Buffer
-	msg    *mail.Message
-	dl     *domain.Delivery
-	stop   *stopper // the Work call's: set when the process is told to stop
+	stored  bool
+	snap    *domain.Snapshot
+	key     string // the letter's domain.LetterKey
+	pdf     bytes.Buffer
+	msg     *mail.Message
+	dl      *domain.Delivery
+	stop    *stopper  // the Work call's: set when the process is told to stop
+	claimed time.Time // when the job was claimed, by this process's clock
 }
 
 // work carries a claimed batch of jobs as far as they go now: each is
@@ -52,10 +54,10 @@ type job struct {
 // to the relay are put back unsent rather than sent: an outcome that could
 // not be recorded before the process ends is the one way a letter goes
 // twice, and there is no need to risk it for a letter not yet sent.
-func (r *Runner) work(ctx context.Context, jobs []domain.Job, stop *stopper) {
+func (r *Runner) work(ctx context.Context, jobs []domain.Job, stop *stopper, claimed time.Time) {
 	var ready []*job
 	for i := range jobs {
-		jb := &job{Job: &jobs[i], log: r.Log.With("run_id", jobs[i].RunID, "donor_id", jobs[i].DonorID), stop: stop}
+		jb := &job{Job: &jobs[i], log: r.Log.With("run_id", jobs[i].RunID, "donor_id", jobs[i].DonorID), stop: stop, claimed: claimed}
 		ok, err := r.prepare(ctx, jb)
 		if err != nil {
 			r.failed(ctx, jb, err)
@@ -99,7 +101,7 @@ func (r *Runner) work(ctx context.Context, jobs []domain.Job, stop *stopper) {
 			// ended in recordAttempts: another run holds the letter
 		case stop.stopping():
 			r.putBack(ctx, jb, "impactd was stopping")
-		case r.sh.relay.isPaused(jb.RunID):
+		case r.sh.relay.pausedSince(jb.RunID, jb.claimed):
 			r.putBack(ctx, jb, "the run paused")
 		default:
 			r.deliver(ctx, jb)
@@ -342,7 +344,7 @@ func (r *Runner) deliver(ctx context.Context, jb *job) {
 		switch {
 		case jb.stop.stopping():
 			return "impactd was stopping"
-		case r.sh.relay.isPaused(jb.RunID):
+		case r.sh.relay.pausedSince(jb.RunID, jb.claimed):
 			return "the run paused"
 		}
 		return ""
