@@ -98,18 +98,6 @@ func (s *relaySwitch) up() error {
 	return fmt.Errorf("relay not back on %s: %w", s.addr, err)
 }
 
-// closedPort is an address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // untouched checks that a paused run's jobs are all open, none failed and
 // none has used a send attempt, and that nobody is marked bounced.
 func untouched(t *testing.T, b bundle, runID string, donors int) {
