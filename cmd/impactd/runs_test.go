@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -142,6 +143,49 @@ func TestRunCommand(t *testing.T) {
 		audit, _ := s.AuditLog(ctx, 1)
 		if len(audit) != 1 || audit[0].Action != "bounce.clear" || audit[0].Actor != "tester" || audit[0].Reason != "mailbox fixed" {
 			t.Errorf("audit: %+v", audit)
+		}
+	})
+}
+
+// TestRunCommandRelayDown: `impactd run` with nothing listening at the
+// relay's address says the run paused and why, and that nobody was
+// bounced; once a relay listens there, `impactd run --resume` sends every
+// letter once.
+func TestRunCommandRelayDown(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		seedRun(t, dbURL, 4)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		env := map[string]string{"IMPACTD_DATABASE_URL": dbURL, "IMPACTD_SMTP_URL": "smtp://" + addr + "?tls=none", "IMPACTD_SCHEDULE": "off",
+			"IMPACTD_LOG_LEVEL": "error", "IMPACTD_RELAY_DOWN_AFTER": "2", "USER": "tester"}
+		getenv := func(k string) string { return env[k] }
+		cli := func(args ...string) (string, error) {
+			var out bytes.Buffer
+			err := run(ctx, args, getenv, &out, io.Discard)
+			return out.String(), err
+		}
+		_, err = cli("run", "--period", "2026-Q3", "--reason", "quarterly", "--quiet")
+		if err == nil || !strings.Contains(err.Error(), "paused: the mail relay could not be reached (2 tries in a row)") ||
+			!strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "nobody was marked bounced") {
+			t.Fatalf("run with the relay down: %v", err)
+		}
+		runID := strings.Fields(strings.TrimPrefix(err.Error(), "run "))[0]
+		sink, err := smtpsink.StartWith(smtpsink.Options{Addr: addr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sink.Close()
+		out, err := cli("run", "--resume", runID, "--reason", "relay started", "--quiet")
+		if err != nil || !strings.Contains(out, "succeeded: 4 eligible, 4 rendered, 4 sent, 0 failed") {
+			t.Fatalf("resume: %q %v", out, err)
+		}
+		if sink.Count() != 4 || len(sink.ByRecipient()) != 4 {
+			t.Errorf("the relay took %d letters for %d supporters", sink.Count(), len(sink.ByRecipient()))
 		}
 	})
 }

@@ -116,6 +116,7 @@ func RunnerOptions(cfg *config.Config) runner.Options {
 	return runner.Options{
 		Workers: cfg.Workers, SendRate: cfg.SendRate, MaxAttempts: cfg.SendAttempts, RetryBackoff: cfg.RetryBackoff,
 		Lease: cfg.JobLease, TakeoverGrace: cfg.TakeoverGrace, BreakerFailures: breaker, StaffEmail: cfg.StaffEmail,
+		RelayDownAfter: cfg.RelayDownAfter, ShutdownGrace: cfg.ShutdownGrace,
 	}
 }
 

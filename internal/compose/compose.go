@@ -96,7 +96,8 @@ func (c *Composer) Summary(run *domain.Run, renderFailures []domain.Job, to stri
 		fmt.Fprintf(&b, "Interrupted sends (possible duplicates): %d\n", run.Interrupted)
 	}
 	if run.Pauses > 0 {
-		fmt.Fprintf(&b, "Paused %d time(s), last because: %s\n", run.Pauses, run.PauseReason)
+		fmt.Fprintf(&b, "Paused %d time(s) for the mail relay (nobody was marked bounced, failed or charged a send attempt for it), the last time because: %s\n",
+			run.Pauses, run.PauseReason)
 	}
 	worth := "Sent, but worth a look"
 	if run.DryRun {
@@ -119,7 +120,8 @@ func (c *Composer) Summary(run *domain.Run, renderFailures []domain.Job, to stri
 func (c *Composer) Paused(run *domain.Run, counts domain.RunCounts, to string, now time.Time) *mail.Message {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Statement run %s for %s is paused: %s\n\n", run.ID, run.Period, run.PauseReason)
-	fmt.Fprintf(&b, "Nobody was marked bounced for it. %d of %d letters are sent; the rest wait.\n", counts.Sent, counts.Eligible)
+	fmt.Fprintf(&b, "Nobody was marked bounced for it, and no letter failed or used a send attempt for it. %d of %d letters are sent; the rest wait.\n",
+		counts.Sent, counts.Eligible)
 	fmt.Fprintf(&b, "Once the mail relay is fixed, resume the run:\n\n  impactd run --resume %s\n\nor press Resume on %s/console/runs/%s\n", run.ID, c.BaseURL, run.ID)
 	return &mail.Message{From: c.Sender.From, FromName: c.Sender.FromName, To: to,
 		Subject: fmt.Sprintf("impactd run %s paused: %d of %d sent", run.Period, counts.Sent, counts.Eligible),

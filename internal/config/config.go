@@ -67,6 +67,8 @@ type Config struct {
 	JobLease        time.Duration
 	TakeoverGrace   time.Duration
 	BreakerFailures int // 0: no circuit breaker
+	RelayDownAfter  int
+	ShutdownGrace   time.Duration
 	StaffEmail      string
 
 	// HSTS is the Strict-Transport-Security value sent with every response;
@@ -124,7 +126,9 @@ var Vars = []Var{
 	{"IMPACTD_RETRY_BACKOFF", "1m", "Delay before the first retry of a temporary mail error; it doubles each time (at most 1h), with ±20% jitter.", false},
 	{"IMPACTD_JOB_LEASE", "2m", "How long a claimed job belongs to its process if its liveness cannot be checked; a crashed process's jobs are normally taken over within `IMPACTD_TAKEOVER_GRACE`.", false},
 	{"IMPACTD_TAKEOVER_GRACE", "10s", "How long a worker must look dead (its PostgreSQL advisory lock or SQLite lock file free) before its jobs are taken over; rides out a database restart.", false},
-	{"IMPACTD_BREAKER_FAILURES", "10", "A run pauses after this many failed sends in a row to different recipients (permanent refusals, or the relay unreachable); `0` never pauses for that. A relay that refuses the sender pauses it at once.", false},
+	{"IMPACTD_BREAKER_FAILURES", "10", "A run pauses after this many permanent refusals in a row to different recipients, counted across every replica, and the streak's bounces are taken back; `0` never pauses for that. A relay that refuses the sender, our credentials or TLS pauses it at once.", false},
+	{"IMPACTD_RELAY_DOWN_AFTER", "3", "A run pauses after this many failed tries in a row to reach the mail relay (connection refused, DNS, a timeout while connecting), counted across every replica; each process tries again after 1 s, then 2 s, 4 s… Nobody's send attempts are used up meanwhile.", false},
+	{"IMPACTD_SHUTDOWN_GRACE", "10s", "How long a process told to stop keeps trying to record send outcomes while the database is away; after it, an unrecorded one is left to be counted interrupted and sent again under the same Message-ID.", false},
 	{"IMPACTD_SQLITE_BUSY_TIMEOUT", "10s", "How long SQLite waits for another process's lock before the statement is retried.", false},
 	{"IMPACTD_STAFF_EMAIL", "", "Where each run's summary is emailed; none when unset.", false},
 	{"IMPACTD_HSTS", "off", "`off`, `on` (a year) or a duration such as `8760h`: send `Strict-Transport-Security` with that max-age. Only for HTTPS deployments: needs an `https://` `IMPACTD_BASE_URL`.", false},
@@ -302,6 +306,10 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.JobLease = duration("IMPACTD_JOB_LEASE", time.Second)
 	c.TakeoverGrace = duration("IMPACTD_TAKEOVER_GRACE", 100*time.Millisecond)
 	c.SQLiteBusyTimeout = duration("IMPACTD_SQLITE_BUSY_TIMEOUT", time.Millisecond)
+	c.ShutdownGrace = duration("IMPACTD_SHUTDOWN_GRACE", 10*time.Millisecond)
+	if c.RelayDownAfter, err = strconv.Atoi(get("IMPACTD_RELAY_DOWN_AFTER")); err != nil || c.RelayDownAfter < 1 || c.RelayDownAfter > 1000 {
+		errs = append(errs, fmt.Errorf("IMPACTD_RELAY_DOWN_AFTER %q: want a whole number from 1 to 1000", get("IMPACTD_RELAY_DOWN_AFTER")))
+	}
 	if c.BreakerFailures, err = strconv.Atoi(get("IMPACTD_BREAKER_FAILURES")); err != nil || c.BreakerFailures < 0 || c.BreakerFailures > 100000 {
 		errs = append(errs, fmt.Errorf("IMPACTD_BREAKER_FAILURES %q: want a whole number, 0 to turn the breaker off", get("IMPACTD_BREAKER_FAILURES")))
 	}

@@ -2,11 +2,15 @@ package mail_test
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -49,7 +53,15 @@ func TestClassify(t *testing.T) {
 		{"greeting 554", se("connect", 554, "5.7.1"), mail.FaultRelay},
 		{"greeting 421", se("connect", 421, ""), mail.FaultUnreachable},
 		{"connection refused", &mail.SendError{Op: "connect", Temporary: true, Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, mail.FaultUnreachable},
+		{"DNS lookup failed", &mail.SendError{Op: "connect", Temporary: true, Err: &net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "smtp.example.invalid", IsNotFound: true}}}, mail.FaultUnreachable},
+		{"timed out while connecting", &mail.SendError{Op: "connect", Temporary: true, Err: &net.OpError{Op: "dial", Err: os.ErrDeadlineExceeded}}, mail.FaultUnreachable},
+		{"no greeting in time", &mail.SendError{Op: "connect", Temporary: true, Err: fmt.Errorf("read: %w", os.ErrDeadlineExceeded)}, mail.FaultUnreachable},
+		{"connection reset at MAIL FROM", &mail.SendError{Op: "MAIL FROM", Temporary: true, Err: &net.OpError{Op: "read", Err: syscall.ECONNRESET}}, mail.FaultUnreachable},
+		{"connection closed at RCPT TO", &mail.SendError{Op: "RCPT TO", Temporary: true, Err: io.EOF}, mail.FaultUnreachable},
+		{"MAIL FROM 421 shutting down", se("MAIL FROM", 421, "4.3.2"), mail.FaultUnreachable},
+		{"RCPT 421 closing", se("RCPT TO", 421, ""), mail.FaultUnreachable},
 		{"connection reset mid-DATA", &mail.SendError{Op: "DATA", Temporary: true, Err: io.ErrUnexpectedEOF}, mail.FaultTemporary},
+		{"TLS spoken to a plain server", &mail.SendError{Op: "connect", Temporary: true, Err: tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}}, mail.FaultRelay},
 		{"certificate not trusted", &mail.SendError{Op: "connect", Temporary: true, Err: fmt.Errorf("tls: %w", x509.UnknownAuthorityError{})}, mail.FaultRelay},
 		{"STARTTLS required, not offered", &mail.SendError{Op: "connect", Temporary: true, Err: errors.New("server does not support STARTTLS")}, mail.FaultRelay},
 		{"invalid address", &mail.SendError{Op: "address", Err: errors.New("no @")}, mail.FaultRecipient},
@@ -130,4 +142,65 @@ func TestClassifyThroughARelay(t *testing.T) {
 			t.Errorf("fault %s, want unreachable", got)
 		}
 	})
+	t.Run("relay that never greets", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close() // held open, silent, until the test ends
+			}
+		}()
+		s := MustOpen(t, "smtp://"+l.Addr().String()+"?tls=none", mail.Options{Timeout: 300 * time.Millisecond})
+		err = s.Send(context.Background(), to("zoe@example.org"))
+		if got := mail.Classify(err); got != mail.FaultUnreachable {
+			t.Errorf("fault %s, want unreachable (%v)", got, err)
+		}
+	})
+	tlsCases := []struct {
+		name string
+		tls  bool // the server speaks TLS, with a certificate nobody trusts
+	}{{"TLS certificate not trusted", true}, {"TLS spoken to a plain server", false}}
+	for _, tc := range tlsCases {
+		t.Run(tc.name, func(t *testing.T) {
+			var addr string
+			if tc.tls {
+				cert := httptest.NewTLSServer(http.NotFoundHandler())
+				defer cert.Close()
+				l, err := tls.Listen("tcp", "127.0.0.1:0", cert.TLS)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer l.Close()
+				go func() {
+					for {
+						c, err := l.Accept()
+						if err != nil {
+							return
+						}
+						go func() { _ = c.(*tls.Conn).Handshake(); c.Close() }()
+					}
+				}()
+				addr = l.Addr().String()
+			} else {
+				sink, err := smtpsink.Start()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer sink.Close()
+				addr = sink.Addr()
+			}
+			s := MustOpen(t, "smtps://"+addr, mail.Options{Timeout: 2 * time.Second})
+			err := s.Send(context.Background(), to("zoe@example.org"))
+			if got := mail.Classify(err); got != mail.FaultRelay {
+				t.Errorf("fault %s, want relay (%v)", got, err)
+			}
+		})
+	}
 }

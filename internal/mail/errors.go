@@ -149,9 +149,14 @@ const (
 	// FaultTemporary: this message may go through later (a 4xx reply, a
 	// connection cut mid-transaction); retry it after a back-off.
 	FaultTemporary
-	// FaultUnreachable: no session with the relay could be set up for now
-	// (connection refused, reset or timed out, a 4xx greeting). Retry, but
-	// many in a row mean the relay is down.
+	// FaultUnreachable: the relay could not be reached for now — no
+	// session could be set up (connection refused, DNS, reset or timed out
+	// while connecting, a 4xx greeting), or the connection broke before the
+	// message was handed over (no reply, or 421 "closing", to MAIL FROM or
+	// RCPT TO). Nothing
+	// of the message reached the relay, and it is not the recipient's
+	// doing: retry without counting an attempt; a few failed tries in a row
+	// mean the relay is down.
 	FaultUnreachable
 	// FaultRelay: the relay refuses us, not the recipient — a 5xx to the
 	// greeting, EHLO, AUTH or MAIL FROM (the sender), a TLS failure, a
@@ -212,7 +217,13 @@ func Classify(err error) Fault {
 		if se.Code >= 500 {
 			return FaultRelay
 		}
+		if (se.Code == 0 && isNetwork(se.Err)) || se.Code == 421 {
+			return FaultUnreachable // the relay went away (421: it is closing) before it took anything
+		}
 	case opRcptTo:
+		if (se.Code == 0 && isNetwork(se.Err)) || se.Code == 421 {
+			return FaultUnreachable
+		}
 		if se.Code >= 500 {
 			switch enhancedSubject(se.Enhanced) {
 			case "", "0", "1", "2": // none, unspecific, addressing, mailbox

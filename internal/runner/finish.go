@@ -46,6 +46,9 @@ func (r *Runner) finishRun(ctx context.Context, runID string) error {
 		return err
 	}
 	r.forget(runID)
+	if err := r.Store.DropBreaker(ctx, runID); err != nil {
+		r.Log.Warn("finished run's breaker not dropped", "run_id", runID, "err", err)
+	}
 	if r.Metrics != nil {
 		r.Metrics.RunDuration.Observe(float64(run.FinishedAt - run.StartedAt))
 	}

@@ -34,6 +34,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -66,11 +67,22 @@ type Options struct {
 	// restart, which drops every session's lock at once until the live
 	// workers take theirs again.
 	TakeoverGrace time.Duration
-	// BreakerFailures pauses a run after this many failed sends in a row,
-	// to different recipients, that look like the relay's doing (permanent
-	// refusals, or the relay unreachable); 10. Negative disables it.
+	// BreakerFailures pauses a run after this many permanent refusals in
+	// a row, to different recipients, across every replica; 10. Negative
+	// disables it.
 	BreakerFailures int
-	StaffEmail      string // where run summaries go; "": none
+	// RelayDownAfter pauses a run after this many failed tries in a row to
+	// reach the relay (refused, DNS, timeout), across every replica; 3.
+	RelayDownAfter int
+	// RelayProbe is how long a process waits before it tries an
+	// unreachable relay again, doubling after each failed try (at most
+	// 30 s); 1s.
+	RelayProbe time.Duration
+	// ShutdownGrace is how long a process told to stop keeps trying to
+	// record what it must (a send's outcome) while the database is away,
+	// before it gives up and leaves the attempt open; 10s.
+	ShutdownGrace time.Duration
+	StaffEmail    string // where run summaries go; "": none
 }
 
 // Runner works the jobs of runs.
@@ -101,6 +113,8 @@ type shared struct {
 	runs    map[string]*runState
 	live    liveness
 	relay   relayState
+	// unrecorded counts outcomes given up on (impactd_send_outcomes_unrecorded_total).
+	unrecorded atomic.Int64
 }
 
 // initMu guards the lazy set-up of every Runner.
@@ -144,6 +158,15 @@ func (r *Runner) init() {
 	if o.BreakerFailures == 0 {
 		o.BreakerFailures = 10
 	}
+	if o.RelayDownAfter <= 0 {
+		o.RelayDownAfter = 3
+	}
+	if o.RelayProbe <= 0 {
+		o.RelayProbe = time.Second
+	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = 10 * time.Second
+	}
 	r.sh = &shared{limiter: rate.NewLimiter(rate.Inf, 1), runs: map[string]*runState{}}
 	if o.SendRate > 0 {
 		r.sh.limiter = rate.NewLimiter(rate.Limit(o.SendRate), max(1, int(o.SendRate)))
@@ -160,9 +183,12 @@ func (r *Runner) init() {
 // Work claims and works jobs — of one run when runID is set, of any run
 // otherwise — until ctx is cancelled or, for one run, the run is no longer
 // running (finished, or paused until someone resumes it). Cancelling ctx
-// stops claiming; jobs already claimed are worked to the end of their
-// current attempt, so a graceful shutdown never leaves a send
-// half-recorded. A database that cannot be reached is waited for.
+// stops claiming; a send already handed to the relay has its outcome
+// recorded, and the claimed jobs not yet sent go back to the queue. A
+// database that cannot be reached is waited for — when stopping, for
+// ShutdownGrace at most: an outcome still unrecorded then leaves its
+// attempt open, to be counted interrupted and sent again by whoever takes
+// the job over.
 func (r *Runner) Work(ctx context.Context, runID string) error {
 	r.init()
 	if err := r.holdLiveness(ctx); err != nil {
@@ -173,11 +199,19 @@ func (r *Runner) Work(ctx context.Context, runID string) error {
 	stop := make(chan struct{})
 	var stopOnce sync.Once
 	halt := func() { stopOnce.Do(func() { close(stop) }) }
+	// Claimed jobs are worked to the end of their attempt even when
+	// shutdown begins: their context is not cancelled with ctx, but
+	// ShutdownGrace after it, so that a database that is away (or a
+	// statement that hangs) cannot hold the shutdown for ever.
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(r.Options.ShutdownGrace, cancelJobs) })()
+	st := &stopper{ch: ctx.Done()}
 	for w := 0; w < r.Options.Workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.worker(ctx, runID, stop)
+			r.worker(ctx, jobCtx, runID, stop, st)
 		}()
 	}
 	// The sweeper keeps the liveness lock, takes over dead workers' jobs,
@@ -192,6 +226,7 @@ func (r *Runner) Work(ctx context.Context, runID string) error {
 	var err error
 	for {
 		r.keepLiveness(ctx)
+		r.refreshRelay(ctx)
 		if serr := r.sweep(ctx); serr != nil && ctx.Err() == nil {
 			r.Log.Warn("sweep failed", "err", serr)
 		}
@@ -201,6 +236,9 @@ func (r *Runner) Work(ctx context.Context, runID string) error {
 			case rerr != nil && ctx.Err() == nil && !store.IsTransient(rerr):
 				err = rerr
 			case rerr == nil && run.Status != domain.RunRunning:
+				if run.Status == domain.RunPaused {
+					r.sh.relay.markPaused(runID) // sends held at the gate go back now
+				}
 			default:
 				select {
 				case <-ctx.Done():
@@ -228,7 +266,8 @@ func (r *Runner) Work(ctx context.Context, runID string) error {
 // claimBatch is how many jobs a worker claims at once.
 const claimBatch = 4
 
-func (r *Runner) worker(ctx context.Context, runID string, stop <-chan struct{}) {
+// worker claims jobs until stop or ctx ends, and works them in jobCtx.
+func (r *Runner) worker(ctx, jobCtx context.Context, runID string, stop <-chan struct{}, st *stopper) {
 	// ended lists the runs of the jobs worked since the queue last looked
 	// empty. A run is closed by whichever worker sees no open job left, but
 	// asking after every job cost PostgreSQL a walk over the index entries
@@ -248,6 +287,7 @@ func (r *Runner) worker(ctx context.Context, runID string, stop <-chan struct{})
 		}
 		var jobs []domain.Job
 		var err error
+		claimed := time.Now()
 		if r.sh.live.held() {
 			now := r.Clock.Now()
 			// A few jobs per claim: one claim transaction (and, on
@@ -268,9 +308,7 @@ func (r *Runner) worker(ctx context.Context, runID string, stop <-chan struct{})
 		default:
 			idle = r.Options.Poll
 		}
-		// Claimed jobs are worked to the end of their attempt even when
-		// shutdown begins: their context is not cancelled with ctx.
-		r.work(context.WithoutCancel(ctx), jobs)
+		r.work(jobCtx, jobs, st, claimed)
 		for i := range jobs {
 			if !slices.Contains(ended, jobs[i].RunID) {
 				ended = append(ended, jobs[i].RunID)
@@ -278,7 +316,7 @@ func (r *Runner) worker(ctx context.Context, runID string, stop <-chan struct{})
 		}
 		if len(jobs) < claimBatch {
 			for _, id := range ended {
-				r.maybeFinish(context.WithoutCancel(ctx), id)
+				r.maybeFinish(jobCtx, id)
 			}
 			ended = ended[:0]
 		}

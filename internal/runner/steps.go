@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"impactd/internal/domain"
 	"impactd/internal/mail"
@@ -26,12 +27,14 @@ type job struct {
 	st    *domain.Statement
 	// stored is set once st is in the database: a job taken over after a
 	// crash finds its statement stored; a new one is stored with its attempt.
-	stored bool
-	snap   *domain.Snapshot
-	key    string // the letter's domain.LetterKey
-	pdf    bytes.Buffer
-	msg    *mail.Message
-	dl     *domain.Delivery
+	stored  bool
+	snap    *domain.Snapshot
+	key     string // the letter's domain.LetterKey
+	pdf     bytes.Buffer
+	msg     *mail.Message
+	dl      *domain.Delivery
+	stop    *stopper  // the Work call's: set when the process is told to stop
+	claimed time.Time // when the job was claimed, by this process's clock
 }
 
 // work carries a claimed batch of jobs as far as they go now: each is
@@ -46,10 +49,15 @@ type job struct {
 // restart counts as interrupted and sends again under the same Message-ID
 // (if the crash came before its turn to send, that count is an
 // overestimate, never an underestimate).
-func (r *Runner) work(ctx context.Context, jobs []domain.Job) {
+//
+// Once the process is told to stop, attempts recorded but not yet handed
+// to the relay are put back unsent rather than sent: an outcome that could
+// not be recorded before the process ends is the one way a letter goes
+// twice, and there is no need to risk it for a letter not yet sent.
+func (r *Runner) work(ctx context.Context, jobs []domain.Job, stop *stopper, claimed time.Time) {
 	var ready []*job
 	for i := range jobs {
-		jb := &job{Job: &jobs[i], log: r.Log.With("run_id", jobs[i].RunID, "donor_id", jobs[i].DonorID)}
+		jb := &job{Job: &jobs[i], log: r.Log.With("run_id", jobs[i].RunID, "donor_id", jobs[i].DonorID), stop: stop, claimed: claimed}
 		ok, err := r.prepare(ctx, jb)
 		if err != nil {
 			r.failed(ctx, jb, err)
@@ -88,10 +96,16 @@ func (r *Runner) work(ctx context.Context, jobs []domain.Job) {
 		ready = alone
 	}
 	for _, jb := range ready {
-		if jb.dl == nil {
-			continue // ended in recordAttempts: another run holds the letter
+		switch {
+		case jb.dl == nil:
+			// ended in recordAttempts: another run holds the letter
+		case stop.stopping():
+			r.putBack(ctx, jb, "impactd was stopping")
+		case r.sh.relay.pausedSince(jb.RunID, jb.claimed):
+			r.putBack(ctx, jb, "the run paused")
+		default:
+			r.deliver(ctx, jb)
 		}
-		r.deliver(ctx, jb)
 	}
 }
 
@@ -319,14 +333,34 @@ func (r *Runner) recordAttempts(ctx context.Context, jobs []*job) error {
 }
 
 // deliver sends a job's message (step 4) and records the outcome with the
-// job's new status (step 5).
+// job's new status (step 5). While the relay cannot be reached, the send
+// waits at the gate (relay.go) for its turn to try; it goes back to the
+// queue unsent when its run pauses, the process stops, or it has waited
+// half its lease (a job must not be sent after its lease could have
+// passed to another worker).
 func (r *Runner) deliver(ctx context.Context, jb *job) {
+	g := &r.sh.relay.gate
+	t, why := g.enter(r.Options.Lease/2, func() string {
+		switch {
+		case jb.stop.stopping():
+			return "impactd was stopping"
+		case r.sh.relay.pausedSince(jb.RunID, jb.claimed):
+			return "the run paused"
+		}
+		return ""
+	})
+	if why != "" {
+		r.putBack(ctx, jb, why)
+		return
+	}
 	if err := r.sh.limiter.Wait(ctx); err != nil {
-		r.release(ctx, jb, err)
+		g.abandon(t)
+		r.putBack(ctx, jb, err.Error())
 		return
 	}
 	sendErr := r.Mailer.Send(ctx, jb.msg)
-	r.recordSend(ctx, jb, sendErr)
+	counted := g.leave(t, mail.Classify(sendErr), r.probeBackoff)
+	r.recordSend(ctx, jb, sendErr, counted)
 }
 
 // failed handles a job whose step returned an error before anything was

@@ -36,6 +36,9 @@ type Options struct {
 	// Auth makes the server ask for AUTH PLAIN and answer it with this
 	// function (nil: accept any credentials, and do not require them).
 	Auth func(user, pass string) *smtp.SMTPError
+	// Addr is where to listen, e.g. a port a test found closed before
+	// (a relay that comes back); "" is a free port on 127.0.0.1.
+	Addr string
 }
 
 // Sink is a running SMTP server.
@@ -54,9 +57,13 @@ type Sink struct {
 // per-Message-ID counts.
 func Start() (*Sink, error) { return StartWith(Options{}) }
 
-// StartWith listens on 127.0.0.1 on a free port.
+// StartWith listens on o.Addr, or on 127.0.0.1 on a free port.
 func StartWith(o Options) (*Sink, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := o.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("smtp sink: %w", err)
 	}
