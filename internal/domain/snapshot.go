@@ -32,6 +32,10 @@ type Snapshot struct {
 	// the statement it replaces was sent. The letter says so at the top.
 	Corrects  string `json:"corrects,omitempty"`
 	PaperSize string `json:"paper_size"` // "A4" or "Letter"
+	// Series is the kind of letter; empty (every snapshot made before
+	// there were series) is the impact letter. Renderer and email
+	// templates choose their layout by it.
+	Series Series `json:"series,omitempty"`
 
 	Org   Org           `json:"org"`
 	Donor SnapshotDonor `json:"donor"`

@@ -30,9 +30,21 @@ type Builder struct {
 
 // Context is what every statement of one run shares.
 type Context struct {
+	// Series is the kind of letter the run makes; the zero value is the
+	// impact letter. Build dispatches on it.
+	Series     domain.Series
 	Period     period.Period
 	Impact     *domain.ImpactUpdate // the published update; required
 	Supporters int                  // donors who gave in the period, for the collective sentence
+}
+
+// NewSeriesContext loads what a run of one series shares: NewContext for
+// the impact letter, the annual statement's own context for SeriesAnnual.
+func (b *Builder) NewSeriesContext(ctx context.Context, series domain.Series, p period.Period) (*Context, error) {
+	if series.OrDefault() == domain.SeriesAnnual {
+		return b.newAnnualContext(ctx, p)
+	}
+	return b.NewContext(ctx, p)
 }
 
 // NewContext loads what a run's statements share. A period without a
@@ -71,6 +83,9 @@ func (b *Builder) NewDraftContext(ctx context.Context, p period.Period) (*Contex
 
 // Build returns the snapshot of a donor's statement, dated issuedOn.
 func (b *Builder) Build(ctx context.Context, sc *Context, donor *domain.Donor, issuedOn time.Time) (*domain.Snapshot, error) {
+	if sc.Series.OrDefault() == domain.SeriesAnnual {
+		return b.buildAnnual(ctx, sc, donor, issuedOn)
+	}
 	p := sc.Period
 	from, to := p.Bounds(b.Location)
 	// Every gift up to the end of the period, in one query: the period's
