@@ -54,6 +54,15 @@ func seriesLabel(s domain.Series) string {
 	return "Impact letter"
 }
 
+// runTitle is a run page's title: "Run 2026-Q3", and the annual
+// statement's "Run 2025/26 (annual statements)".
+func runTitle(run *domain.Run) string {
+	if run.Series.OrDefault() == domain.SeriesAnnual {
+		return "Run " + run.Period + " (annual statements)"
+	}
+	return "Run " + run.Period
+}
+
 type runRow struct {
 	domain.Run
 	Counts  domain.RunCounts
@@ -238,7 +247,7 @@ func (c *Console) RunPage() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		v := view{Title: "Run " + run.Period + " (" + seriesLabel(run.Series) + ")", Nav: "dashboard", Data: d}
+		v := view{Title: runTitle(run), Nav: "dashboard", Data: d}
 		if running {
 			v.Refresh = runningFor
 		}
@@ -305,7 +314,7 @@ func (c *Console) rerunAgain(w http.ResponseWriter, r *http.Request, run *domain
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, r, status, "run", view{Title: "Run " + run.Period + " (" + seriesLabel(run.Series) + ")", Nav: "dashboard", Error: msg, Data: d})
+	c.render(w, r, status, "run", view{Title: runTitle(run), Nav: "dashboard", Error: msg, Data: d})
 }
 
 // Resend sends a statement again, as it is (operators).
