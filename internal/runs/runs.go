@@ -296,13 +296,6 @@ func (s *Service) ParseSeriesPeriod(series domain.Series, text string) (period.P
 // kindWords names period kinds in messages.
 var kindWords = map[period.Kind]string{period.Quarter: "quarter", period.Month: "month", period.Year: "calendar year", period.TaxYear: "UK tax year"}
 
-// PeriodKind returns the period kind of a series' runs, and false when the
-// series takes any.
-func (s *Service) PeriodKind(series domain.Series) (period.Kind, bool) {
-	k, ok := s.PeriodKinds[series.OrDefault()]
-	return k, ok
-}
-
 // resendable says whether a stored statement may be sent again as it is.
 func (s *Service) resendable(ctx context.Context, q store.Q, st *domain.Statement, force bool) error {
 	snap, err := domain.DecodeSnapshot([]byte(st.Snapshot))
