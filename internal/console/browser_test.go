@@ -245,13 +245,14 @@ func TestBrowser(t *testing.T) {
 	}
 	run(t, person, "stop letters",
 		chromedp.Click(`a[href$="/preferences"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`form button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#letters-none`, chromedp.ByQuery),
+		chromedp.Click(`#letters-none`, chromedp.ByQuery),
 		chromedp.Click(`form button`, chromedp.ByQuery),
 		chromedp.WaitVisible(".flash", chromedp.ByQuery),
 	)
 	shot(t, person, "supporter-preferences")
-	if d, _ := b.App.Store.Donor(ctx, alice.ID); d.Status != domain.DonorUnsubscribed {
-		t.Fatalf("after stopping: %s", d.Status)
+	if d, _ := b.App.Store.Donor(ctx, alice.ID); d.Letters != domain.LettersNone {
+		t.Fatalf("after stopping: %s", d.Letters)
 	}
 	next, err := b.App.Runs.Run(ctx, runs.Request{Period: webtest.Period, Trigger: "test", Reason: "next", DryRun: true})
 	if err != nil || !strings.Contains(next.Exceptions, `"unsubscribed":1`) {
