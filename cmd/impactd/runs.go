@@ -75,7 +75,7 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 					if run, err = a.Runs.Resume(ctx, o.resume, actor, o.reason); err != nil {
 						return err
 					}
-					term.say("run %s (%s) for %s: working it\n", run.ID, run.Series, run.Period)
+					term.say("run %s for %s: working it\n", runName(run), run.Period)
 				}
 			} else {
 				req := runs.Request{Series: o.series, Period: o.period, Trigger: "cli", Actor: actor, Reason: o.reason, DryRun: o.dryRun, Force: o.force}
@@ -111,7 +111,7 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 				case err != nil:
 					return err
 				default:
-					term.say("run %s started: %s for %s (if stopped, the same command or `impactd run --resume %s` finishes it)\n", run.ID, run.Series.Label(), run.Period, run.ID)
+					term.say("run %s started for %s (if stopped, the same command or `impactd run --resume %s` finishes it)\n", runName(run), run.Period, run.ID)
 				}
 			}
 			bar := &progress{t: term, start: time.Now(), quiet: o.quiet}
@@ -124,8 +124,8 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 				return fmt.Errorf("run %s for %s paused: %s\nnobody was marked bounced; fix the mail relay, then: impactd run --resume %s",
 					run.ID, run.Period, run.PauseReason, run.ID)
 			}
-			fmt.Fprintf(stdout, "run %s (%s) %s: %d eligible, %d rendered, %d sent, %d failed, %d skipped %s\n",
-				run.ID, run.Series, run.Status, run.Eligible, run.Rendered, run.Sent, run.Failed, run.Skipped, run.Exceptions)
+			fmt.Fprintf(stdout, "run %s %s: %d eligible, %d rendered, %d sent, %d failed, %d skipped %s\n",
+				runName(run), run.Status, run.Eligible, run.Rendered, run.Sent, run.Failed, run.Skipped, run.Exceptions)
 			if run.Flags != "{}" {
 				worth := "sent, but worth a look"
 				if run.DryRun {
@@ -407,6 +407,16 @@ func schedulers(a *app.App) []*schedule.Scheduler {
 	add(domain.SeriesImpact, a.Config.Schedule, a.Config.PeriodKind)
 	add(domain.SeriesAnnual, a.Config.AnnualSchedule, a.Config.AnnualPeriodKind)
 	return out
+}
+
+// runName is a run's id as the command says it: with "(annual
+// statements)" after it for the annual series, the impact letter's as it
+// always was.
+func runName(run *domain.Run) string {
+	if run.Series.OrDefault() == domain.SeriesAnnual {
+		return run.ID + " (annual statements)"
+	}
+	return run.ID
 }
 
 func firstOf(s ...string) string {
