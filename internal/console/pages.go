@@ -137,7 +137,7 @@ func statementRows(sts []store.DonorStatement) []statementRow {
 	var rows []statementRow
 	seen := map[string]int{}
 	for _, s := range sts {
-		key := fmt.Sprintf("%s\x00%s\x00%d", s.Period, s.ContentHash, s.DryRun)
+		key := fmt.Sprintf("%s\x00%s\x00%s\x00%d", s.Series.OrDefault(), s.Period, s.ContentHash, s.DryRun)
 		if i, ok := seen[key]; ok {
 			rows[i].Copies++
 			if rows[i].DeliveryStatus == "" && s.DeliveryStatus != "" {

@@ -241,9 +241,10 @@ type statementRow struct {
 	ReplacedBy, ReplacedByID string
 }
 
-// rows lists the donor's statements, newest period first. A period's newest
-// statement is its current one; an older one of the same period was
-// replaced by a correction and names it.
+// rows lists the donor's statements, newest period first. A series and
+// period's newest statement is its current one; an older one of the same
+// series and period was replaced by a correction and names it (an impact
+// letter and an annual statement of the same period are two letters).
 func rows(d *donorStatements) []statementRow {
 	var out []statementRow
 	current := map[string]statementRow{}
@@ -252,10 +253,11 @@ func rows(d *donorStatements) []statementRow {
 		if snap, err := domain.DecodeSnapshot([]byte(s.Snapshot)); err == nil {
 			row.PeriodLabel, row.IssuedOn = snap.PeriodLabel, snap.IssuedOn
 		}
-		if c, ok := current[s.Period]; ok {
+		key := string(s.Series.OrDefault()) + "\x00" + s.Period
+		if c, ok := current[key]; ok {
 			row.ReplacedBy, row.ReplacedByID = c.IssuedOn, c.ID
 		} else {
-			current[s.Period] = row
+			current[key] = row
 		}
 		out = append(out, row)
 	}

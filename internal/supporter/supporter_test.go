@@ -225,3 +225,40 @@ func TestInitials(t *testing.T) {
 		}
 	}
 }
+
+// TestSeriesDoNotReplaceEachOther: an annual statement of the same period
+// as an impact letter (IMPACTD_PERIOD=taxyear) is a letter of its own: the
+// impact letter's page does not call it replaced, and lists the annual one
+// among the donor's other statements.
+func TestSeriesDoNotReplaceEachOther(t *testing.T) {
+	ctx := context.Background()
+	b := webtest.Setup(t, storetest.SQLiteURL(t), webtest.Options{})
+	b.Publish(t, b.DraftUpdate(t))
+	first, err := b.App.Runs.Run(ctx, runs.Request{Period: webtest.Period, Trigger: "test", Reason: "test"})
+	if err != nil || first.Sent == 0 {
+		t.Fatalf("run: %+v %v", first, err)
+	}
+	alice := b.Donors["alice"]
+	letter, err := b.App.Store.LastSentStatement(ctx, alice.ID, domain.SeriesImpact, webtest.Period)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A later annual statement of the same period, delivered.
+	annual := &domain.Run{Series: domain.SeriesAnnual, Period: webtest.Period, Trigger: "test", Status: domain.RunSucceeded, StartedAt: time.Now().Unix()}
+	if ok, err := b.App.Store.AdmitRun(ctx, annual); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	st := &domain.Statement{RunID: annual.ID, DonorID: alice.ID, Series: domain.SeriesAnnual, Period: webtest.Period,
+		Snapshot: letter.Snapshot, ContentHash: "annual-" + letter.ContentHash, CreatedAt: time.Now().Unix() + 60}
+	if err := b.App.Store.InsertStatement(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := b.App.Store.InsertAttempt(ctx, &domain.Delivery{StatementID: st.ID, Attempt: 1, Status: domain.DeliverySent, CreatedAt: st.CreatedAt,
+		UpdatedAt: st.CreatedAt, DonorID: alice.ID, Series: domain.SeriesAnnual, Period: webtest.Period, LetterKey: "annual"}); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	page := b.Get(t, webtest.Client(t), "/s/"+links.StatementToken(b.App.Links, letter.ID, time.Now().Add(time.Hour)))
+	if page.Status != 200 || strings.Contains(page.Body, "This letter was replaced") || !strings.Contains(page.Body, st.ID) {
+		t.Fatalf("the impact letter's page beside an annual statement of its period: %d\n%s", page.Status, page.Body)
+	}
+}
