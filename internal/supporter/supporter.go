@@ -70,7 +70,11 @@ func New(p Pages) (*Pages, error) {
 	}
 	p.pages = map[string]*template.Template{}
 	for _, name := range []string{"statement", "preferences", "verify", "message", "unsubscribe"} {
-		t, err := template.New("layout.html").Funcs(webui.Funcs(p.Location)).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		files := []string{"templates/layout.html", "templates/" + name + ".html"}
+		if name == "preferences" {
+			files = append(files, "templates/channel.html")
+		}
+		t, err := template.New("layout.html").Funcs(webui.Funcs(p.Location)).ParseFS(templateFS, files...)
 		if err != nil {
 			return nil, err
 		}
@@ -209,7 +213,8 @@ func (p *Pages) load(w http.ResponseWriter, r *http.Request) (*donorStatements, 
 		if s.ID == st.ID {
 			d.This = s
 		}
-		if s.ID == st.ID || (s.DryRun == 0 && s.DeliveryStatus == domain.DeliverySent) {
+		if s.ID == st.ID || (s.DryRun == 0 && (s.DeliveryStatus == domain.DeliverySent ||
+			s.DeliveryStatus == domain.DeliveryInBatch || s.DeliveryStatus == domain.DeliveryPosted)) {
 			d.All = append(d.All, s)
 		}
 	}
@@ -331,6 +336,8 @@ func (p *Pages) StatementPDF() http.Handler {
 type prefsData struct {
 	Status string
 	Done   string
+	// Channel is the email-or-post choice (channel.go).
+	Channel channelData
 }
 
 // PreferencesPage shows whether impact letters are on, with a button to stop
@@ -342,7 +349,7 @@ func (p *Pages) PreferencesPage() http.Handler {
 			return
 		}
 		p.render(w, http.StatusOK, "preferences", view{Title: "Your letter preferences", Token: r.PathValue("token"),
-			Data: prefsData{Status: d.Donor.Status}})
+			Data: prefsData{Status: d.Donor.Status, Channel: channelOf(d.Donor, "")}})
 	})
 }
 
@@ -383,7 +390,7 @@ func (p *Pages) SetPreferences() http.Handler {
 			return
 		}
 		p.render(w, http.StatusOK, "preferences", view{Title: "Your letter preferences", Token: r.PathValue("token"),
-			Data: prefsData{Status: donor.Status, Done: done}})
+			Data: prefsData{Status: donor.Status, Done: done, Channel: channelOf(donor, "")}})
 	})
 }
 
