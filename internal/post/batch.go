@@ -103,8 +103,11 @@ func Assemble(r Renderer, letters []Letter, created time.Time) (*Printed, error)
 	if err := api.MergeRaw(parts, &out, false, conf); err != nil {
 		return nil, fmt.Errorf("print batch: merge: %w", err)
 	}
-	pdf, err := settle(out.Bytes(), created, hashes.Sum(nil))
+	pdf, err := canonical(out.Bytes())
 	if err != nil {
+		return nil, err
+	}
+	if pdf, err = settle(pdf, created, hashes.Sum(nil)); err != nil {
 		return nil, err
 	}
 	var man bytes.Buffer
@@ -167,6 +170,10 @@ func config() *model.Configuration {
 	conf.WriteObjectStream = false
 	conf.WriteXRefStream = false
 	conf.ValidationMode = model.ValidationRelaxed
+	// pdfcpu's optimiser (shared fonts and resources) numbers what it
+	// keeps in the order of a Go map: off, so that the same letters make
+	// the same file. Each letter keeps its own font subsets.
+	conf.Optimize, conf.OptimizeBeforeWriting = false, false
 	return conf
 }
 
@@ -224,3 +231,159 @@ func settle(pdf []byte, created time.Time, sum []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// canonical writes pdfcpu's output again with its objects numbered and
+// laid out in one order: the order in which they are reached from the
+// trailer, each object's references in the order they are written. pdfcpu
+// numbers the objects of a merge in the order of a Go map, so two merges of
+// the same letters differ in numbering and layout though not in content.
+// The objects are found through the file's cross-reference table (a plain
+// table: config turns xref and object streams off); references are
+// rewritten in the objects' dictionaries only, never inside a stream's data
+// (a page's content refers to its resources by name, not by number).
+func canonical(pdf []byte) ([]byte, error) {
+	fail := func(what string) ([]byte, error) {
+		return nil, fmt.Errorf("print batch: the merged PDF %s", what)
+	}
+	sx := bytes.LastIndex(pdf, []byte("startxref"))
+	if sx < 0 {
+		return fail("has no startxref")
+	}
+	fields := strings.Fields(string(pdf[sx+len("startxref"):]))
+	if len(fields) == 0 {
+		return fail("has no xref offset")
+	}
+	xref, err := strconv.Atoi(fields[0])
+	if err != nil || xref <= 0 || xref >= sx || !bytes.HasPrefix(pdf[xref:], []byte("xref")) {
+		return fail("has no cross-reference table where startxref says")
+	}
+	tr := bytes.Index(pdf[xref:], []byte("trailer"))
+	if tr < 0 {
+		return fail("has no trailer")
+	}
+	tr += xref
+	offs := map[int]int{}
+	lines := strings.Split(strings.ReplaceAll(string(pdf[xref+len("xref"):tr]), "\r", ""), "\n")
+	for i := 0; i < len(lines); i++ {
+		head := strings.Fields(lines[i])
+		if len(head) == 0 {
+			continue
+		}
+		first, err1 := strconv.Atoi(head[0])
+		n, err2 := 0, error(nil)
+		if len(head) == 2 {
+			n, err2 = strconv.Atoi(head[1])
+		}
+		if len(head) != 2 || err1 != nil || err2 != nil || i+n >= len(lines) {
+			return fail("has a cross-reference section it cannot read")
+		}
+		for k := range n {
+			e := strings.Fields(lines[i+1+k])
+			if len(e) != 3 {
+				return fail("has a cross-reference entry it cannot read")
+			}
+			if e[2] == "n" {
+				off, err := strconv.Atoi(e[0])
+				if err != nil || off <= 0 || off >= xref {
+					return fail("has an object offset out of range")
+				}
+				offs[first+k] = off
+			}
+		}
+		i += n
+	}
+	if len(offs) == 0 {
+		return fail("has no objects")
+	}
+	sorted := make([]int, 0, len(offs))
+	for _, off := range offs {
+		sorted = append(sorted, off)
+	}
+	slices.Sort(sorted)
+	// Each object: its dictionary (or other value) and its stream, if any.
+	type obj struct{ dict, stream []byte }
+	objs := map[int]obj{}
+	for num, off := range offs {
+		i, _ := slices.BinarySearch(sorted, off)
+		end := xref
+		if i+1 < len(sorted) {
+			end = sorted[i+1]
+		}
+		chunk := pdf[off:end]
+		head := fmt.Sprintf("%d 0 obj", num)
+		if !bytes.HasPrefix(chunk, []byte(head)) {
+			return fail("has an object where the table does not say")
+		}
+		body := chunk[len(head):]
+		stop := bytes.LastIndex(body, []byte("endobj"))
+		if stop < 0 {
+			return fail("has an object without endobj")
+		}
+		body = body[:stop]
+		o := obj{dict: body}
+		if k := bytes.Index(body, []byte(">>\nstream")); k >= 0 {
+			o = obj{dict: body[:k+2], stream: body[k+2:]}
+		}
+		objs[num] = o
+	}
+	trailer := pdf[tr:sx]
+	// Number the objects in the order they are reached.
+	renum := map[int]int{}
+	var order []int
+	queue := []int{}
+	visit := func(b []byte) {
+		for _, m := range refRE.FindAllSubmatch(b, -1) {
+			n, _ := strconv.Atoi(string(m[1]))
+			if _, ok := objs[n]; ok {
+				if _, seen := renum[n]; !seen {
+					renum[n] = len(order) + 1
+					order = append(order, n)
+					queue = append(queue, n)
+				}
+			}
+		}
+	}
+	visit(trailer)
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		visit(objs[n].dict)
+	}
+	if len(order) != len(objs) {
+		return fail("has objects nothing refers to")
+	}
+	rewrite := func(b []byte) []byte {
+		return refRE.ReplaceAllFunc(b, func(m []byte) []byte {
+			n, _ := strconv.Atoi(string(refRE.FindSubmatch(m)[1]))
+			if nn, ok := renum[n]; ok {
+				return []byte(strconv.Itoa(nn) + " 0 R")
+			}
+			return m
+		})
+	}
+	var out bytes.Buffer
+	out.Write(pdf[:sorted[0]])
+	newOffs := make([]int, len(order)+1)
+	for i, n := range order {
+		newOffs[i+1] = out.Len()
+		fmt.Fprintf(&out, "%d 0 obj", i+1)
+		out.Write(rewrite(objs[n].dict))
+		out.Write(objs[n].stream)
+		out.WriteString("endobj\n")
+	}
+	newXref := out.Len()
+	fmt.Fprintf(&out, "xref\n0 %d\n0000000000 65535 f\r\n", len(order)+1)
+	for _, off := range newOffs[1:] {
+		fmt.Fprintf(&out, "%010d 00000 n\r\n", off)
+	}
+	t := rewrite(trailer)
+	t = sizeRE.ReplaceAll(t, []byte("/Size "+strconv.Itoa(len(order)+1)))
+	out.Write(t)
+	fmt.Fprintf(&out, "startxref\n%d\n%%%%EOF\n", newXref)
+	return out.Bytes(), nil
+}
+
+var (
+	refRE  = regexp.MustCompile(`\b(\d+) 0 R\b`)
+	sizeRE = regexp.MustCompile(`/Size \d+`)
+)
