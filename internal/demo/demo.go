@@ -164,7 +164,7 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 		fmt.Fprintf(w, "  letters (PDF)     %s\n", opts.PDFDir)
 		fmt.Fprintf(w, "  emails (.eml)     %s\n", opts.Outbox)
 		if b := sum.Batch; b != nil {
-			fmt.Fprintf(w, "  by post           %d letters in print batch %s\n", b.Letters, b.ID)
+			fmt.Fprintf(w, "  by post           %d letters (no email address, or chose post) in print batch %s\n", b.Letters, b.ID)
 			fmt.Fprintf(w, "  print batch PDF   %s\n", sum.BatchPDF)
 			fmt.Fprintf(w, "  manifest (CSV)    %s\n", sum.BatchCSV)
 		}
