@@ -133,6 +133,9 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 				}
 				fmt.Fprintf(stdout, "%s: %s\n", worth, run.Flags)
 			}
+			if b, err := a.Store.BatchForRun(ctx, run.ID); err == nil {
+				fmt.Fprintf(stdout, "by post: %d letters in print batch %s; download the PDF and manifest from the run's page in the console\n", b.Letters, b.ID)
+			}
 			if c, err := a.Store.CountRun(ctx, run.ID); err == nil {
 				if e, ok := runs.WhyEmpty(run, c); ok {
 					lead, next := "nothing was sent", cliNextStep[e.Cause]

@@ -195,3 +195,18 @@ type format struct {
 func zipAtEnd(pattern string) *regexp.Regexp {
 	return regexp.MustCompile(`(?i)(?:^|[\s,])(` + pattern + `)$`)
 }
+
+// Usable reports whether a letter can be posted to the address: it names
+// its country, has a street line, and has a postcode where the country's
+// post uses them (every country with a postcode pattern in formats.go).
+// An address impactd cannot place — no country, or no postcode that fits
+// the country's pattern — is not usable: a mailing house would return it.
+func (a Address) Usable() bool {
+	if a.Country == "" || len(a.Street) == 0 {
+		return false
+	}
+	if f, ok := formats[a.Country]; ok && f.zip != nil && a.Postcode == "" {
+		return false
+	}
+	return true
+}

@@ -19,6 +19,7 @@ import (
 	"impactd/internal/mail"
 	"impactd/internal/metrics"
 	"impactd/internal/period"
+	"impactd/internal/post"
 	"impactd/internal/runner"
 	"impactd/internal/runs"
 	"impactd/internal/statement"
@@ -45,6 +46,8 @@ type App struct {
 	Runs *runs.Service
 	// Runner works the jobs of runs in this process.
 	Runner *runner.Runner
+	// Post makes, prints and marks posted the runs' print batches.
+	Post *post.Service
 }
 
 // New opens the database, migrates it, loads the templates and fonts and
@@ -105,6 +108,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 	a.Runs = &runs.Service{Store: st, Templates: tmpl, Clock: clock, Log: log, Location: cfg.Location,
 		IncludeMonthly: cfg.IncludeMonthly, Worker: a.Runner,
 		PeriodKinds: map[domain.Series]period.Kind{domain.SeriesAnnual: cfg.AnnualPeriodKind}}
+	a.Post = &post.Service{Store: st, Renderer: renderer, Clock: clock}
 	reg.MustRegister(a.Runner.Collectors()...)
 	return a, nil
 }

@@ -271,6 +271,12 @@ func describe(e store.AuditEntry, names map[string]string) auditLine {
 		l.What = append(l.What, text("stopped the letters of "), donorPart(e.Subject, names))
 	case "donor.letters_restarted":
 		l.What = append(l.What, text("restarted the letters of "), donorPart(e.Subject, names))
+	case "donor.channel":
+		l.What = append(l.What, text("set the letters of "), donorPart(e.Subject, names), text(" to go "+strings.TrimPrefix(e.Detail, "letters ")))
+		take("*")
+	case "batch.posted":
+		l.What = append(l.What, text("marked print batch "+e.Subject+" of "), runPart(str("run_id")), text(" posted"))
+		take("run_id")
 	case "staff.sign_in":
 		l.What = append(l.What, text("signed in to the console"))
 	case "staff.add":

@@ -25,6 +25,7 @@ import (
 	"impactd/internal/auth"
 	"impactd/internal/domain"
 	"impactd/internal/period"
+	"impactd/internal/post"
 	"impactd/internal/runs"
 	"impactd/internal/store"
 	"impactd/internal/webui"
@@ -43,6 +44,8 @@ type Options struct {
 	Store    *store.Store
 	Renderer Renderer
 	Runs     *runs.Service
+	// Post makes, prints and marks posted the runs' print batches.
+	Post     *post.Service
 	Schedule Schedule
 	// Preview builds the letter that shows an impact update (draft or
 	// published) for a sample supporter; see NewPreview.
@@ -101,7 +104,11 @@ func New(o Options) (*Console, error) {
 	funcs["allows"] = func(r auth.Role, needs string) bool { return r.Allows(auth.Role(needs)) }
 	funcs["isotime"] = func(unix int64) string { return time.Unix(unix, 0).In(o.Location).Format(time.RFC3339) }
 	for _, name := range []string{"signin", "dashboard", "run", "bounces", "donors", "donor", "updates", "update", "update_form", "audit", "exceptions", "error"} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		files := []string{"templates/layout.html", "templates/" + name + ".html"}
+		if name == "run" || name == "donor" {
+			files = append(files, "templates/postal.html")
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, files...)
 		if err != nil {
 			return nil, fmt.Errorf("console templates: %w", err)
 		}
@@ -162,6 +169,9 @@ var flashes = map[string]string{
 	"bounce-cleared": "The address is no longer marked bounced: the next run writes to it again.",
 	"rerun-started":  "The rerun has started.",
 	"resent":         "The statement is being sent again.",
+	"batch-made":     "The print batch is made: download it below.",
+	"batch-posted":   "The print batch is marked posted, and its letters with it.",
+	"channel-set":    "Their choice of email or post is saved: the next run follows it.",
 	"merged":         "The donors were merged.",
 	"erased":         "The donor's personal data was erased.",
 	"draft-saved":    "The draft was saved.",

@@ -11,6 +11,7 @@ import (
 
 	"impactd/internal/domain"
 	"impactd/internal/money"
+	"impactd/internal/runs"
 	"impactd/internal/searchkey"
 	"impactd/internal/statement"
 	"impactd/internal/store"
@@ -160,8 +161,20 @@ func lettersInWords(d *domain.Donor, bounced bool) string {
 		return "Erased: their personal data is gone and no letter is made for them."
 	case d.Status == domain.DonorUnsubscribed || d.Letters == domain.LettersNone:
 		return "Asked for no more letters (from a letter's link or their preferences page); they can restart them the same way. Receipts and statements already sent stay available."
+	}
+	switch channel, skip := runs.Route(d, bounced, domain.SeriesAnnual, false); { // the annual statement: how letters reach them, whatever the series
+	case channel == domain.ChannelPost && d.Channel == domain.ChannelPost:
+		return "Chose letters by post: each run puts their letter in its print batch."
+	case channel == domain.ChannelPost && d.Email == "":
+		return "No email address, so their letters go by post, in each run's print batch."
+	case channel == domain.ChannelPost:
+		return "Their mail server refused " + d.Email + " for good, so their letters go by post, in each run's print batch, until the address is cleared."
+	case skip == domain.SkipPostNoAddress:
+		return "Chose letters by post, but has no postal address with its country and postcode: no letter can be sent until one is on their Stripe record."
+	}
+	switch {
 	case d.Email == "":
-		return "No email address, so no letter can be emailed; runs count them as having no email."
+		return "No email address and no postal address with its country and postcode, so no letter can be emailed or posted; runs count them as having no email."
 	case bounced:
 		return "Their mail server refused " + d.Email + " for good, so no letter is sent there until the address changes."
 	case d.Letters == domain.LettersAnnual:

@@ -84,10 +84,12 @@ func nextSteps(reason string, run *domain.Run, again string) []part {
 	case domain.SkipNoConsent:
 		return []part{text("Nothing to do here: impact letters are marketing, and go only to supporters whose Stripe record says they consented.")}
 	case domain.SkipNoEmail:
-		return []part{text("A letter can be emailed once their Stripe record has an email address; until then nothing can be sent.")}
+		return []part{text("A letter goes out once their Stripe record has an email address, or a postal address with its country and postcode (then by post); until then nothing can be sent.")}
 	case domain.SkipBounced:
 		return []part{text("Once the supporter's mailbox works again, clear the address on "), {Text: "Bounces", Href: "/console/bounces"},
-			text(", then rerun.")}
+			text(", then rerun; with a postal address (country and postcode) on their Stripe record, the next run posts the letter instead.")}
+	case domain.SkipPostNoAddress:
+		return []part{text("Their Stripe record needs a postal address with its country and postcode; or set their letters back to email on the donor's page. Then rerun.")}
 	case domain.SkipErased, domain.SkipMerged:
 		return []part{text("Nothing to do: erased and merged donors get no letter of their own.")}
 	case domain.SkipNetNotPositive:

@@ -200,6 +200,7 @@ type runData struct {
 	// Samples are a few of the run's letters, to look at.
 	Samples []sampleLetter
 	Form    rerunForm
+	Postal  *postalView // letters by post; nil when none
 }
 
 // runPage gathers what the run page shows.
@@ -226,6 +227,9 @@ func (c *Console) runPage(ctx context.Context, run *domain.Run, form rerunForm) 
 		return runData{}, false, err
 	}
 	if d.Samples, err = c.samples(ctx, run.ID); err != nil {
+		return runData{}, false, err
+	}
+	if d.Postal, err = c.postal(ctx, run, d.Run.Counts); err != nil {
 		return runData{}, false, err
 	}
 	return d, running, nil

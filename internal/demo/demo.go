@@ -15,9 +15,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"impactd/internal/address"
 	"impactd/internal/app"
 	"impactd/internal/domain"
 	"impactd/internal/impact"
@@ -59,7 +62,17 @@ type Summary struct {
 	AnnualPeriod period.Period
 	Annual       *domain.Run
 	AnnualErr    error
+	// Batch is the run's print batch (nil when no letter went by post),
+	// written to BatchPDF and BatchCSV.
+	Batch              *domain.PrintBatch
+	BatchPDF, BatchCSV string
 }
+
+// postEvery picks the demo's supporters who chose letters by post on their
+// preferences page: every postEvery-th customer, when their address is
+// usable. With the supporters who have no email address, they make the
+// run's print batch.
+const postEvery = 23
 
 // Run runs the demo against an assembled App.
 func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
@@ -117,6 +130,10 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 		}
 	}
 
+	if err := choosePost(ctx, a, opts.Donors); err != nil {
+		return nil, err
+	}
+
 	// This process works the run, writing every PDF under PDFDir as well.
 	worker := *a.Runner
 	worker.PDFDir = opts.PDFDir
@@ -127,6 +144,9 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	sum.Run = run
+	if err := writeBatch(ctx, a, opts, sum); err != nil {
+		return nil, err
+	}
 
 	// The annual giving statements of the last complete tax year: asked of
 	// the builder first, so that a statement that cannot be made says why
@@ -170,6 +190,11 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 		}
 		fmt.Fprintf(w, "  letters (PDF)     %s\n", opts.PDFDir)
 		fmt.Fprintf(w, "  emails (.eml)     %s\n", opts.Outbox)
+		if b := sum.Batch; b != nil {
+			fmt.Fprintf(w, "  by post           %d letters (no email address, or chose post) in print batch %s\n", b.Letters, b.ID)
+			fmt.Fprintf(w, "  print batch PDF   %s\n", sum.BatchPDF)
+			fmt.Fprintf(w, "  manifest (CSV)    %s\n", sum.BatchCSV)
+		}
 		fmt.Fprintf(w, "  database          %s\n", a.Config.DatabaseURL)
 		fmt.Fprintf(w, "  time taken        %s\n", time.Since(start).Round(time.Millisecond))
 		if run.Sent == 0 && run.Skipped > 0 {
@@ -177,4 +202,57 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 		}
 	}
 	return sum, nil
+}
+
+// choosePost sets letters by post for a few demo supporters, as if they had
+// chosen it on their preferences page.
+func choosePost(ctx context.Context, a *app.App, donors int) error {
+	for i := postEvery; i < donors; i += postEvery {
+		d, err := a.Store.DonorByCustomer(ctx, fmt.Sprintf("cus_demo_%03d", i))
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			continue // a guest, known only by email
+		}
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		if !address.ParseStored(d.Address).Usable() {
+			continue
+		}
+		if err := a.Store.SetDonorChannel(ctx, d.ID, domain.ChannelPost, a.Clock.Now().Unix()); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeBatch prints the run's print batch, if it has one, next to the
+// letters: the PDF for the printer and the manifest for the mailing house.
+func writeBatch(ctx context.Context, a *app.App, opts Options, sum *Summary) error {
+	b, err := a.Store.BatchForRun(ctx, sum.Run.ID)
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	_, p, err := a.Post.Print(ctx, b.ID)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	dir := filepath.Join(filepath.Dir(opts.PDFDir), "post")
+	if opts.Dir != "" {
+		dir = filepath.Join(opts.Dir, "post")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	sum.Batch = b
+	sum.BatchPDF, sum.BatchCSV = filepath.Join(dir, "print-batch-"+b.ID+".pdf"), filepath.Join(dir, "print-batch-"+b.ID+".csv")
+	if err := os.WriteFile(sum.BatchPDF, p.PDF, 0o644); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := os.WriteFile(sum.BatchCSV, p.Manifest, 0o644); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return nil
 }

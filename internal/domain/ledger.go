@@ -31,6 +31,10 @@ type Donor struct {
 	MergedInto string `db:"merged_into" json:"merged_into,omitempty"`
 	CreatedAt  int64  `db:"created_at" json:"created_at"`
 	UpdatedAt  int64  `db:"updated_at" json:"updated_at"`
+	// Channel is how the donor asked to get their letters: ChannelEmail
+	// (the default) or ChannelPost. Which of them they get is decided in
+	// internal/runs (Route).
+	Channel string `db:"channel" json:"channel"`
 }
 
 // Donor states.

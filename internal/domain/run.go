@@ -117,6 +117,9 @@ const (
 	JobRendered = "rendered" // dry run: rendered, not sent
 	JobSkipped  = "skipped"
 	JobFailed   = "failed"
+	// JobPostal: the letter was made for the post and waits in the run's
+	// print batch (a DeliveryInBatch delivery).
+	JobPostal = "postal"
 )
 
 // Reasons a donor gets no letter, the keys of a run's exceptions report.
@@ -124,8 +127,13 @@ const (
 	SkipErased       = "erased"
 	SkipMerged       = "merged"
 	SkipUnsubscribed = "unsubscribed"
-	SkipNoEmail      = "no_email"
-	SkipBounced      = "bounced"
+	// SkipNoEmail: no email address and no postal address a letter can be
+	// sent to (address.Address.Usable).
+	SkipNoEmail = "no_email"
+	// SkipBounced: the address bounced and there is no postal address.
+	SkipBounced = "bounced"
+	// SkipPostNoAddress: the donor chose post but has no usable postal address.
+	SkipPostNoAddress = "post_no_address"
 	// SkipNetNotPositive: the donor's net giving in the period is zero or
 	// less in every currency (gifts refunded in full, or only refunds of
 	// earlier gifts): a letter would thank them for nothing, or for a
@@ -164,6 +172,7 @@ type RunCounts struct {
 	Retrying    int            `json:"retrying"` // pending after a temporary failure
 	Rendered    int            `json:"rendered"`
 	Sent        int            `json:"sent"`
+	Postal      int            `json:"postal"` // made for the post (JobPostal)
 	DryRendered int            `json:"dry_rendered"`
 	Failed      int            `json:"failed"`
 	Skipped     int            `json:"skipped"`
@@ -198,7 +207,8 @@ type Statement struct {
 	Diff string `db:"diff" json:"diff,omitempty"`
 }
 
-// Delivery is one email attempt for a statement.
+// Delivery is one attempt to get a statement to its donor: an email
+// attempt, or (Channel ChannelPost) its place in a print batch.
 type Delivery struct {
 	ID          string `db:"id" json:"id"`
 	StatementID string `db:"statement_id" json:"statement_id"`
@@ -220,6 +230,36 @@ type Delivery struct {
 	// ForceKey is "" unless a person forced a resend: then it is the
 	// forcing run's id, which lets that run deliver the letter once more.
 	ForceKey string `db:"force_key" json:"-"`
+
+	// Channel is ChannelEmail or ChannelPost. A postal delivery is
+	// DeliveryInBatch, then DeliveryPosted; BatchID is its print batch
+	// ("" until the batch is made), Country (ISO code) and Postcode order
+	// the batch for the mailing house.
+	Channel  string `db:"channel" json:"channel"`
+	BatchID  string `db:"batch_id" json:"batch_id,omitempty"`
+	Country  string `db:"country" json:"-"`
+	Postcode string `db:"postcode" json:"-"`
+}
+
+// Delivery channels: how a donor gets their letters.
+const (
+	ChannelEmail = "email"
+	ChannelPost  = "post"
+)
+
+// PrintBatch is the postal letters of one run, printed together: one PDF
+// (each letter on an odd page, sorted by country and postcode) and a CSV
+// manifest for the mailing house, both made again from the snapshots
+// whenever they are downloaded. Staff mark it posted.
+type PrintBatch struct {
+	ID        string `db:"id" json:"id"`
+	RunID     string `db:"run_id" json:"run_id"`
+	CreatedAt int64  `db:"created_at" json:"created_at"`
+	PostedAt  int64  `db:"posted_at" json:"posted_at,omitempty"`
+	PostedBy  string `db:"posted_by" json:"posted_by,omitempty"`
+	// Letters counts its deliveries, Posted those marked posted.
+	Letters int `db:"letters" json:"letters"`
+	Posted  int `db:"posted" json:"posted"`
 }
 
 // Delivery states.
@@ -235,6 +275,10 @@ const (
 	// DeliveryInterrupted is an attempt cut off by a crash mid-send: the
 	// relay may or may not have taken the message.
 	DeliveryInterrupted = "interrupted"
+	// DeliveryInBatch is a postal letter made and waiting in its run's
+	// print batch; DeliveryPosted once staff mark the batch posted.
+	DeliveryInBatch = "in_batch"
+	DeliveryPosted  = "posted"
 )
 
 // Bounce is an address a recipient's mail server refused for good: no

@@ -35,6 +35,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("GET /s/{token}/pdf/{id}", s.StatementPDF())
 		mux.Handle("GET /s/{token}/preferences", s.PreferencesPage())
 		mux.Handle("POST /s/{token}/preferences", s.SetPreferences())
+		mux.Handle("POST /s/{token}/preferences/channel", s.SetChannel())
 		mux.Handle("GET /verify", s.Verify())
 	}
 
@@ -50,6 +51,10 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("GET /console/runs/{id}", c.Require(auth.Viewer, c.RunPage()))
 		mux.Handle("POST /console/runs/{id}/rerun", c.Require(auth.Operator, c.Rerun()))
 		mux.Handle("POST /console/runs/{id}/resume", c.Require(auth.Operator, c.Resume()))
+		mux.Handle("POST /console/runs/{id}/post/batch", c.Require(auth.Operator, c.MakeBatch()))
+		mux.Handle("GET /console/runs/{id}/post.pdf", c.Require(auth.Operator, c.BatchFile(false)))
+		mux.Handle("GET /console/runs/{id}/post.csv", c.Require(auth.Operator, c.BatchFile(true)))
+		mux.Handle("POST /console/runs/{id}/post/posted", c.Require(auth.Operator, c.MarkPosted()))
 		mux.Handle("GET /console/bounces", c.Require(auth.Viewer, c.Bounces()))
 		mux.Handle("POST /console/bounces/clear", c.Require(auth.Operator, c.ClearBounce()))
 		mux.Handle("GET /console/donors", c.Require(auth.Viewer, c.Donors()))
@@ -57,6 +62,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST /console/donors/{id}/letters", c.Require(auth.Operator, c.SetLetters()))
 		mux.Handle("POST /console/donors/{id}/merge", c.Require(auth.Admin, c.Merge()))
 		mux.Handle("POST /console/donors/{id}/erase", c.Require(auth.Admin, c.Erase()))
+		mux.Handle("POST /console/donors/{id}/channel", c.Require(auth.Operator, c.SetChannel()))
 		mux.Handle("GET /console/statements/{id}/pdf", c.Require(auth.Viewer, c.StatementPDF()))
 		mux.Handle("POST /console/statements/{id}/resend", c.Require(auth.Operator, c.Resend()))
 		mux.Handle("GET /console/impact", c.Require(auth.Viewer, c.Updates()))

@@ -12,6 +12,7 @@ type Metrics struct {
 	StatementsRendered prometheus.Counter
 	StatementsSent     prometheus.Counter
 	StatementsFailed   prometheus.Counter
+	StatementsPosted   prometheus.Counter
 	RunDuration        prometheus.Histogram
 }
 
@@ -39,12 +40,15 @@ func New(reg prometheus.Registerer) *Metrics {
 		StatementsFailed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "impactd_statements_failed_total", Help: "Statement emails that failed.",
 		}),
+		StatementsPosted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "impactd_statements_posted_total", Help: "Statements made for the post and put in their run's print batch.",
+		}),
 		RunDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "impactd_run_duration_seconds", Help: "Wall time of statement runs.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 14),
 		}),
 	}
-	reg.MustRegister(m.WebhookEvents, m.StripeRejections, m.StripeRetries, m.StatementsRendered, m.StatementsSent, m.StatementsFailed, m.RunDuration)
+	reg.MustRegister(m.WebhookEvents, m.StripeRejections, m.StripeRetries, m.StatementsRendered, m.StatementsSent, m.StatementsFailed, m.StatementsPosted, m.RunDuration)
 	return m
 }
 

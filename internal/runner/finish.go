@@ -41,6 +41,16 @@ func (r *Runner) finishRun(ctx context.Context, runID string) error {
 			run.Error += fmt.Sprintf(" (%d could not be made from the templates: see the run's failed letters)", n)
 		}
 	}
+	if c.Postal > 0 && !run.DryRun {
+		// Before the run is closed, so that a crash in between leaves the
+		// run to the sweep, which makes the batch then; any number of
+		// finishers make one (EnsureBatch).
+		b, err := r.Store.EnsureBatch(ctx, runID, run.FinishedAt)
+		if err != nil {
+			return err
+		}
+		r.Log.Info("print batch made", "run_id", runID, "batch_id", b.ID, "letters", b.Letters)
+	}
 	won, err := r.Store.FinishRun(ctx, run)
 	if err != nil || !won {
 		return err

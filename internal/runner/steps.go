@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"impactd/internal/address"
 	"impactd/internal/domain"
 	"impactd/internal/mail"
 	"impactd/internal/runs"
@@ -30,6 +31,7 @@ type job struct {
 	stored  bool
 	snap    *domain.Snapshot
 	key     string // the letter's domain.LetterKey
+	post    bool   // the letter goes by post (runs.Route): into the run's print batch
 	pdf     bytes.Buffer
 	msg     *mail.Message
 	dl      *domain.Delivery
@@ -143,9 +145,11 @@ func (r *Runner) prepare(ctx context.Context, jb *job) (ok bool, err error) {
 		return false, err
 	}
 	jb.donor = donor
-	if reason := r.Policy.Exclusion(rs.run, donor, bounced); reason != "" {
+	channel, reason := r.Policy.Route(rs.run, donor, bounced)
+	if reason != "" {
 		return false, r.end(ctx, j, domain.JobSkipped, reason, "", "")
 	}
+	jb.post = channel == domain.ChannelPost
 
 	// Step 1: the letter.
 	if j.StatementID == "" {
@@ -195,8 +199,10 @@ func (r *Runner) prepare(ctx context.Context, jb *job) (ok bool, err error) {
 			return false, err
 		}
 	}
-	if jb.msg, err = r.Compose.Statement(jb.snap, donor, jb.st.ID, jb.pdf.Bytes(), jb.snap.Corrects, r.Clock.Now()); err != nil {
-		return false, &renderError{err}
+	if !jb.post {
+		if jb.msg, err = r.Compose.Statement(jb.snap, donor, jb.st.ID, jb.pdf.Bytes(), jb.snap.Corrects, r.Clock.Now()); err != nil {
+			return false, &renderError{err}
+		}
 	}
 	if rs.run.DryRun {
 		return false, r.recordDryRun(ctx, jb)
@@ -235,6 +241,7 @@ func (r *Runner) recordAttempts(ctx context.Context, jobs []*job) error {
 		jb          *job
 		interrupted bool
 		heldBy      *domain.Delivery // the attempt that holds the letter, when ours was refused
+		posted      bool             // a postal letter, in the print batch: its job has ended
 	}
 	var outs []outcome
 	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
@@ -270,11 +277,21 @@ func (r *Runner) recordAttempts(ctx context.Context, jobs []*job) error {
 					return err
 				}
 			}
-			if msgID == "" {
-				msgID = r.Compose.MessageID(st.ID, attempt)
+			dl := &domain.Delivery{StatementID: st.ID, Attempt: attempt, Status: domain.DeliverySending,
+				CreatedAt: now.Unix(), UpdatedAt: now.Unix(), DonorID: j.DonorID, Series: jb.run.Series.OrDefault(), Period: jb.run.Period, LetterKey: jb.key,
+				Channel: domain.ChannelEmail}
+			if jb.post {
+				// A postal letter is delivered, as far as impactd can, once
+				// it is in the print batch: it is recorded so and its job
+				// ends in this transaction, and nothing is sent.
+				a := address.ParseStored(jb.donor.Address)
+				dl.Status, dl.Channel, dl.Country, dl.Postcode = domain.DeliveryInBatch, domain.ChannelPost, a.Country, a.Postcode
+			} else {
+				if msgID == "" {
+					msgID = r.Compose.MessageID(st.ID, attempt)
+				}
+				dl.MessageID = msgID
 			}
-			dl := &domain.Delivery{StatementID: st.ID, Attempt: attempt, Status: domain.DeliverySending, MessageID: msgID,
-				CreatedAt: now.Unix(), UpdatedAt: now.Unix(), DonorID: j.DonorID, Series: jb.run.Series.OrDefault(), Period: jb.run.Period, LetterKey: jb.key}
 			if jb.run.Force {
 				dl.ForceKey = jb.run.ID
 			}
@@ -298,6 +315,9 @@ func (r *Runner) recordAttempts(ctx context.Context, jobs []*job) error {
 					// The letter is this job's own, delivered: a worker that
 					// lost the job recorded it after all.
 					rec.Status, rec.SkipReason = domain.JobSent, ""
+					if out.heldBy.Channel == domain.ChannelPost {
+						rec.Status = domain.JobPostal
+					}
 				}
 				if err := tx.EndJob(ctx, &rec, r.WorkerID, now.Unix()); err != nil {
 					return err
@@ -308,6 +328,15 @@ func (r *Runner) recordAttempts(ctx context.Context, jobs []*job) error {
 			rec.StatementID, rec.Rendered, rec.Interrupted = st.ID, true, interrupts
 			if err := tx.MarkJobRendered(ctx, &rec, r.WorkerID, now.Add(r.Options.Lease).UnixMilli(), now.Unix()); err != nil {
 				return err
+			}
+			if jb.post {
+				rec.Status, rec.SkipReason, rec.Failure, rec.LastError = domain.JobPostal, "", "", ""
+				if err := tx.EndJob(ctx, &rec, r.WorkerID, now.Unix()); err != nil {
+					return err
+				}
+				out.posted = true
+				outs = append(outs, out)
+				continue
 			}
 			jb.dl = dl
 			outs = append(outs, out)
@@ -328,6 +357,14 @@ func (r *Runner) recordAttempts(ctx context.Context, jobs []*job) error {
 			continue
 		}
 		jb.StatementID, jb.stored, jb.Rendered = jb.st.ID, true, true
+		if o.posted {
+			jb.Status = domain.JobPostal
+			if r.Metrics != nil {
+				r.Metrics.StatementsPosted.Inc()
+			}
+			jb.log.Debug("statement in the print batch")
+			continue
+		}
 		if o.interrupted {
 			jb.Interrupted++
 			jb.log.Warn("send was interrupted by a crash; sending again with the same Message-ID", "attempt", jb.dl.Attempt)

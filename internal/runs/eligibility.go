@@ -5,34 +5,52 @@ import (
 	"fmt"
 	"time"
 
+	"impactd/internal/address"
 	"impactd/internal/domain"
 	"impactd/internal/statement"
 	"impactd/internal/store"
 )
 
-// Exclusion says why a donor gets no letter of a series now, or "" when
-// they may get one. bounced is whether their address was refused for good;
+// Route says how a donor gets a letter of a series now: by email or by
+// post (channel, skip ""), or not at all (skip says why, channel "").
+// bounced is whether their email address was refused for good;
 // requireConsent whether the impact letter, direct marketing, needs the
 // donor's recorded marketing consent (IMPACTD_MARKETING_CONSENT_METADATA is
 // set). This is the one place that decides it: a run asks it for every
 // donor when their job is worked (not when the run is planned), so a donor
-// who unsubscribes or is erased in between is left out all the same.
-func Exclusion(d *domain.Donor, bounced bool, series domain.Series, requireConsent bool) string {
+// who unsubscribes, is erased or changes their choice in between is
+// treated as they are now.
+//
+// A donor gets their letter by post when they chose post, or have no email
+// address, or their address bounced — if their postal address is usable
+// (address.Address.Usable); otherwise the reason stays an exception. A
+// donor who chose post is not emailed instead when their address is
+// unusable: they asked not to be.
+func Route(d *domain.Donor, bounced bool, series domain.Series, requireConsent bool) (channel, skip string) {
 	switch {
 	case d.Status == domain.DonorErased:
-		return domain.SkipErased
+		return "", domain.SkipErased
 	case d.Status == domain.DonorMerged || d.MergedInto != "":
-		return domain.SkipMerged
+		return "", domain.SkipMerged
 	case d.Status == domain.DonorUnsubscribed || !domain.Receives(d.Letters, series):
-		return domain.SkipUnsubscribed
+		return "", domain.SkipUnsubscribed
 	case series.OrDefault() == domain.SeriesImpact && requireConsent && d.MarketingConsent != domain.ConsentYes:
-		return domain.SkipNoConsent
-	case d.Email == "":
-		return domain.SkipNoEmail
-	case bounced:
-		return domain.SkipBounced
+		return "", domain.SkipNoConsent
 	}
-	return ""
+	postal := address.ParseStored(d.Address).Usable()
+	switch {
+	case d.Channel == domain.ChannelPost && postal:
+		return domain.ChannelPost, ""
+	case d.Channel == domain.ChannelPost:
+		return "", domain.SkipPostNoAddress
+	case d.Email == "" && postal, bounced && postal:
+		return domain.ChannelPost, ""
+	case d.Email == "":
+		return "", domain.SkipNoEmail
+	case bounced:
+		return "", domain.SkipBounced
+	}
+	return domain.ChannelEmail, ""
 }
 
 // SkipStored says why a stored statement must not be sent (again), or "":
@@ -62,10 +80,10 @@ type Policy struct {
 	RequireConsent bool
 }
 
-// Exclusion says why the donor gets no letter in the run, or "": Exclusion
+// Route says how the donor gets their letter in the run, or why not: Route
 // with the run's series and the policy's consent rule.
-func (p *Policy) Exclusion(run *domain.Run, d *domain.Donor, bounced bool) string {
-	return Exclusion(d, bounced, run.Series, p.RequireConsent)
+func (p *Policy) Route(run *domain.Run, d *domain.Donor, bounced bool) (channel, skip string) {
+	return Route(d, bounced, run.Series, p.RequireConsent)
 }
 
 // Letter is a policy's answer for one donor.

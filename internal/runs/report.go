@@ -23,10 +23,14 @@ var skipWords = map[string]struct{ label, one, many string }{
 	domain.SkipAlreadySent:    {"Already sent (the run was for the unsent only)", "was already sent a letter for the period", "were already sent a letter for the period"},
 	domain.SkipSentByOtherRun: {"Sent by another run", "is sent this letter by another run", "are sent this letter by another run"},
 	domain.SkipUnsubscribed:   {"Unsubscribed", "asked for no more letters", "asked for no more letters"},
-	domain.SkipNoEmail:        {"No email address", "has no email address", "have no email address"},
-	domain.SkipBounced:        {"Address bounced", "has an address that bounced", "have addresses that bounced"},
-	domain.SkipErased:         {"Erased", "was erased", "were erased"},
-	domain.SkipMerged:         {"Merged into another donor", "was merged into another donor", "were merged into other donors"},
+	domain.SkipNoEmail: {"No email address and no postal address", "has no email address and no postal address a letter can go to",
+		"have no email address and no postal address a letter can go to"},
+	domain.SkipBounced: {"Address bounced, no postal address", "has an email address that bounced and no postal address a letter can go to",
+		"have email addresses that bounced and no postal address a letter can go to"},
+	domain.SkipPostNoAddress: {"Chose post, no postal address", "chose letters by post but has no postal address a letter can go to",
+		"chose letters by post but have no postal address a letter can go to"},
+	domain.SkipErased: {"Erased", "was erased", "were erased"},
+	domain.SkipMerged: {"Merged into another donor", "was merged into another donor", "were merged into other donors"},
 	domain.SkipNetNotPositive: {"Refunded in full", "was refunded in full, so a letter would thank them for nothing",
 		"were refunded in full, so a letter would thank them for nothing"},
 	domain.SkipNoConsent: {"No marketing consent", "has no marketing consent recorded, which impact letters need",
@@ -75,7 +79,7 @@ type Empty struct {
 // nothing); ok is false when it sent (made) something or is unfinished.
 // A paused run is unfinished: its pause reason says why.
 func WhyEmpty(run *domain.Run, c domain.RunCounts) (Empty, bool) {
-	if run.Unfinished() || c.Open() > 0 || c.Sent > 0 || (run.DryRun && c.DryRendered > 0) {
+	if run.Unfinished() || c.Open() > 0 || c.Sent > 0 || c.Postal > 0 || (run.DryRun && c.DryRendered > 0) {
 		return Empty{}, false
 	}
 	if c.Jobs == 0 {

@@ -51,7 +51,7 @@ func TestWhyEmpty(t *testing.T) {
 		{"a dry run of a sent period", finished(func(r *domain.Run) { r.DryRun = true }), skipped(map[string]int{domain.SkipUnchanged: 2}), true,
 			domain.SkipUnchanged, "all 2 donors already have this letter, unchanged"},
 		{"unreachable", finished(nil), skipped(map[string]int{domain.SkipUnsubscribed: 3, domain.SkipNoEmail: 1, domain.SkipBounced: 1}), true,
-			domain.SkipUnsubscribed, "3 asked for no more letters; 1 has an address that bounced; 1 has no email address"},
+			domain.SkipUnsubscribed, "3 asked for no more letters; 1 has an email address that bounced and no postal address a letter can go to; 1 has no email address and no postal address a letter can go to"},
 		{"refunded", finished(nil), skipped(map[string]int{domain.SkipNetNotPositive: 1}), true, domain.SkipNetNotPositive,
 			"the donor was refunded in full, so a letter would thank them for nothing"},
 		{"all failed", finished(func(r *domain.Run) { r.Status = domain.RunFailed }), domain.RunCounts{Jobs: 2, Failed: 2}, true, runs.EmptyFailed,

@@ -301,7 +301,8 @@ func TestNeverThankedForNothing(t *testing.T) {
 	})
 }
 
-func TestExclusion(t *testing.T) {
+// TestRouteSeries: which series a donor receives, and marketing consent.
+func TestRouteSeries(t *testing.T) {
 	const email = "a@example.org"
 	active := func(letters, consent string) domain.Donor {
 		return domain.Donor{Status: domain.DonorActive, Email: email, Letters: letters, MarketingConsent: consent}
@@ -333,8 +334,42 @@ func TestExclusion(t *testing.T) {
 		{"bounced", active(domain.LettersAll, ""), true, domain.SeriesAnnual, false, domain.SkipBounced},
 	}
 	for _, tt := range tests {
-		if got := runs.Exclusion(&tt.donor, tt.bounced, tt.series, tt.requireConsent); got != tt.want {
+		if _, got := runs.Route(&tt.donor, tt.bounced, tt.series, tt.requireConsent); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestRoute: who gets a letter by email, who by post, and who is an
+// exception, with the reason.
+func TestRoute(t *testing.T) {
+	const gb = "1 High Street\nLondon SW1A 1AA\nGB"
+	tests := []struct {
+		name    string
+		donor   domain.Donor
+		bounced bool
+		channel string
+		skip    string
+	}{
+		{"active", domain.Donor{Status: domain.DonorActive, Email: "a@example.org"}, false, domain.ChannelEmail, ""},
+		{"active with address", domain.Donor{Status: domain.DonorActive, Email: "a@example.org", Address: gb}, false, domain.ChannelEmail, ""},
+		{"erased", domain.Donor{Status: domain.DonorErased}, false, "", domain.SkipErased},
+		{"merged", domain.Donor{Status: domain.DonorActive, Email: "a@example.org", MergedInto: "dnr_x"}, false, "", domain.SkipMerged},
+		{"unsubscribed", domain.Donor{Status: domain.DonorUnsubscribed, Email: "a@example.org", Address: gb}, false, "", domain.SkipUnsubscribed},
+		{"no email, address", domain.Donor{Status: domain.DonorActive, Address: gb}, false, domain.ChannelPost, ""},
+		{"no email, no address", domain.Donor{Status: domain.DonorActive}, false, "", domain.SkipNoEmail},
+		{"no email, address without postcode", domain.Donor{Status: domain.DonorActive, Address: "1 High Street\nLondon\nGB"}, false, "", domain.SkipNoEmail},
+		{"no email, address without country", domain.Donor{Status: domain.DonorActive, Address: "1 High Street\nLondon SW1A 1AA"}, false, "", domain.SkipNoEmail},
+		{"chose post", domain.Donor{Status: domain.DonorActive, Email: "a@example.org", Address: gb, Channel: domain.ChannelPost}, false, domain.ChannelPost, ""},
+		{"chose post, no address", domain.Donor{Status: domain.DonorActive, Email: "a@example.org", Channel: domain.ChannelPost}, false, "", domain.SkipPostNoAddress},
+		{"bounced, address", domain.Donor{Status: domain.DonorActive, Email: "a@example.org", Address: gb}, true, domain.ChannelPost, ""},
+		{"bounced, no address", domain.Donor{Status: domain.DonorActive, Email: "a@example.org"}, true, "", domain.SkipBounced},
+		{"US address", domain.Donor{Status: domain.DonorActive, Address: "1 Main St\nSpringfield, IL 62701\nUS"}, false, domain.ChannelPost, ""},
+	}
+	for _, tt := range tests {
+		channel, skip := runs.Route(&tt.donor, tt.bounced, domain.SeriesImpact, false)
+		if channel != tt.channel || skip != tt.skip {
+			t.Errorf("%s: (%q, %q), want (%q, %q)", tt.name, channel, skip, tt.channel, tt.skip)
 		}
 	}
 }

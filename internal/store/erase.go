@@ -251,6 +251,12 @@ func (q Q) EraseDonor(ctx context.Context, id string, now int64) error {
 	if _, err := q.exec(ctx, `DELETE FROM donor_emails WHERE donor_id IN `+in, args...); err != nil {
 		return fail(err)
 	}
+	// A postal letter's postcode (which orders its print batch) is theirs
+	// too; the batch's PDF and manifest, made from the erased snapshots,
+	// then hold no name or address either.
+	if _, err := q.exec(ctx, `UPDATE deliveries SET postcode = '', country = '' WHERE donor_id IN `+in, args...); err != nil {
+		return fail(err)
+	}
 	// The hint keeps Erased for its email: a charge of the payment that
 	// arrives later is then known as theirs (ConcernsErased), and
 	// SavePaymentHint never fills the blanks again.

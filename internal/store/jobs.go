@@ -53,8 +53,8 @@ func (q Q) PlanJobs(ctx context.Context, run *domain.Run, p Plan, now int64) (in
 		who = `SELECT j.donor_id FROM run_jobs j JOIN runs r ON r.id = j.run_id
 			WHERE r.series = ? AND r.period = ? AND r.dry_run = 0 AND j.status = ? AND NOT EXISTS (
 				SELECT 1 FROM statements s JOIN deliveries dl ON dl.statement_id = s.id
-				WHERE s.donor_id = j.donor_id AND s.series = r.series AND s.period = r.period AND dl.status = ?)`
-		args = []any{run.Series.OrDefault(), run.Period, domain.JobFailed, domain.DeliverySent}
+				WHERE s.donor_id = j.donor_id AND s.series = r.series AND s.period = r.period AND dl.status IN (?, ?, ?))`
+		args = []any{run.Series.OrDefault(), run.Period, domain.JobFailed, domain.DeliverySent, domain.DeliveryInBatch, domain.DeliveryPosted}
 	case domain.RunScopeDonor, domain.RunScopeStatement:
 		who, args = `SELECT id FROM donors WHERE id = ?`, []any{run.DonorID}
 	default:
@@ -314,6 +314,8 @@ func (q Q) CountRun(ctx context.Context, runID string) (domain.RunCounts, error)
 			c.Running += r.N
 		case domain.JobSent:
 			c.Sent += r.N
+		case domain.JobPostal:
+			c.Postal += r.N
 		case domain.JobRendered:
 			c.DryRendered += r.N
 		case domain.JobFailed:
@@ -417,7 +419,7 @@ func (q Q) JobDonor(ctx context.Context, id string) (*domain.Donor, bool, error)
 		domain.Donor
 		Bounced int `db:"bounced"`
 	}
-	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.letters, d.marketing_consent, d.created_at, d.updated_at,
+	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.letters, d.marketing_consent, d.created_at, d.updated_at, d.channel,
 			CASE WHEN EXISTS (SELECT 1 FROM bounces b WHERE b.email = d.email) THEN 1 ELSE 0 END AS bounced
 		FROM donors d WHERE d.id = ?`, id)
 	if err != nil {

@@ -46,7 +46,7 @@ func (q Q) CountEvents(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-const donorCols = `id, name, email, address, status, gift_aid_from, merged_into, letters, marketing_consent, created_at, updated_at`
+const donorCols = `id, name, email, address, status, gift_aid_from, merged_into, letters, marketing_consent, created_at, updated_at, channel`
 
 // Donor returns one donor by id.
 func (q Q) Donor(ctx context.Context, id string) (*domain.Donor, error) {
@@ -60,7 +60,7 @@ func (q Q) Donor(ctx context.Context, id string) (*domain.Donor, error) {
 // DonorByCustomer returns the donor linked to a Stripe customer id.
 func (q Q) DonorByCustomer(ctx context.Context, customerID string) (*domain.Donor, error) {
 	var d domain.Donor
-	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.letters, d.marketing_consent, d.created_at, d.updated_at
+	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.letters, d.marketing_consent, d.created_at, d.updated_at, d.channel
 		FROM donors d JOIN donor_customers c ON c.donor_id = d.id WHERE c.stripe_customer_id = ?`, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("donor by customer: %w", notFound(err, "donor"))
@@ -71,7 +71,7 @@ func (q Q) DonorByCustomer(ctx context.Context, customerID string) (*domain.Dono
 // DonorByEmail returns the donor linked to a normalised email address.
 func (q Q) DonorByEmail(ctx context.Context, email string) (*domain.Donor, error) {
 	var d domain.Donor
-	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.letters, d.marketing_consent, d.created_at, d.updated_at
+	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.letters, d.marketing_consent, d.created_at, d.updated_at, d.channel
 		FROM donors d JOIN donor_emails e ON e.donor_id = d.id WHERE e.email = ?`, email)
 	if err != nil {
 		return nil, fmt.Errorf("donor by email: %w", notFound(err, "donor"))
@@ -90,9 +90,12 @@ func (q Q) CreateDonor(ctx context.Context, d *domain.Donor) error {
 	if d.Letters == "" {
 		d.Letters = domain.LettersAll
 	}
-	_, err := q.exec(ctx, `INSERT INTO donors (`+donorCols+`, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if d.Channel == "" {
+		d.Channel = domain.ChannelEmail
+	}
+	_, err := q.exec(ctx, `INSERT INTO donors (`+donorCols+`, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.Name, d.Email, d.Address, d.Status, d.GiftAidFrom, d.MergedInto, d.Letters, d.MarketingConsent, d.CreatedAt, d.UpdatedAt,
-		searchkey.Key(d.Name, d.Email))
+		d.Channel, searchkey.Key(d.Name, d.Email))
 	if err != nil {
 		return fmt.Errorf("create donor: %w", err)
 	}
@@ -345,7 +348,7 @@ func (q Q) SetDonorStatus(ctx context.Context, id, from, to string, now int64) e
 // DonorsByEmail returns the live donors linked to a normalised email address.
 func (q Q) DonorsByEmail(ctx context.Context, email string) ([]domain.Donor, error) {
 	var ds []domain.Donor
-	err := q.selectAll(ctx, &ds, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.letters, d.marketing_consent, d.created_at, d.updated_at
+	err := q.selectAll(ctx, &ds, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.letters, d.marketing_consent, d.created_at, d.updated_at, d.channel
 		FROM donors d WHERE d.merged_into = '' AND (d.email = ? OR d.id IN (SELECT donor_id FROM donor_emails WHERE email = ?)) ORDER BY d.id`, email, email)
 	if err != nil {
 		return nil, fmt.Errorf("donors by email: %w", err)

@@ -215,9 +215,10 @@ func (q Q) LastSentStatement(ctx context.Context, donorID string, series domain.
 	// donor, once per job, and a run would take time quadratic in its size.
 	err := q.get(ctx, &s, `SELECT id, run_id, donor_id, series, period, snapshot, content_hash, created_at, replaces, diff, sent_at FROM (
 			SELECT s.id, s.run_id, s.donor_id, s.series, s.period, s.snapshot, s.content_hash, s.created_at, s.replaces, s.diff,
-				(SELECT MAX(d.updated_at) FROM deliveries d WHERE d.statement_id = s.id AND d.status = ?) AS sent_at
+				(SELECT MAX(d.updated_at) FROM deliveries d WHERE d.statement_id = s.id AND d.status IN (?, ?, ?)) AS sent_at
 			FROM statements s WHERE s.donor_id = ? AND s.series = ? AND s.period = ?) x
-		WHERE sent_at IS NOT NULL ORDER BY sent_at DESC, created_at DESC LIMIT 1`, domain.DeliverySent, donorID, series.OrDefault(), period)
+		WHERE sent_at IS NOT NULL ORDER BY sent_at DESC, created_at DESC LIMIT 1`,
+		domain.DeliverySent, domain.DeliveryInBatch, domain.DeliveryPosted, donorID, series.OrDefault(), period)
 	if err != nil {
 		return nil, fmt.Errorf("last sent statement: %w", notFound(err, "sent statement"))
 	}
@@ -233,7 +234,7 @@ func (q Q) StatementsForRun(ctx context.Context, runID string) ([]domain.Stateme
 	return ss, nil
 }
 
-const deliveryCols = `id, statement_id, attempt, status, message_id, detail, created_at, updated_at, donor_id, series, period, letter_key, force_key`
+const deliveryCols = `id, statement_id, attempt, status, message_id, detail, created_at, updated_at, donor_id, series, period, letter_key, force_key, channel, batch_id, country, postcode`
 
 // InsertAttempt records an email attempt, open (DeliverySending), unless the
 // database refuses it because the same letter — donor, series, period, letter key
@@ -247,8 +248,12 @@ func (q Q) InsertAttempt(ctx context.Context, d *domain.Delivery) (bool, error) 
 		d.ID = NewID("dlv")
 	}
 	d.Series = d.Series.OrDefault()
-	res, err := q.exec(ctx, `INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		d.ID, d.StatementID, d.Attempt, d.Status, d.MessageID, d.Detail, d.CreatedAt, d.UpdatedAt, d.DonorID, d.Series, d.Period, d.LetterKey, d.ForceKey)
+	if d.Channel == "" {
+		d.Channel = domain.ChannelEmail
+	}
+	res, err := q.exec(ctx, `INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		d.ID, d.StatementID, d.Attempt, d.Status, d.MessageID, d.Detail, d.CreatedAt, d.UpdatedAt, d.DonorID, d.Series, d.Period, d.LetterKey, d.ForceKey,
+		d.Channel, d.BatchID, d.Country, d.Postcode)
 	if err != nil {
 		return false, fmt.Errorf("insert attempt: %w", err)
 	}
@@ -263,8 +268,9 @@ func (q Q) InsertAttempt(ctx context.Context, d *domain.Delivery) (bool, error) 
 // InsertAttempt), for a worker whose attempt was refused.
 func (q Q) LetterHolder(ctx context.Context, d *domain.Delivery) (*domain.Delivery, error) {
 	var h domain.Delivery
-	err := q.get(ctx, &h, `SELECT `+deliveryCols+` FROM deliveries WHERE donor_id = ? AND series = ? AND period = ? AND letter_key = ? AND force_key = ? AND status IN (?, ?)
-		ORDER BY created_at LIMIT 1`, d.DonorID, d.Series.OrDefault(), d.Period, d.LetterKey, d.ForceKey, domain.DeliverySending, domain.DeliverySent)
+	err := q.get(ctx, &h, `SELECT `+deliveryCols+` FROM deliveries WHERE donor_id = ? AND series = ? AND period = ? AND letter_key = ? AND force_key = ? AND status IN (?, ?, ?, ?)
+		ORDER BY created_at LIMIT 1`, d.DonorID, d.Series.OrDefault(), d.Period, d.LetterKey, d.ForceKey, domain.DeliverySending, domain.DeliverySent,
+		domain.DeliveryInBatch, domain.DeliveryPosted)
 	if err != nil {
 		return nil, fmt.Errorf("letter holder: %w", notFound(err, "attempt holding the letter"))
 	}
@@ -297,8 +303,8 @@ func (q Q) DeliveriesForStatement(ctx context.Context, statementID string) ([]do
 // SentAt returns when a statement was last delivered, or 0.
 func (q Q) SentAt(ctx context.Context, statementID string) (int64, error) {
 	var at int64
-	if err := q.get(ctx, &at, `SELECT COALESCE(MAX(updated_at), 0) FROM deliveries WHERE statement_id = ? AND status = ?`,
-		statementID, domain.DeliverySent); err != nil {
+	if err := q.get(ctx, &at, `SELECT COALESCE(MAX(updated_at), 0) FROM deliveries WHERE statement_id = ? AND status IN (?, ?, ?)`,
+		statementID, domain.DeliverySent, domain.DeliveryInBatch, domain.DeliveryPosted); err != nil {
 		return 0, fmt.Errorf("sent at: %w", err)
 	}
 	return at, nil

@@ -71,7 +71,11 @@ func New(p Pages) (*Pages, error) {
 	}
 	p.pages = map[string]*template.Template{}
 	for _, name := range []string{"statement", "preferences", "verify", "message", "unsubscribe"} {
-		t, err := template.New("layout.html").Funcs(webui.Funcs(p.Location)).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		files := []string{"templates/layout.html", "templates/" + name + ".html"}
+		if name == "preferences" {
+			files = append(files, "templates/channel.html")
+		}
+		t, err := template.New("layout.html").Funcs(webui.Funcs(p.Location)).ParseFS(templateFS, files...)
 		if err != nil {
 			return nil, err
 		}
@@ -222,7 +226,8 @@ func (p *Pages) load(w http.ResponseWriter, r *http.Request) (*donorStatements, 
 		if s.ID == st.ID {
 			d.This = s
 		}
-		if s.ID == st.ID || (s.DryRun == 0 && s.DeliveryStatus == domain.DeliverySent) {
+		if s.ID == st.ID || (s.DryRun == 0 && (s.DeliveryStatus == domain.DeliverySent ||
+			s.DeliveryStatus == domain.DeliveryInBatch || s.DeliveryStatus == domain.DeliveryPosted)) {
 			d.All = append(d.All, s)
 		}
 	}
@@ -348,6 +353,8 @@ type prefsData struct {
 	Letters string // domain.Letters*
 	Choices []prefsChoice
 	Done    bool
+	// Channel is the email-or-post choice (channel.go).
+	Channel channelData
 }
 
 type prefsChoice struct{ Value, Label, Hint string }
@@ -357,7 +364,7 @@ func prefsChoices() []prefsChoice {
 	hints := map[string]string{
 		domain.LettersAll:    "Each period's impact letter, with your gifts and what they helped achieve, and once a year the statement of your gifts for your tax affairs.",
 		domain.LettersAnnual: "Only the yearly statement of your gifts, for your tax affairs: no impact letters.",
-		domain.LettersNone:   "No letters from us by email. Your gifts are not affected.",
+		domain.LettersNone:   "No letters from us, by email or by post. Your gifts are not affected.",
 	}
 	var out []prefsChoice
 	for _, l := range domain.AllLetters {
@@ -366,12 +373,14 @@ func prefsChoices() []prefsChoice {
 	return out
 }
 
-func prefsFor(d *domain.Donor, done bool) prefsData {
+// prefsFor is the page's data; channelDone is the channel just chosen
+// ("email" or "post"), or "".
+func prefsFor(d *domain.Donor, done bool, channelDone string) prefsData {
 	letters := d.Letters
 	if d.Status == domain.DonorUnsubscribed {
 		letters = domain.LettersNone
 	}
-	return prefsData{Status: d.Status, Letters: letters, Choices: prefsChoices(), Done: done}
+	return prefsData{Status: d.Status, Letters: letters, Choices: prefsChoices(), Done: done, Channel: channelOf(d, channelDone)}
 }
 
 // PreferencesPage shows which letters the donor receives, with the three
@@ -384,7 +393,7 @@ func (p *Pages) PreferencesPage() http.Handler {
 			return
 		}
 		p.render(w, http.StatusOK, "preferences", view{Title: "Your letter preferences", Token: r.PathValue("token"),
-			Data: prefsFor(d.Donor, false)})
+			Data: prefsFor(d.Donor, false, "")})
 	})
 }
 
@@ -422,7 +431,7 @@ func (p *Pages) SetPreferences() http.Handler {
 			return
 		}
 		p.render(w, http.StatusOK, "preferences", view{Title: "Your letter preferences", Token: r.PathValue("token"),
-			Data: prefsFor(donor, true)})
+			Data: prefsFor(donor, true, "")})
 	})
 }
 
