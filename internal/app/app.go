@@ -13,6 +13,7 @@ import (
 	"impactd/internal/compose"
 	"impactd/internal/config"
 	"impactd/internal/domain"
+	"impactd/internal/giftaid"
 	"impactd/internal/ingest"
 	"impactd/internal/letter"
 	"impactd/internal/links"
@@ -44,6 +45,8 @@ type App struct {
 	Runs *runs.Service
 	// Runner works the jobs of runs in this process.
 	Runner *runner.Runner
+	// GiftAid makes and records Gift Aid claims.
+	GiftAid *giftaid.Service
 }
 
 // New opens the database, migrates it, loads the templates and fonts and
@@ -103,6 +106,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 	}
 	a.Runs = &runs.Service{Store: st, Templates: tmpl, Clock: clock, Log: log, Location: cfg.Location,
 		IncludeMonthly: cfg.IncludeMonthly, Worker: a.Runner}
+	a.GiftAid = &giftaid.Service{Store: st, Clock: clock, Location: cfg.Location}
 	reg.MustRegister(a.Runner.Collectors()...)
 	return a, nil
 }

@@ -29,7 +29,7 @@ func (a *App) web(_ context.Context, signInBurst int, signInEvery time.Duration)
 		sched = ScheduleView{Schedule: a.Config.Schedule, Kind: a.Config.PeriodKind, Location: a.Config.Location}
 	}
 	c, err := console.New(console.Options{
-		Store: a.Store, Renderer: a.Renderer, Runs: a.Runs, Schedule: sched,
+		Store: a.Store, Renderer: a.Renderer, Runs: a.Runs, Schedule: sched, GiftAid: a.GiftAid,
 		Preview: &console.Preview{Builder: a.Runner.Builder, Renderer: a.Renderer},
 		Clock:   a.Clock, Log: a.Log, Location: a.Config.Location, PeriodKind: a.Config.PeriodKind,
 		CookieSecure: a.Config.CookieSecure, SessionTTL: a.Config.SessionTTL,

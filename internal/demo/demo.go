@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 
 	"impactd/internal/app"
 	"impactd/internal/domain"
+	"impactd/internal/giftaid"
 	"impactd/internal/impact"
 	"impactd/internal/ingest"
 	"impactd/internal/money"
@@ -42,6 +44,8 @@ type Options struct {
 	Dir    string    // for the summary only: where the files are
 	PDFDir string
 	Outbox string
+	// GiftAidDir is where the demo's Gift Aid claim files go; "" makes no claim.
+	GiftAidDir string
 }
 
 // Summary is what the demo did.
@@ -52,6 +56,10 @@ type Summary struct {
 	Applied    int
 	Duplicates int
 	Run        *domain.Run
+	// GiftAid is the demo's Gift Aid claim (the one made by an earlier demo
+	// when there is nothing new to claim); nil when no claim was asked for.
+	GiftAid      *giftaid.Result
+	GiftAidFiles giftaid.Files
 }
 
 // Run runs the demo against an assembled App.
@@ -121,6 +129,11 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 	sum.Run = run
 
 	from, to := last.Bounds(loc)
+	if opts.GiftAidDir != "" {
+		if err := claimGiftAid(ctx, a, opts.GiftAidDir, to.AddDate(0, 0, -1).Format(time.DateOnly), sum); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+	}
 	totals, err := a.Store.TotalsBetween(ctx, from.Unix(), to.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -141,6 +154,11 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 		}
 		fmt.Fprintf(w, "  run               %s %s: %d eligible, %d letters sent, %d failed, %d skipped %s\n",
 			run.ID, run.Status, run.Eligible, run.Sent, run.Failed, run.Skipped, run.Exceptions)
+		if g := sum.GiftAid; g != nil {
+			fmt.Fprintf(w, "  gift aid claim    %s up to %s: %d gifts, %s (Gift Aid %s), %d exceptions\n", g.Claim.ID, g.Schedule.To,
+				len(g.Schedule.Lines), money.New(g.Schedule.Total, "GBP"), money.New(g.Schedule.GiftAid, "GBP"), len(g.Schedule.Exceptions))
+			fmt.Fprintf(w, "  gift aid files    %s (schedule .csv and .ods for HMRC, exceptions, adjustments)\n", opts.GiftAidDir)
+		}
 		fmt.Fprintf(w, "  letters (PDF)     %s\n", opts.PDFDir)
 		fmt.Fprintf(w, "  emails (.eml)     %s\n", opts.Outbox)
 		fmt.Fprintf(w, "  database          %s\n", a.Config.DatabaseURL)
@@ -150,4 +168,31 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 		}
 	}
 	return sum, nil
+}
+
+// claimGiftAid makes the demo's Gift Aid claim of the gifts up to to and
+// writes its files; when an earlier demo claimed them all, it writes the
+// files of the newest claim again.
+func claimGiftAid(ctx context.Context, a *app.App, dir, to string, sum *Summary) error {
+	res, err := a.GiftAid.Claim(ctx, giftaid.Request{To: to, Actor: "demo"})
+	if domain.ErrorCode(err) == domain.ECONFLICT {
+		cs, lerr := a.GiftAid.List(ctx, 1)
+		if lerr != nil || len(cs) == 0 {
+			return errors.Join(err, lerr)
+		}
+		c, sch, rerr := a.GiftAid.Remake(ctx, cs[0].ID)
+		if rerr != nil {
+			return rerr
+		}
+		res, err = &giftaid.Result{Claim: c, Schedule: sch}, nil
+	}
+	if err != nil {
+		return err
+	}
+	files, err := giftaid.WriteFiles(dir, giftaid.FileBase(res.Schedule), res.Schedule, a.Config.Location)
+	if err != nil {
+		return err
+	}
+	sum.GiftAid, sum.GiftAidFiles = res, files
+	return nil
 }
