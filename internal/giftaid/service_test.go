@@ -398,7 +398,9 @@ func TestNoDoubleClaimConcurrently(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = svc.Claim(ctx, giftaid.Request{To: "2026-09-30", Actor: fmt.Sprintf("claimer %d", i)})
+				// Different ends, so that the claims overlap in part.
+				to := []string{"2026-07-12", "2026-09-30", "2026-07-20", "2026-08-31"}[i]
+				_, errs[i] = svc.Claim(ctx, giftaid.Request{To: to, Actor: fmt.Sprintf("claimer %d", i)})
 			}()
 		}
 		wg.Wait()
