@@ -245,7 +245,10 @@ func golden(t *testing.T, path string, got []byte) {
 }
 
 // TestODSOpensInLibreOffice converts the spreadsheet with Debian's
-// LibreOffice, headless, and compares what it reads with the CSV.
+// LibreOffice, headless, and compares what it reads with the CSV. The
+// filter options ask for UTF-8 and cells "as shown" (token 9), so the date
+// and amount are compared as the spreadsheet displays them (DD/MM/YY, two
+// decimals), not as their stored values.
 func TestODSOpensInLibreOffice(t *testing.T) {
 	bin := ""
 	for _, name := range []string{"libreoffice", "soffice"} {
@@ -269,7 +272,7 @@ func TestODSOpensInLibreOffice(t *testing.T) {
 		}
 		out := filepath.Join(dir, "converted")
 		cmd := exec.Command(bin, "-env:UserInstallation=file://"+filepath.Join(dir, "profile"), "--headless",
-			"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1", "--outdir", out, files.ODS)
+			"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true", "--outdir", out, files.ODS)
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("libreoffice: %v\n%s", err, b)
 		}
