@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -65,7 +66,7 @@ func TestGiftAidClaimTwoProcesses(t *testing.T) {
 		for i := range 2 {
 			a, _ := json.Marshal([]string{"giftaid", "claim", "--to", "2026-09-30", "--out", filepath.Join(t.TempDir(), "out"), "--actor", fmt.Sprint("process ", i)})
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(env, childEnv+"="+string(a))
+			cmd.Env = append(slices.Clip(env), childEnv+"="+string(a)) // each its own copy: both start at once
 			cmd.Stdout, cmd.Stderr = &outs[i], &outs[i]
 			wg.Add(1)
 			go func() { defer wg.Done(); errs[i] = cmd.Run() }()

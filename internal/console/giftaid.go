@@ -118,6 +118,11 @@ func (c *Console) GiftAidFile() http.Handler {
 			c.fail(w, r, domain.Errorf(domain.ENOTFOUND, "claim %s has no file %q", claim.ID, r.PathValue("file")))
 			return
 		}
+		// The schedule holds names and addresses: who took a copy is recorded.
+		if err := c.audit(r.Context(), c.o.Store.Q, "giftaid.download", claim.ID, "", name); err != nil {
+			c.fail(w, r, err)
+			return
+		}
 		w.Header().Set("Content-Type", ctype)
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 		w.Header().Set("Cache-Control", "no-store")

@@ -115,7 +115,8 @@ func TestGiftAidPages(t *testing.T) {
 				actions[e.Action] = e.Actor
 			}
 		}
-		if actions["giftaid.claim"] != "staff:"+webtest.Operator || actions["giftaid.submitted"] != "staff:"+webtest.Operator {
+		if actions["giftaid.claim"] != "staff:"+webtest.Operator || actions["giftaid.submitted"] != "staff:"+webtest.Operator ||
+			actions["giftaid.download"] != "staff:"+webtest.Operator {
 			t.Errorf("audit %v", actions)
 		}
 
