@@ -106,7 +106,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 	}
 	a.Runs = &runs.Service{Store: st, Templates: tmpl, Clock: clock, Log: log, Location: cfg.Location,
 		IncludeMonthly: cfg.IncludeMonthly, Worker: a.Runner}
-	a.GiftAid = &giftaid.Service{Store: st, Clock: clock, Location: cfg.Location}
+	a.GiftAid = &giftaid.Service{Store: st, Clock: clock, Location: cfg.Location, Country: cfg.OrgCountry}
 	reg.MustRegister(a.Runner.Collectors()...)
 	return a, nil
 }

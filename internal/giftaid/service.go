@@ -19,6 +19,9 @@ type Service struct {
 	Store    *store.Store
 	Clock    domain.Clock
 	Location *time.Location // the organisation's time zone: gift dates are its days
+	// Country is the organisation's (IMPACTD_ORG_COUNTRY); Gift Aid is for
+	// UK charities only, so any other refuses to claim. "" is not checked.
+	Country string
 }
 
 // Request asks for a claim.
@@ -37,6 +40,9 @@ type Result struct {
 
 // end returns the instant after the day to (YYYY-MM-DD) ends.
 func (s *Service) end(to string) (time.Time, error) {
+	if s.Country != "" && s.Country != domain.CountryGB {
+		return time.Time{}, domain.Errorf(domain.EINVALID, "Gift Aid is HMRC's scheme for UK charities, and IMPACTD_ORG_COUNTRY is %s", s.Country)
+	}
 	d, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(to), s.Location)
 	if err != nil {
 		return time.Time{}, domain.Errorf(domain.EINVALID, "the claim's end date %q is not a date: write it YYYY-MM-DD, e.g. 2026-09-30", to)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -311,6 +312,13 @@ func TestMarkSubmitted(t *testing.T) {
 		}
 		if _, err := b.svc.MarkSubmitted(ctx, "gac_missing", "X", "cli:tester"); domain.ErrorCode(err) != domain.ENOTFOUND {
 			t.Fatalf("unknown claim: %v", err)
+		}
+		us := giftaid.Service{Store: s, Clock: b.svc.Clock, Location: london, Country: domain.CountryUS}
+		if _, err := us.Preview(ctx, "2026-09-30", false); domain.ErrorCode(err) != domain.EINVALID || !strings.Contains(err.Error(), "IMPACTD_ORG_COUNTRY is US") {
+			t.Fatalf("a US organisation's claim: %v", err)
+		}
+		if _, err := b.svc.Preview(ctx, "30/09/2026", false); domain.ErrorCode(err) != domain.EINVALID || !strings.Contains(err.Error(), "YYYY-MM-DD") {
+			t.Fatalf("a date not YYYY-MM-DD: %v", err)
 		}
 		log, err := s.AuditLog(ctx, 10)
 		if err != nil {
