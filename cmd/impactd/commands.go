@@ -48,6 +48,7 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 		stripeCommand(getenv, stdout, stderr),
 		previewCommand(getenv, stdout, stderr),
 		staffCommand(getenv, stdout, stderr),
+		giftAidCommand(getenv, stdout, stderr),
 	)
 	return root
 }
@@ -151,6 +152,7 @@ func demoCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 			if !serve || !made {
 				if _, err := demo.Run(cmd.Context(), a, demo.Options{
 					Donors: donors, Out: stdout, Dir: abs, PDFDir: filepath.Join(abs, "statements"), Outbox: outbox,
+					GiftAidDir: filepath.Join(abs, "giftaid"),
 				}); err != nil {
 					return err
 				}

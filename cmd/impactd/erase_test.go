@@ -15,6 +15,7 @@ import (
 
 	"impactd/internal/demo"
 	"impactd/internal/domain"
+	"impactd/internal/giftaid"
 	"impactd/internal/ingest"
 	"impactd/internal/period"
 	"impactd/internal/store"
@@ -118,6 +119,13 @@ func TestEraseLeavesNothing(t *testing.T) {
 		if count(`SELECT COUNT(*) FROM statements WHERE donor_id = ?`, d.ID) == 0 ||
 			count(`SELECT COUNT(*) FROM deliveries l JOIN statements s ON s.id = l.statement_id WHERE s.donor_id = ?`, d.ID) == 0 {
 			t.Fatal("the run made no statement or delivery for the supporter: the search below would prove little")
+		}
+		// A Gift Aid claim of her gifts: it keeps ids and amounts only.
+		if _, err := a.GiftAid.Claim(ctx, giftaid.Request{To: time.Now().In(a.Config.Location).Format(time.DateOnly), Actor: "staff:ops@example.org"}); err != nil {
+			t.Fatal(err)
+		}
+		if count(`SELECT COUNT(*) FROM giftaid_claim_gifts c JOIN donations g ON g.id = c.donation_id WHERE g.donor_id = ?`, d.ID) == 0 {
+			t.Fatal("the Gift Aid claim took none of the supporter's gifts: the search below would prove little for it")
 		}
 		amounts := func() string {
 			var rows []string

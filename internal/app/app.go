@@ -13,6 +13,7 @@ import (
 	"impactd/internal/compose"
 	"impactd/internal/config"
 	"impactd/internal/domain"
+	"impactd/internal/giftaid"
 	"impactd/internal/ingest"
 	"impactd/internal/letter"
 	"impactd/internal/links"
@@ -48,6 +49,8 @@ type App struct {
 	Runner *runner.Runner
 	// Post makes, prints and marks posted the runs' print batches.
 	Post *post.Service
+	// GiftAid makes and records Gift Aid claims.
+	GiftAid *giftaid.Service
 }
 
 // New opens the database, migrates it, loads the templates and fonts and
@@ -109,6 +112,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 		IncludeMonthly: cfg.IncludeMonthly, Worker: a.Runner,
 		PeriodKinds: map[domain.Series]period.Kind{domain.SeriesAnnual: cfg.AnnualPeriodKind}}
 	a.Post = &post.Service{Store: st, Renderer: renderer, Clock: clock}
+	a.GiftAid = &giftaid.Service{Store: st, Clock: clock, Location: cfg.Location, Country: cfg.OrgCountry}
 	reg.MustRegister(a.Runner.Collectors()...)
 	return a, nil
 }

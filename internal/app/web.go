@@ -33,7 +33,7 @@ func (a *App) web(_ context.Context, signInBurst int, signInEvery time.Duration)
 		sched.Series = append(sched.Series, SeriesSchedule{Series: domain.SeriesAnnual, Schedule: a.Config.AnnualSchedule, Kind: a.Config.AnnualPeriodKind})
 	}
 	c, err := console.New(console.Options{
-		Store: a.Store, Renderer: a.Renderer, Runs: a.Runs, Post: a.Post, Schedule: sched,
+		Store: a.Store, Renderer: a.Renderer, Runs: a.Runs, Post: a.Post, Schedule: sched, GiftAid: a.GiftAid,
 		Preview: &console.Preview{Builder: a.Runner.Builder, Renderer: a.Renderer},
 		Clock:   a.Clock, Log: a.Log, Location: a.Config.Location, PeriodKind: a.Config.PeriodKind, AnnualPeriodKind: a.Config.AnnualPeriodKind,
 		CookieSecure: a.Config.CookieSecure, SessionTTL: a.Config.SessionTTL,

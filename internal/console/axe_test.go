@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"impactd/internal/domain"
+	"impactd/internal/giftaid"
 	"impactd/internal/ingest"
 	"impactd/internal/links"
 	"impactd/internal/runs"
@@ -104,6 +105,19 @@ func TestAccessibility(t *testing.T) {
 		t.Fatal(err)
 	}
 	reject(t, b, "evt_bad_currency", ingest.Charge{ID: "ch_xyz", Email: "x@example.org", Amount: 1000, Currency: "xyz", Created: time.Now()})
+	// A Gift Aid claim, then a gift to preview and an exception (Bob's USD gift under a declaration).
+	declareAlice(t, b)
+	claim, err := b.App.GiftAid.Claim(ctx, giftaid.Request{To: "2026-09-30", Actor: "staff:" + webtest.Admin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.App.Store.InsertDonation(ctx, &domain.Donation{DonorID: alice.ID, ChargeID: "ch_alice_2", Amount: 1500, Currency: "GBP",
+		Status: domain.DonationSucceeded, Created: time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC).Unix(), UpdatedAt: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.App.Store.SetGiftAid(ctx, b.Donors["bob"].ID, "2026-07-01", 1); err != nil {
+		t.Fatal(err)
+	}
 	// Paused at once, as if its relay had refused us: the workers, which
 	// look for new jobs once a second, leave it.
 	held, err := b.App.Runs.Start(ctx, runs.Request{Period: webtest.Period, Trigger: "test", Reason: "send again", Force: true})
@@ -142,6 +156,9 @@ func TestAccessibility(t *testing.T) {
 		{staff, "/console/runs/" + held.ID + "?done=in-progress", nil},
 		{staff, "/console/bounces", nil},
 		{staff, "/console/exceptions", nil},
+		{staff, "/console/giftaid", nil},
+		{staff, "/console/giftaid?to=2026-09-30&aggregate=yes", nil},
+		{staff, "/console/giftaid/claims/" + claim.Claim.ID, nil},
 		{staff, "/console/donors", nil},
 		{staff, "/console/donors?q=example", nil},
 		{staff, "/console/donors?q=nobody", nil},

@@ -24,6 +24,7 @@ import (
 
 	"impactd/internal/auth"
 	"impactd/internal/domain"
+	"impactd/internal/giftaid"
 	"impactd/internal/period"
 	"impactd/internal/post"
 	"impactd/internal/runs"
@@ -47,6 +48,8 @@ type Options struct {
 	// Post makes, prints and marks posted the runs' print batches.
 	Post     *post.Service
 	Schedule Schedule
+	// GiftAid makes and records Gift Aid claims.
+	GiftAid *giftaid.Service
 	// Preview builds the letter that shows an impact update (draft or
 	// published) for a sample supporter; see NewPreview.
 	Preview    *Preview
@@ -103,7 +106,7 @@ func New(o Options) (*Console, error) {
 	funcs["lettersChoices"] = lettersChoices
 	funcs["allows"] = func(r auth.Role, needs string) bool { return r.Allows(auth.Role(needs)) }
 	funcs["isotime"] = func(unix int64) string { return time.Unix(unix, 0).In(o.Location).Format(time.RFC3339) }
-	for _, name := range []string{"signin", "dashboard", "run", "bounces", "donors", "donor", "updates", "update", "update_form", "audit", "exceptions", "error"} {
+	for _, name := range []string{"signin", "dashboard", "run", "bounces", "donors", "donor", "updates", "update", "update_form", "audit", "exceptions", "giftaid", "giftaid_claim", "error"} {
 		files := []string{"templates/layout.html", "templates/" + name + ".html"}
 		if name == "run" || name == "donor" {
 			files = append(files, "templates/postal.html")
@@ -176,6 +179,8 @@ var flashes = map[string]string{
 	"erased":         "The donor's personal data was erased.",
 	"draft-saved":    "The draft was saved.",
 	"published":      "The impact update is published: letters from now on use it.",
+	"claimed":        "The Gift Aid claim is recorded: download its schedule below and attach it to the claim in Charities Online.",
+	"submitted":      "HMRC's acknowledgment is recorded.",
 	"signed-in":      "",
 	"nothing-to-see": "",
 }

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"impactd/internal/address"
 	"impactd/internal/app"
 	"impactd/internal/domain"
+	"impactd/internal/giftaid"
 	"impactd/internal/impact"
 	"impactd/internal/ingest"
 	"impactd/internal/money"
@@ -47,6 +49,8 @@ type Options struct {
 	Dir    string    // for the summary only: where the files are
 	PDFDir string
 	Outbox string
+	// GiftAidDir is where the demo's Gift Aid claim files go; "" makes no claim.
+	GiftAidDir string
 }
 
 // Summary is what the demo did.
@@ -66,6 +70,10 @@ type Summary struct {
 	// written to BatchPDF and BatchCSV.
 	Batch              *domain.PrintBatch
 	BatchPDF, BatchCSV string
+	// GiftAid is the demo's Gift Aid claim (the one made by an earlier demo
+	// when there is nothing new to claim); nil when no claim was asked for.
+	GiftAid      *giftaid.Result
+	GiftAidFiles giftaid.Files
 }
 
 // postEvery picks the demo's supporters who chose letters by post on their
@@ -162,6 +170,11 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 	}
 
 	from, to := last.Bounds(loc)
+	if opts.GiftAidDir != "" {
+		if err := claimGiftAid(ctx, a, opts.GiftAidDir, to.AddDate(0, 0, -1).Format(time.DateOnly), sum); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+	}
 	totals, err := a.Store.TotalsBetween(ctx, from.Unix(), to.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -187,6 +200,11 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 				ar.ID, ar.Status, ar.Eligible, ar.Sent, ar.Failed, ar.Skipped, ar.Exceptions)
 		} else {
 			fmt.Fprintf(w, "  annual statements not made for %s: %s\n", annual, domain.ErrorMessage(sum.AnnualErr))
+		}
+		if g := sum.GiftAid; g != nil {
+			fmt.Fprintf(w, "  gift aid claim    %s up to %s: %d gifts, %s (Gift Aid %s), %d exceptions\n", g.Claim.ID, g.Schedule.To,
+				len(g.Schedule.Lines), money.New(g.Schedule.Total, "GBP"), money.New(g.Schedule.GiftAid, "GBP"), len(g.Schedule.Exceptions))
+			fmt.Fprintf(w, "  gift aid files    %s (schedule .csv and .ods for HMRC, exceptions, adjustments)\n", opts.GiftAidDir)
 		}
 		fmt.Fprintf(w, "  letters (PDF)     %s\n", opts.PDFDir)
 		fmt.Fprintf(w, "  emails (.eml)     %s\n", opts.Outbox)
@@ -254,5 +272,32 @@ func writeBatch(ctx context.Context, a *app.App, opts Options, sum *Summary) err
 	if err := os.WriteFile(sum.BatchCSV, p.Manifest, 0o644); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	return nil
+}
+
+// claimGiftAid makes the demo's Gift Aid claim of the gifts up to to and
+// writes its files; when an earlier demo claimed them all, it writes the
+// files of the newest claim again.
+func claimGiftAid(ctx context.Context, a *app.App, dir, to string, sum *Summary) error {
+	res, err := a.GiftAid.Claim(ctx, giftaid.Request{To: to, Actor: "demo"})
+	if domain.ErrorCode(err) == domain.ECONFLICT {
+		cs, lerr := a.GiftAid.List(ctx, 1)
+		if lerr != nil || len(cs) == 0 {
+			return errors.Join(err, lerr)
+		}
+		c, sch, rerr := a.GiftAid.Remake(ctx, cs[0].ID)
+		if rerr != nil {
+			return rerr
+		}
+		res, err = &giftaid.Result{Claim: c, Schedule: sch}, nil
+	}
+	if err != nil {
+		return err
+	}
+	files, err := giftaid.WriteFiles(dir, giftaid.FileBase(res.Schedule), res.Schedule, a.Config.Location)
+	if err != nil {
+		return err
+	}
+	sum.GiftAid, sum.GiftAidFiles = res, files
 	return nil
 }

@@ -73,6 +73,11 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST /console/impact/{id}/publish", c.Require(auth.Operator, c.PublishUpdate()))
 		mux.Handle("GET /console/audit", c.Require(auth.Viewer, c.Audit()))
 		mux.Handle("GET /console/exceptions", c.Require(auth.Viewer, c.Exceptions()))
+		mux.Handle("GET /console/giftaid", c.Require(auth.Operator, c.GiftAid()))
+		mux.Handle("POST /console/giftaid/claims", c.Require(auth.Operator, c.MakeGiftAidClaim()))
+		mux.Handle("GET /console/giftaid/claims/{id}", c.Require(auth.Operator, c.GiftAidClaim()))
+		mux.Handle("GET /console/giftaid/claims/{id}/{file}", c.Require(auth.Operator, c.GiftAidFile()))
+		mux.Handle("POST /console/giftaid/claims/{id}/submitted", c.Require(auth.Operator, c.MarkGiftAidSubmitted()))
 	}
 	mux.Handle("POST /api/v1/runs", requireRole(d, auth.Viewer, handleStartRun(d))) // sending needs operator: checked inside
 	mux.Handle("GET /api/v1/runs", requireRole(d, auth.Viewer, handleRuns(d)))
@@ -80,4 +85,6 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /api/v1/runs/{id}/resume", requireRole(d, auth.Operator, handleResumeRun(d)))
 	mux.Handle("GET /api/v1/runs/{id}/statements", requireRole(d, auth.Viewer, handleRunStatements(d)))
 	mux.Handle("GET /api/v1/statements/{id}/pdf", requireRole(d, auth.Viewer, handleStatementPDF(d)))
+	mux.Handle("GET /api/v1/giftaid/claims", requireRole(d, auth.Viewer, handleGiftAidClaims(d)))
+	mux.Handle("GET /api/v1/giftaid/claims/{id}", requireRole(d, auth.Viewer, handleGiftAidClaim(d)))
 }

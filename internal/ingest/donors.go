@@ -140,6 +140,10 @@ func (a *applier) live(ctx context.Context, id string) (*domain.Donor, error) {
 const (
 	GiftAidKey     = "gift_aid"          // "yes"/"true"/"1" declared; "no"/"false"/"0" withdrawn
 	GiftAidDateKey = "gift_aid_declared" // YYYY-MM-DD; default: the date of the event
+	// GiftAidWithdrawnKey dates a withdrawal (gift_aid=no after yes):
+	// YYYY-MM-DD, default the date of the event. Gifts from that date on
+	// are no longer covered; the ones before it still are.
+	GiftAidWithdrawnKey = "gift_aid_withdrawn"
 )
 
 // customerGift is what a customer object says about the supporter.
@@ -252,6 +256,24 @@ func (a *applier) giftAid(ctx context.Context, donor *domain.Donor, md map[strin
 	}
 	if from == donor.GiftAidFrom {
 		return nil
+	}
+	if from == "" && donor.GiftAidFrom != "" {
+		// A withdrawal ends the declaration but not what it covered: the
+		// window is kept, so that the gifts made under it can still be
+		// claimed and no gift from the withdrawal on is.
+		until := time.Unix(a.eventCreated, 0).UTC().Format(time.DateOnly)
+		if d := strings.TrimSpace(md[GiftAidWithdrawnKey]); d != "" {
+			if _, err := time.Parse(time.DateOnly, d); err != nil {
+				a.in.Log.Warn("gift aid withdrawal date is not YYYY-MM-DD; using the event date", "donor_id", donor.ID)
+			} else {
+				until = d
+			}
+		}
+		if until > donor.GiftAidFrom {
+			if err := a.tx.RecordWithdrawnDeclaration(ctx, donor.ID, donor.GiftAidFrom, until, a.now); err != nil {
+				return err
+			}
+		}
 	}
 	return a.tx.SetGiftAid(ctx, donor.ID, from, a.now)
 }

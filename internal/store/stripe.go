@@ -227,6 +227,7 @@ func (q Q) MergeDonors(ctx context.Context, keep, other string, now int64) error
 		`UPDATE donor_emails SET donor_id = ? WHERE donor_id = ?`,
 		`UPDATE subscriptions SET donor_id = ? WHERE donor_id = ?`,
 		`UPDATE statements SET donor_id = ? WHERE donor_id = ?`,
+		`UPDATE gift_aid_declarations SET donor_id = ? WHERE donor_id = ?`,
 	} {
 		if _, err := q.exec(ctx, stmt, keep, other); err != nil {
 			return fmt.Errorf("merge donors: %w", err)
