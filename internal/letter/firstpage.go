@@ -310,6 +310,9 @@ func (d *doc) yourGiving(title string, all []string, detail func(domain.Total) s
 		}
 	}
 	amountsH := 7.5 + float64(detailRows)*3.8
+	if detailRows > 0 && len(notes) > 0 && d.annual() {
+		amountsH += 2 // the statement's long notes need air under the details
+	}
 	boxH := 4 + 4.5 + amountsH + notesH + 2.5
 	d.need(boxH + 3)
 	top := pdf.GetY()
