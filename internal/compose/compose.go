@@ -68,11 +68,7 @@ func (c *Composer) Statement(snap *domain.Snapshot, d *domain.Donor, statementID
 	if err != nil {
 		return nil, fmt.Errorf("compose statement email: %w", err)
 	}
-	slug := strings.ReplaceAll(snap.Period, "/", "-")
-	name := "impact-statement-" + slug + ".pdf"
-	if annual {
-		name = "giving-statement-" + slug + ".pdf"
-	}
+	name := snap.FileName()
 	return &mail.Message{
 		From: c.Sender.From, FromName: c.Sender.FromName, ReplyTo: c.Sender.ReplyTo,
 		To: d.Email, ToName: d.Name, Subject: e.Subject, Text: e.Text, HTML: e.HTML,

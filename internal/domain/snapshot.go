@@ -256,3 +256,18 @@ func NormaliseVerificationCode(code string) string {
 	}
 	return c[:5] + "-" + c[5:]
 }
+
+// Noun names the kind of letter in a sentence: "impact statement" or
+// "giving statement" (pages, emails, the verification page).
+func (s *Snapshot) Noun() string {
+	if s.Series == SeriesAnnual {
+		return "giving statement"
+	}
+	return "impact statement"
+}
+
+// FileName is the name a letter's PDF is attached and downloaded under:
+// "impact-statement-2026-Q3.pdf", "giving-statement-2025-26.pdf".
+func (s *Snapshot) FileName() string {
+	return strings.ReplaceAll(s.Noun(), " ", "-") + "-" + strings.ReplaceAll(s.Period, "/", "-") + ".pdf"
+}
