@@ -15,14 +15,15 @@ import (
 // shows the letter a charity would send: a neutral logo drawn here (not the
 // organisation's trademark), a charity number, a postal address, contact
 // details and a named signatory with a signature. The number, address,
-// signatory and signature are invented placeholders.
+// signatory and signature are invented placeholders, and each says so on
+// the letter itself: a demo PDF passed on must not pass for the charity's.
 var Letterhead = map[string]string{
-	"IMPACTD_ORG_CHARITY_NUMBER": "1234567",
-	"IMPACTD_ORG_ADDRESS":        "PO Box 1234|London|SE1 0AA",
+	"IMPACTD_ORG_CHARITY_NUMBER": "0000000 (demo placeholder)",
+	"IMPACTD_ORG_ADDRESS":        "Demo address, not for post|PO Box 0000|London|SE1 0AA",
 	"IMPACTD_ORG_WEBSITE":        "https://example.org",
 	"IMPACTD_ORG_EMAIL":          "supporters@example.org",
 	"IMPACTD_ORG_SIGNATORY":      "Grace Whitfield",
-	"IMPACTD_ORG_SIGNATORY_ROLE": "Head of Supporter Care",
+	"IMPACTD_ORG_SIGNATORY_ROLE": "Head of Supporter Care (demo signatory)",
 }
 
 // WriteLetterhead writes the demo's logo and signature into dir and returns

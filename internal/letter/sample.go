@@ -70,7 +70,7 @@ func SampleSnapshot() *domain.Snapshot {
 		}},
 		GiftAid: &domain.GiftAidSummary{
 			Eligible: gbp(4000), Uplift: gbp(1000),
-			Note: "Gift Aid: £40.00 of your gifts in this period (marked \"Yes\" above) are eligible for Gift Aid, so we can reclaim a " +
+			Note: "Gift Aid: £40.00 of your gifts in this period (marked \"Yes\" in the list of your gifts) are eligible for Gift Aid, so we can reclaim a " +
 				"further £10.00 from HMRC — 25p for every £1 — at no extra cost to you.",
 		},
 		Greeting: "Dear Zoë,",
