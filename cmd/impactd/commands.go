@@ -80,7 +80,8 @@ func demoCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 		Short: "Run impactd end to end on synthetic data (no set-up, no network); --serve to look at it in a browser",
 		Long: "demo creates a SQLite database in --dir, makes about 200 supporters' donation history,\n" +
 			"pushes it through the webhook handler as signed Stripe events, publishes impact figures,\n" +
-			"and runs the statements of the last complete quarter, writing PDFs and .eml files under --dir.\n" +
+			"and runs the impact letters of the last complete quarter and the annual giving statements of\n" +
+			"the last complete tax year (calendar year in the US), writing PDFs and .eml files under --dir.\n" +
 			"Running it again is safe: nothing is counted or sent twice.\n\n" +
 			"With --serve it then starts the server on the demo's database with the demo's keys (on a\n" +
 			"demo made earlier it only serves), creates a demo staff account once, and prints the staff\n" +
@@ -128,6 +129,7 @@ func demoCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 				}
 				overrides["IMPACTD_COOKIE_SECURE"] = "false" // plain http on this machine
 				overrides["IMPACTD_SCHEDULE"] = "off"        // nothing is sent unless someone starts a run
+				overrides["IMPACTD_ANNUAL_SCHEDULE"] = "off"
 			}
 			env := func(k string) string {
 				if v, ok := overrides[k]; ok {

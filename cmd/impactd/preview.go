@@ -20,7 +20,7 @@ import (
 // previewCommand renders one donor's letter to a file without sending or
 // storing anything.
 func previewCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
-	var donorFlag, periodFlag, out string
+	var donorFlag, seriesFlag, periodFlag, out string
 	var draft bool
 	cmd := &cobra.Command{
 		Use:   "preview --donor EMAIL|DONOR_ID --period 2026-Q3 [--out FILE.pdf]",
@@ -31,6 +31,13 @@ func previewCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			series, err := domain.ParseSeries(seriesFlag)
+			if err != nil {
+				return fmt.Errorf("--series: %s", domain.ErrorMessage(err))
+			}
+			if draft && series != domain.SeriesImpact {
+				return errors.New("--draft is for the impact letter's impact update; the annual statement has none")
+			}
 			p, err := period.Parse(periodFlag)
 			if err != nil {
 				return fmt.Errorf("--period: %w", err)
@@ -52,7 +59,7 @@ func previewCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra
 			if draft {
 				sc, err = b.NewDraftContext(ctx, p)
 			} else {
-				sc, err = b.NewContext(ctx, p)
+				sc, err = b.NewSeriesContext(ctx, series, p)
 			}
 			if err != nil {
 				return fmt.Errorf("preview: %w", err)
@@ -72,21 +79,28 @@ func previewCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra
 			}
 			if out == "" {
 				out = "impact-statement-" + p.Slug() + ".pdf"
+				if series == domain.SeriesAnnual {
+					out = "annual-statement-" + p.Slug() + ".pdf"
+				}
 			}
 			if err := os.WriteFile(out, pdf.Bytes(), 0o644); err != nil {
 				return fmt.Errorf("preview: %w", err)
 			}
 			note := ""
-			if sc.Impact.Status != domain.UpdatePublished {
+			if sc.Impact != nil && sc.Impact.Status != domain.UpdatePublished {
 				note = " (impact update is a DRAFT: do not send)"
 			}
-			fmt.Fprintf(stdout, "wrote %s: %d bytes, %d gifts, impact update version %d, verification code %s%s\n",
-				out, pdf.Len(), len(snap.Gifts), sc.Impact.Version, domain.VerificationCode(hash), note)
+			if sc.Impact != nil {
+				note = fmt.Sprintf(", impact update version %d", sc.Impact.Version) + note
+			}
+			fmt.Fprintf(stdout, "wrote %s: %s, %d bytes, %d gifts%s, verification code %s\n",
+				out, series.Label(), pdf.Len(), len(snap.Gifts), note, domain.VerificationCode(hash))
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&donorFlag, "donor", "", "the supporter's email address or donor id (required)")
-	cmd.Flags().StringVar(&periodFlag, "period", "", "period, e.g. 2026-Q3 (required)")
+	cmd.Flags().StringVar(&seriesFlag, "series", "impact", "impact (the impact letter) or annual (the annual giving statement)")
+	cmd.Flags().StringVar(&periodFlag, "period", "", "period, e.g. 2026-Q3, or 2025/26 for an annual statement (required)")
 	cmd.Flags().StringVar(&out, "out", "", "PDF file to write (default impact-statement-PERIOD.pdf)")
 	cmd.Flags().BoolVar(&draft, "draft", false, "use the newest impact update even if it is still a draft")
 	_ = cmd.MarkFlagRequired("period")

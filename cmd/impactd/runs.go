@@ -23,8 +23,8 @@ import (
 
 func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	var o struct {
-		period, reason, donor, statement, resume, samples, actor string
-		dryRun, onlyFailed, onlyUnsent, force, quiet             bool
+		series, period, reason, donor, statement, resume, samples, actor string
+		dryRun, onlyFailed, onlyUnsent, force, quiet                     bool
 	}
 	cmd := &cobra.Command{
 		Use:   "run --period 2026-Q3 --reason \"…\"",
@@ -43,6 +43,9 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 			if o.resume == "" {
 				if o.statement == "" && strings.TrimSpace(o.period) == "" {
 					return errors.New("--period is required, e.g. --period 2026-Q3 (or 2026-07, 2026, 2026/27)")
+				}
+				if _, err := domain.ParseSeries(o.series); err != nil {
+					return fmt.Errorf("--series: %s", domain.ErrorMessage(err))
 				}
 				if o.statement == "" {
 					if _, err := runs.ParsePeriod(o.period); err != nil {
@@ -72,10 +75,10 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 					if run, err = a.Runs.Resume(ctx, o.resume, actor, o.reason); err != nil {
 						return err
 					}
-					term.say("run %s for %s: working it\n", run.ID, run.Period)
+					term.say("run %s for %s: working it\n", runName(run), run.Period)
 				}
 			} else {
-				req := runs.Request{Period: o.period, Trigger: "cli", Actor: actor, Reason: o.reason, DryRun: o.dryRun, Force: o.force}
+				req := runs.Request{Series: o.series, Period: o.period, Trigger: "cli", Actor: actor, Reason: o.reason, DryRun: o.dryRun, Force: o.force}
 				switch {
 				case o.statement != "":
 					req.Scope, req.StatementID = domain.RunScopeStatement, o.statement
@@ -108,7 +111,7 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 				case err != nil:
 					return err
 				default:
-					term.say("run %s started for %s (if stopped, the same command or `impactd run --resume %s` finishes it)\n", run.ID, run.Period, run.ID)
+					term.say("run %s started for %s (if stopped, the same command or `impactd run --resume %s` finishes it)\n", runName(run), run.Period, run.ID)
 				}
 			}
 			bar := &progress{t: term, start: time.Now(), quiet: o.quiet}
@@ -122,7 +125,7 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 					run.ID, run.Period, run.PauseReason, run.ID)
 			}
 			fmt.Fprintf(stdout, "run %s %s: %d eligible, %d rendered, %d sent, %d failed, %d skipped %s\n",
-				run.ID, run.Status, run.Eligible, run.Rendered, run.Sent, run.Failed, run.Skipped, run.Exceptions)
+				runName(run), run.Status, run.Eligible, run.Rendered, run.Sent, run.Failed, run.Skipped, run.Exceptions)
 			if run.Flags != "{}" {
 				worth := "sent, but worth a look"
 				if run.DryRun {
@@ -160,6 +163,7 @@ func runCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&o.series, "series", "impact", "which letters: impact (the impact letter) or annual (the annual giving statement, for a tax year or calendar year)")
 	f.StringVar(&o.period, "period", "", "period, e.g. 2026-Q3, 2026-07, 2026 or 2026/27 (required, but with --statement or --resume)")
 	f.StringVar(&o.reason, "reason", "", "why this run is started, for the audit trail (required, but with --resume)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "render every letter but send nothing")
@@ -367,19 +371,7 @@ func startBackground(ctx context.Context, a *app.App) func() {
 			a.Log.Error("job workers stopped", "err", err)
 		}
 	}()
-	if a.Config.Schedule != nil {
-		s := &schedule.Scheduler{
-			Schedule: a.Config.Schedule, Kind: a.Config.PeriodKind, Location: a.Config.Location, CatchUp: a.Config.ScheduleCatchUp,
-			Clock: a.Clock, Log: a.Log, LastTick: a.Store.LastTick,
-			Start: func(ctx context.Context, at time.Time, p period.Period) (string, bool, error) {
-				run, ok, err := a.Runs.StartTick(ctx, runs.Request{Period: p.String(), Trigger: "schedule", Actor: "schedule",
-					Reason: "scheduled run (" + a.Config.Schedule.Spec + ")", TickAt: at.Unix()})
-				if err != nil || !ok {
-					return "", ok, err
-				}
-				return run.ID, true, nil
-			},
-		}
+	for _, s := range schedulers(a) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -387,6 +379,44 @@ func startBackground(ctx context.Context, a *app.App) func() {
 		}()
 	}
 	return func() { cancel(); wg.Wait() }
+}
+
+// schedulers returns one scheduler per series whose schedule is on: the
+// impact letter's (IMPACTD_SCHEDULE, IMPACTD_PERIOD) and the annual
+// statement's (IMPACTD_ANNUAL_SCHEDULE, IMPACTD_ANNUAL_PERIOD). Each records
+// its ticks under its series, so each fires once across replicas.
+func schedulers(a *app.App) []*schedule.Scheduler {
+	var out []*schedule.Scheduler
+	add := func(series domain.Series, sc *schedule.Schedule, kind period.Kind) {
+		if sc == nil {
+			return
+		}
+		out = append(out, &schedule.Scheduler{
+			Series: series, Schedule: sc, Kind: kind, Location: a.Config.Location, CatchUp: a.Config.ScheduleCatchUp,
+			Clock: a.Clock, Log: a.Log, LastTick: a.Store.LastTick,
+			Start: func(ctx context.Context, series domain.Series, at time.Time, p period.Period) (string, bool, error) {
+				run, ok, err := a.Runs.StartTick(ctx, runs.Request{Series: string(series), Period: p.String(), Trigger: "schedule", Actor: "schedule",
+					Reason: "scheduled " + series.Label() + " run (" + sc.Spec + ")", TickAt: at.Unix()})
+				if err != nil || !ok {
+					return "", ok, err
+				}
+				return run.ID, true, nil
+			},
+		})
+	}
+	add(domain.SeriesImpact, a.Config.Schedule, a.Config.PeriodKind)
+	add(domain.SeriesAnnual, a.Config.AnnualSchedule, a.Config.AnnualPeriodKind)
+	return out
+}
+
+// runName is a run's id as the command says it: with "(annual
+// statements)" after it for the annual series, the impact letter's as it
+// always was.
+func runName(run *domain.Run) string {
+	if run.Series.OrDefault() == domain.SeriesAnnual {
+		return run.ID + " (annual statements)"
+	}
+	return run.ID
 }
 
 func firstOf(s ...string) string {

@@ -38,6 +38,9 @@ func TestRunInputs(t *testing.T) {
 		{[]string{"run", "--period", "2026-Q3", "--reason", "x", "--only-failed", "--only-unsent"}, "cannot be used together"},
 		{[]string{"run", "--period", "2020-Q1", "--reason", "test"}, "no published impact update for 2020-Q1"},
 		{[]string{"run", "--resume", "run_nope"}, "run not found"},
+		{[]string{"run", "--series", "weekly", "--period", "2026-Q3", "--reason", "x"}, `--series: series "weekly": want impact or annual`},
+		{[]string{"run", "--series", "annual", "--period", "2026-Q3", "--reason", "x"}, "period 2026-Q3 is a quarter, but the annual series runs by UK tax year"},
+		{[]string{"preview", "--series", "annual", "--draft", "--donor", "x@example.org", "--period", "2025/26"}, "--draft is for the impact letter"},
 		{[]string{"bounces", "clear", "a@example.org"}, "--reason is required"},
 		{[]string{"bounces", "clear", "a@example.org", "--reason", "fixed"}, "not marked bounced"},
 	}

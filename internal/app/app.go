@@ -18,6 +18,7 @@ import (
 	"impactd/internal/links"
 	"impactd/internal/mail"
 	"impactd/internal/metrics"
+	"impactd/internal/period"
 	"impactd/internal/runner"
 	"impactd/internal/runs"
 	"impactd/internal/statement"
@@ -79,7 +80,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 		st.Close()
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	in := &ingest.Ingester{Store: st, Clock: clock, Log: log, Rule: rule, Metrics: m}
+	in := &ingest.Ingester{Store: st, Clock: clock, Log: log, Rule: rule, Metrics: m, ConsentKey: cfg.MarketingConsentMetadata}
 	signer := links.NewSigner(cfg.SecretKey)
 	a := &App{
 		Config: cfg, Log: log, Clock: clock, Store: st, Templates: tmpl, Registry: reg, Metrics: m,
@@ -94,7 +95,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 	}
 	a.Runner = &runner.Runner{
 		Store: st, Builder: builder, Renderer: renderer, Mailer: mailer, Clock: clock, Log: log, Metrics: m,
-		Policy: &runs.Policy{Store: st, Builder: builder, Clock: clock},
+		Policy: &runs.Policy{Store: st, Builder: builder, Clock: clock, RequireConsent: cfg.MarketingConsentMetadata != ""},
 		Compose: &compose.Composer{
 			Templates: tmpl, Sender: compose.Sender{From: cfg.MailFrom, FromName: cfg.MailFromName, ReplyTo: cfg.MailReplyTo},
 			BaseURL: cfg.BaseURL, Links: signer, StatementLinkTTL: cfg.StatementLinkTTL, Location: cfg.Location,
@@ -102,7 +103,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock domain
 		Options: RunnerOptions(cfg),
 	}
 	a.Runs = &runs.Service{Store: st, Templates: tmpl, Clock: clock, Log: log, Location: cfg.Location,
-		IncludeMonthly: cfg.IncludeMonthly, Worker: a.Runner}
+		IncludeMonthly: cfg.IncludeMonthly, Worker: a.Runner,
+		PeriodKinds: map[domain.Series]period.Kind{domain.SeriesAnnual: cfg.AnnualPeriodKind}}
 	reg.MustRegister(a.Runner.Collectors()...)
 	return a, nil
 }

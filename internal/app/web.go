@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"impactd/internal/console"
+	"impactd/internal/domain"
 	"impactd/internal/period"
 	"impactd/internal/schedule"
 	"impactd/internal/supporter"
@@ -24,14 +25,17 @@ func (a *App) WebForTest(ctx context.Context, signInBurst int, signInEvery time.
 }
 
 func (a *App) web(_ context.Context, signInBurst int, signInEvery time.Duration) (*console.Console, *supporter.Pages, error) {
-	var sched console.Schedule = console.NoSchedule{}
+	sched := ScheduleView{Location: a.Config.Location}
 	if a.Config.Schedule != nil {
-		sched = ScheduleView{Schedule: a.Config.Schedule, Kind: a.Config.PeriodKind, Location: a.Config.Location}
+		sched.Series = append(sched.Series, SeriesSchedule{Series: domain.SeriesImpact, Schedule: a.Config.Schedule, Kind: a.Config.PeriodKind})
+	}
+	if a.Config.AnnualSchedule != nil {
+		sched.Series = append(sched.Series, SeriesSchedule{Series: domain.SeriesAnnual, Schedule: a.Config.AnnualSchedule, Kind: a.Config.AnnualPeriodKind})
 	}
 	c, err := console.New(console.Options{
 		Store: a.Store, Renderer: a.Renderer, Runs: a.Runs, Schedule: sched,
 		Preview: &console.Preview{Builder: a.Runner.Builder, Renderer: a.Renderer},
-		Clock:   a.Clock, Log: a.Log, Location: a.Config.Location, PeriodKind: a.Config.PeriodKind,
+		Clock:   a.Clock, Log: a.Log, Location: a.Config.Location, PeriodKind: a.Config.PeriodKind, AnnualPeriodKind: a.Config.AnnualPeriodKind,
 		CookieSecure: a.Config.CookieSecure, SessionTTL: a.Config.SessionTTL,
 		SignInBurst: signInBurst, SignInEvery: signInEvery,
 	})
@@ -49,19 +53,29 @@ func (a *App) web(_ context.Context, signInBurst int, signInEvery time.Duration)
 	return c, s, nil
 }
 
-// ScheduleView tells the console when the schedule next fires and for
-// which period.
+// ScheduleView tells the console when each series' schedule next fires
+// and for which period.
 type ScheduleView struct {
-	Schedule *schedule.Schedule
-	Kind     period.Kind
+	Series   []SeriesSchedule
 	Location *time.Location
 }
 
-// Next returns the next tick after now and the period it will run.
-func (s ScheduleView) Next(now time.Time) (console.ScheduledRun, bool) {
-	at := s.Schedule.Next(now)
-	if at.IsZero() {
-		return console.ScheduledRun{}, false
+// SeriesSchedule is one series' schedule and the period kind its ticks run.
+type SeriesSchedule struct {
+	Series   domain.Series
+	Schedule *schedule.Schedule
+	Kind     period.Kind
+}
+
+// Next returns each series' next tick after now and the period it will run.
+func (s ScheduleView) Next(now time.Time) []console.ScheduledRun {
+	var out []console.ScheduledRun
+	for _, ss := range s.Series {
+		at := ss.Schedule.Next(now)
+		if at.IsZero() {
+			continue
+		}
+		out = append(out, console.ScheduledRun{Series: ss.Series, At: at, Period: period.LastComplete(at, ss.Kind, s.Location).String()})
 	}
-	return console.ScheduledRun{At: at, Period: period.LastComplete(at, s.Kind, s.Location).String()}, true
+	return out
 }

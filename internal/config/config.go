@@ -56,8 +56,20 @@ type Config struct {
 	SessionTTL          time.Duration
 	StatementLinkTTL    time.Duration
 
-	// Schedule is the parsed IMPACTD_SCHEDULE; nil when it is "off".
-	Schedule        *schedule.Schedule
+	// Schedule is the parsed IMPACTD_SCHEDULE, the impact letter's; nil
+	// when it is "off".
+	Schedule *schedule.Schedule
+	// AnnualSchedule is the parsed IMPACTD_ANNUAL_SCHEDULE, the annual
+	// statement's; nil when it is "off".
+	AnnualSchedule *schedule.Schedule
+	// AnnualPeriodKind is the annual statement's period (IMPACTD_ANNUAL_PERIOD):
+	// the UK tax year for an organisation in GB, the calendar year otherwise.
+	AnnualPeriodKind period.Kind
+	// MarketingConsentMetadata is the Stripe customer metadata key that
+	// records marketing consent; "" when consent is not read (and impact
+	// letters are not gated on it).
+	MarketingConsentMetadata string
+
 	ScheduleCatchUp time.Duration
 	IncludeMonthly  bool
 	Workers         int
@@ -113,11 +125,14 @@ var Vars = []Var{
 	{"IMPACTD_ORG_SIGNATORY_ROLE", "", "The signatory's role, printed under their name (e.g. `Head of Supporter Care`).", false},
 	{"IMPACTD_ORG_SIGNATURE_FILE", "", "PNG of the signatory's signature, printed above their name (dark ink on white, no transparency).", false},
 	{"IMPACTD_TIMEZONE", "Europe/London", "Organisation's time zone: period boundaries and letter dates.", false},
-	{"IMPACTD_PERIOD", "quarter", "Statement period: `quarter`, `month`, `year` or `taxyear` (UK, 6 April).", false},
+	{"IMPACTD_PERIOD", "quarter", "The impact letter's period: `quarter`, `month`, `year` or `taxyear` (UK, 6 April).", false},
 	{"IMPACTD_TEMPLATES_DIR", "", "Directory whose templates override the embedded ones (same file names: `letter.tmpl`, `email_subject.tmpl`, `email_text.tmpl`, `email_html.tmpl`, and the annual giving statement's `annual_letter.tmpl`, `annual_email_subject.tmpl`, `annual_email_text.tmpl`, `annual_email_html.tmpl`); any other file name is refused at start-up.", false},
 	{"IMPACTD_PAPER_SIZE", "A4", "`A4` or `Letter`.", false},
 	{"IMPACTD_SECRET_KEY", "", "Key for signed supporter links (unsubscribe, statements); at least 32 characters. Links are left out when unset.", true},
-	{"IMPACTD_SCHEDULE", schedule.Default, "When statement runs start: a cron expression (minute hour day month weekday, or `@monthly` etc.), in `IMPACTD_TIMEZONE` unless it starts with `CRON_TZ=Zone`; each tick runs the previous complete period. `off` disables the schedule. One that never fires within a year (`0 9 31 2 *`) is refused.", false},
+	{"IMPACTD_SCHEDULE", schedule.Default, "When the impact letter's runs start: a cron expression (minute hour day month weekday, or `@monthly` etc.), in `IMPACTD_TIMEZONE` unless it starts with `CRON_TZ=Zone`; each tick runs the previous complete period. `off` disables the schedule. One that never fires within a year (`0 9 31 2 *`) is refused.", false},
+	{"IMPACTD_ANNUAL_SCHEDULE", "", "When the annual giving statement's runs start, as `IMPACTD_SCHEDULE` (each tick runs the previous complete `IMPACTD_ANNUAL_PERIOD`). Default: `" + schedule.DefaultAnnualGB + "` (09:00 on 20 April) when `IMPACTD_ORG_COUNTRY` is `GB`, `" + schedule.DefaultAnnualUS + "` (20 January) when `US`. `off` disables it.", false},
+	{"IMPACTD_ANNUAL_PERIOD", "", "The annual statement's period: `taxyear` (6 April–5 April) or `year`. Default: `taxyear` when `IMPACTD_ORG_COUNTRY` is `GB`, `year` otherwise.", false},
+	{"IMPACTD_MARKETING_CONSENT_METADATA", "", "Stripe customer metadata key that records marketing consent (`yes`/`true`/`1` or `no`/`false`/`0`). When set, impact letters (direct marketing) go only to supporters whose consent is recorded as yes; the annual statement is not affected. Unset: consent is not read.", false},
 	{"IMPACTD_SCHEDULE_CATCHUP", "72h", "A tick missed while impactd was down is run at start-up if it is at most this old (once); `0` never catches up.", false},
 	{"IMPACTD_RUN_INCLUDE_MONTHLY", "false", "Also write to every active monthly supporter, not only those with a gift or refund in the period.", false},
 	{"IMPACTD_WORKERS", "4", "Statement jobs each impactd process works at once.", false},
@@ -275,15 +290,41 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.StripeAPIBase != "" && !strings.HasPrefix(c.StripeAPIBase, "http://") && !strings.HasPrefix(c.StripeAPIBase, "https://") {
 		errs = append(errs, fmt.Errorf("IMPACTD_STRIPE_API_BASE %q: want an http:// or https:// URL", c.StripeAPIBase))
 	}
-	if spec := get("IMPACTD_SCHEDULE"); !strings.EqualFold(spec, "off") && c.Location != nil {
-		if c.Schedule, err = schedule.Parse(spec, c.Location); err != nil {
-			errs = append(errs, fmt.Errorf("IMPACTD_SCHEDULE: %w", err))
-		} else if now := time.Now(); !c.Schedule.Next(now).Before(now.AddDate(1, 0, 0)) || c.Schedule.Next(now).IsZero() {
+	parseSchedule := func(name, spec string) *schedule.Schedule {
+		if strings.EqualFold(spec, "off") || c.Location == nil {
+			return nil
+		}
+		sc, err := schedule.Parse(spec, c.Location)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			return nil
+		}
+		if now := time.Now(); !sc.Next(now).Before(now.AddDate(1, 0, 0).Add(24*time.Hour)) || sc.Next(now).IsZero() {
 			// robfig/cron gives the zero time for a date that never comes
 			// (31 February); a schedule that waits over a year is as wrong.
-			errs = append(errs, fmt.Errorf("IMPACTD_SCHEDULE %q: never fires within a year (check the day and month); use off to disable runs", spec))
+			errs = append(errs, fmt.Errorf("%s %q: never fires within a year (check the day and month); use off to disable runs", name, spec))
+			return nil
 		}
+		return sc
 	}
+	c.Schedule = parseSchedule("IMPACTD_SCHEDULE", get("IMPACTD_SCHEDULE"))
+	annualSpec := get("IMPACTD_ANNUAL_SCHEDULE")
+	if annualSpec == "" {
+		annualSpec = schedule.DefaultAnnual(c.OrgCountry)
+	}
+	c.AnnualSchedule = parseSchedule("IMPACTD_ANNUAL_SCHEDULE", annualSpec)
+	switch k := strings.ToLower(get("IMPACTD_ANNUAL_PERIOD")); k {
+	case "":
+		c.AnnualPeriodKind = period.Year
+		if c.OrgCountry == domain.CountryGB {
+			c.AnnualPeriodKind = period.TaxYear
+		}
+	case string(period.Year), string(period.TaxYear):
+		c.AnnualPeriodKind = period.Kind(k)
+	default:
+		errs = append(errs, fmt.Errorf("IMPACTD_ANNUAL_PERIOD %q: want taxyear or year", k))
+	}
+	c.MarketingConsentMetadata = get("IMPACTD_MARKETING_CONSENT_METADATA")
 	if c.TemplatesDir != "" {
 		unknown, err := wording.UnknownFiles(c.TemplatesDir)
 		switch {

@@ -39,11 +39,46 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"IMPACTD_TAKEOVER_GRACE":           "1ms",
 		"IMPACTD_BREAKER_FAILURES":         "-1",
 		"IMPACTD_SQLITE_BUSY_TIMEOUT":      "soon",
+		"IMPACTD_ANNUAL_SCHEDULE":          "0 9 31 2 *",
+		"IMPACTD_ANNUAL_PERIOD":            "quarter",
 	}
 	for name, val := range tests {
 		_, err := config.Load(env(map[string]string{name: val}))
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%q: err = %v", name, val, err)
+		}
+	}
+}
+
+// TestSeriesSettings: the annual statement's period and schedule follow the
+// organisation's country unless set; off turns its schedule off.
+func TestSeriesSettings(t *testing.T) {
+	tests := []struct {
+		env          map[string]string
+		kind         string
+		spec         string // "" when off
+		consentKey   string
+		impactPeriod string
+	}{
+		{nil, "taxyear", "0 9 20 4 *", "", "quarter"},
+		{map[string]string{"IMPACTD_ORG_COUNTRY": "US"}, "year", "0 9 20 1 *", "", "quarter"},
+		{map[string]string{"IMPACTD_ANNUAL_PERIOD": "year", "IMPACTD_ANNUAL_SCHEDULE": "0 10 1 5 *", "IMPACTD_PERIOD": "month"}, "year", "0 10 1 5 *", "", "month"},
+		{map[string]string{"IMPACTD_ANNUAL_SCHEDULE": "off", "IMPACTD_MARKETING_CONSENT_METADATA": "email_opt_in"}, "taxyear", "", "email_opt_in", "quarter"},
+	}
+	for _, tt := range tests {
+		c, err := config.Load(env(tt.env))
+		if err != nil {
+			t.Fatalf("%v: %v", tt.env, err)
+		}
+		spec := ""
+		if c.AnnualSchedule != nil {
+			spec = c.AnnualSchedule.Spec
+		}
+		if string(c.AnnualPeriodKind) != tt.kind || spec != tt.spec || c.MarketingConsentMetadata != tt.consentKey || string(c.PeriodKind) != tt.impactPeriod {
+			t.Errorf("%v: annual %s %q, consent key %q, impact %s", tt.env, c.AnnualPeriodKind, spec, c.MarketingConsentMetadata, c.PeriodKind)
+		}
+		if c.Schedule == nil || c.Schedule.Spec != "0 9 1 1,4,7,10 *" {
+			t.Errorf("%v: the impact schedule changed: %+v", tt.env, c.Schedule)
 		}
 	}
 }

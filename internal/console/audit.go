@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"impactd/internal/domain"
 	"impactd/internal/period"
 	"impactd/internal/store"
 )
@@ -158,10 +159,16 @@ func describe(e store.AuditEntry, names map[string]string) auditLine {
 	}
 	switch e.Action {
 	case "run.start", "run.rerun":
-		take("period", "scope", "donor_id", "statement_id", "dry_run", "force", "trigger", "jobs", "rerun_of")
+		take("series", "period", "scope", "donor_id", "statement_id", "dry_run", "force", "trigger", "jobs", "rerun_of")
 		kind := "a run"
 		if flag("dry_run") {
 			kind = "a dry run (nothing sent)"
+		}
+		switch str("series") {
+		case string(domain.SeriesImpact):
+			kind = "an impact letter " + strings.TrimPrefix(kind, "a ")
+		case string(domain.SeriesAnnual):
+			kind = "an annual statement " + strings.TrimPrefix(kind, "a ")
 		}
 		verb := "started "
 		if e.Action == "run.rerun" || str("rerun_of") != "" {
@@ -237,7 +244,7 @@ func describe(e store.AuditEntry, names map[string]string) auditLine {
 		}
 		l.What = append(l.What, text(": letters go to it again"))
 	case "statement.resend":
-		take("period", "scope", "donor_id", "statement_id", "dry_run", "force", "rerun_of")
+		take("series", "period", "scope", "donor_id", "statement_id", "dry_run", "force", "rerun_of")
 		l.What = append(l.What, text("sent a statement again"))
 		if p := str("period"); p != "" {
 			l.What = append(l.What, text(" ("+periodWords(p)+")"))
@@ -254,6 +261,12 @@ func describe(e store.AuditEntry, names map[string]string) auditLine {
 		take("*")
 	case "donor.erase":
 		l.What = append(l.What, text("erased the personal data of "), donorPart(e.Subject, names), text(" (amounts kept)"))
+	case "donor.letters":
+		take("from", "to", "series")
+		l.What = append(l.What, text("set the letters of "), donorPart(e.Subject, names), text(" to “"+domain.LettersLabel(str("to"))+"”"))
+		if from := str("from"); from != "" {
+			l.What = append(l.What, text(" (was “"+domain.LettersLabel(from)+"”)"))
+		}
 	case "donor.letters_stopped":
 		l.What = append(l.What, text("stopped the letters of "), donorPart(e.Subject, names))
 	case "donor.letters_restarted":

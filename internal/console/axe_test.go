@@ -75,7 +75,7 @@ func TestAccessibility(t *testing.T) {
 		t.Fatalf("run: %+v %v", sendRun, err)
 	}
 	alice := b.Donors["alice"]
-	sent, err := b.App.Store.LastSentStatement(ctx, alice.ID, webtest.Period)
+	sent, err := b.App.Store.LastSentStatement(ctx, alice.ID, domain.SeriesImpact, webtest.Period)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -221,14 +221,14 @@ func TestBrowser(t *testing.T) {
 	// The one-donor rerun above already sent Alice's letter (the workers
 	// run in the background); this run sends Bob's and skips hers, unchanged.
 	waitFor(t, func() bool {
-		_, err := b.App.Store.LastSentStatement(ctx, alice.ID, webtest.Period)
+		_, err := b.App.Store.LastSentStatement(ctx, alice.ID, domain.SeriesImpact, webtest.Period)
 		return err == nil
 	})
 	sent, err := b.App.Runs.Run(ctx, runs.Request{Period: webtest.Period, Trigger: "test", Reason: "send"})
 	if err != nil || sent.Sent != 1 || !strings.Contains(sent.Exceptions, `"already_sent_unchanged":1`) {
 		t.Fatalf("send run: %+v %v", sent, err)
 	}
-	last, err := b.App.Store.LastSentStatement(ctx, alice.ID, webtest.Period)
+	last, err := b.App.Store.LastSentStatement(ctx, alice.ID, domain.SeriesImpact, webtest.Period)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,13 +245,14 @@ func TestBrowser(t *testing.T) {
 	}
 	run(t, person, "stop letters",
 		chromedp.Click(`a[href$="/preferences"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`form button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#letters-none`, chromedp.ByQuery),
+		chromedp.Click(`#letters-none`, chromedp.ByQuery),
 		chromedp.Click(`form button`, chromedp.ByQuery),
 		chromedp.WaitVisible(".flash", chromedp.ByQuery),
 	)
 	shot(t, person, "supporter-preferences")
-	if d, _ := b.App.Store.Donor(ctx, alice.ID); d.Status != domain.DonorUnsubscribed {
-		t.Fatalf("after stopping: %s", d.Status)
+	if d, _ := b.App.Store.Donor(ctx, alice.ID); d.Letters != domain.LettersNone {
+		t.Fatalf("after stopping: %s", d.Letters)
 	}
 	next, err := b.App.Runs.Run(ctx, runs.Request{Period: webtest.Period, Trigger: "test", Reason: "next", DryRun: true})
 	if err != nil || !strings.Contains(next.Exceptions, `"unsubscribed":1`) {

@@ -50,7 +50,10 @@ type Options struct {
 	Clock      domain.Clock
 	Log        *slog.Logger
 	Location   *time.Location
-	PeriodKind period.Kind
+	PeriodKind period.Kind // the impact letter's
+	// AnnualPeriodKind is the annual statement's period kind; "" is the
+	// UK tax year.
+	AnnualPeriodKind period.Kind
 	// CookieSecure marks the session cookie Secure; turn it off only for
 	// local plain-http use (IMPACTD_COOKIE_SECURE=false).
 	CookieSecure bool
@@ -88,8 +91,13 @@ func New(o Options) (*Console, error) {
 	if o.Schedule == nil {
 		o.Schedule = NoSchedule{}
 	}
+	if o.AnnualPeriodKind == "" {
+		o.AnnualPeriodKind = period.TaxYear
+	}
 	c := &Console{o: o, pages: map[string]*template.Template{}, limiter: newLimiter(o.SignInEvery, o.SignInBurst, o.Clock)}
 	funcs := webui.Funcs(o.Location)
+	funcs["seriesLabel"] = seriesLabel
+	funcs["lettersChoices"] = lettersChoices
 	funcs["allows"] = func(r auth.Role, needs string) bool { return r.Allows(auth.Role(needs)) }
 	funcs["isotime"] = func(unix int64) string { return time.Unix(unix, 0).In(o.Location).Format(time.RFC3339) }
 	for _, name := range []string{"signin", "dashboard", "run", "bounces", "donors", "donor", "updates", "update", "update_form", "audit", "exceptions", "error"} {

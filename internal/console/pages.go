@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -136,7 +137,7 @@ func statementRows(sts []store.DonorStatement) []statementRow {
 	var rows []statementRow
 	seen := map[string]int{}
 	for _, s := range sts {
-		key := fmt.Sprintf("%s\x00%s\x00%d", s.Period, s.ContentHash, s.DryRun)
+		key := fmt.Sprintf("%s\x00%s\x00%s\x00%d", s.Series.OrDefault(), s.Period, s.ContentHash, s.DryRun)
 		if i, ok := seen[key]; ok {
 			rows[i].Copies++
 			if rows[i].DeliveryStatus == "" && s.DeliveryStatus != "" {
@@ -157,14 +158,60 @@ func lettersInWords(d *domain.Donor, bounced bool) string {
 		return "Merged into another donor: their letters go to that donor."
 	case d.Status == domain.DonorErased:
 		return "Erased: their personal data is gone and no letter is made for them."
-	case d.Status == domain.DonorUnsubscribed:
+	case d.Status == domain.DonorUnsubscribed || d.Letters == domain.LettersNone:
 		return "Asked for no more letters (from a letter's link or their preferences page); they can restart them the same way. Receipts and statements already sent stay available."
 	case d.Email == "":
 		return "No email address, so no letter can be emailed; runs count them as having no email."
 	case bounced:
 		return "Their mail server refused " + d.Email + " for good, so no letter is sent there until the address changes."
+	case d.Letters == domain.LettersAnnual:
+		return "Receives the annual statement only, by email at " + d.Email + " (they stopped the impact letters)."
 	}
-	return "Receives the impact letters by email at " + d.Email + "."
+	s := "Receives the impact letters and the annual statement by email at " + d.Email + "."
+	switch d.MarketingConsent {
+	case domain.ConsentYes:
+		s += " Their Stripe record says they consented to marketing."
+	case domain.ConsentNo:
+		s += " Their Stripe record says they refused marketing: no impact letter goes to them while consent is read from Stripe."
+	}
+	return s
+}
+
+type lettersChoice struct{ Value, Label string }
+
+// lettersChoices are the three preferences a donor can have, as the forms
+// offer them.
+func lettersChoices() []lettersChoice {
+	var out []lettersChoice
+	for _, l := range domain.AllLetters {
+		out = append(out, lettersChoice{Value: l, Label: domain.LettersLabel(l)})
+	}
+	return out
+}
+
+// SetLetters sets which letters a donor receives, as they asked staff to
+// (operators): impact letters and the annual statement, the annual
+// statement only, or nothing. The reason is recorded.
+func (c *Console) SetLetters() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		letters, err := domain.ParseLetters(r.PostFormValue("letters"))
+		if err != nil {
+			c.fail(w, r, domain.Errorf(domain.EINVALID, "Choose which letters they receive."))
+			return
+		}
+		d, err := c.o.Store.Donor(r.Context(), id)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		detail, _ := json.Marshal(map[string]string{"from": d.Letters, "to": letters})
+		c.donorChange(w, r, "donor.letters", id, string(detail), "letters",
+			func(tx *store.Tx, now int64) error {
+				_, err := tx.SetDonorLetters(r.Context(), id, letters, now)
+				return err
+			})
+	})
 }
 
 // giftAidInWords says a donor's Gift Aid declaration and what it covers.

@@ -117,7 +117,7 @@ func TestDonorPage(t *testing.T) {
 	for _, want := range []string{
 		"Email alice@example.org",
 		"Postal address 12 Church Lane London SE1 7TP",
-		"Letters Receives the impact letters by email at alice@example.org.",
+		"Letters Receives the impact letters and the annual statement by email at alice@example.org.",
 		"Gift Aid Declared: their GBP gifts from 6 April 2026 on are eligible for Gift Aid; £25.00 so far, worth £6.25 to the charity.",
 	} {
 		if !strings.Contains(got, want) {

@@ -81,6 +81,8 @@ func nextSteps(reason string, run *domain.Run, again string) []part {
 		return []part{text("Nothing to do: another run has this letter, sent or sending.")}
 	case domain.SkipUnsubscribed:
 		return []part{text("Nothing to do: they asked for no more letters, and can restart them from their preferences page.")}
+	case domain.SkipNoConsent:
+		return []part{text("Nothing to do here: impact letters are marketing, and go only to supporters whose Stripe record says they consented.")}
 	case domain.SkipNoEmail:
 		return []part{text("A letter can be emailed once their Stripe record has an email address; until then nothing can be sent.")}
 	case domain.SkipBounced:

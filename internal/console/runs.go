@@ -25,24 +25,43 @@ import (
 // unfinished run.
 const runningFor = 5
 
-// ScheduledRun is the next run the schedule will start.
+// ScheduledRun is the next run a series' schedule will start.
 type ScheduledRun struct {
+	Series domain.Series
 	At     time.Time
 	Period string
 }
 
-// Schedule tells when the next scheduled run is.
+// Schedule tells when the next scheduled runs are.
 type Schedule interface {
-	// Next returns the next scheduled run after now; ok is false when no
-	// schedule is configured.
-	Next(now time.Time) (next ScheduledRun, ok bool)
+	// Next returns the next scheduled run after now of each series whose
+	// schedule is on, in domain.AllSeries order; none when no schedule is
+	// configured.
+	Next(now time.Time) []ScheduledRun
 }
 
 // NoSchedule is the schedule of an impactd that runs only when asked.
 type NoSchedule struct{}
 
 // Next reports that nothing is scheduled.
-func (NoSchedule) Next(time.Time) (ScheduledRun, bool) { return ScheduledRun{}, false }
+func (NoSchedule) Next(time.Time) []ScheduledRun { return nil }
+
+// seriesLabel names a series on the staff pages.
+func seriesLabel(s domain.Series) string {
+	if s.OrDefault() == domain.SeriesAnnual {
+		return "Annual statement"
+	}
+	return "Impact letter"
+}
+
+// runTitle is a run page's title: "Run 2026-Q3", and the annual
+// statement's "Run 2025/26 (annual statements)".
+func runTitle(run *domain.Run) string {
+	if run.Series.OrDefault() == domain.SeriesAnnual {
+		return "Run " + run.Period + " (annual statements)"
+	}
+	return "Run " + run.Period
+}
 
 type runRow struct {
 	domain.Run
@@ -69,9 +88,16 @@ func (c *Console) runRows(ctx context.Context, rs []domain.Run) ([]runRow, bool,
 }
 
 type dashboardData struct {
-	Next       ScheduledRun
-	HasNext    bool
-	Runs       []runRow
+	Next []ScheduledRun
+	Runs []runRow
+	// Series are the choices of the start form, each with the period it
+	// would most likely run: the last complete one of its kind.
+	Series []seriesChoice
+}
+
+type seriesChoice struct {
+	Series     domain.Series
+	Label      string
 	LastPeriod string
 }
 
@@ -89,9 +115,16 @@ func (c *Console) Dashboard() http.Handler {
 			return
 		}
 		now := c.o.Clock.Now()
-		next, ok := c.o.Schedule.Next(now)
-		v := view{Title: "Dashboard", Nav: "dashboard", Data: dashboardData{Next: next, HasNext: ok, Runs: rows,
-			LastPeriod: period.LastComplete(now, c.o.PeriodKind, c.o.Location).String()}}
+		d := dashboardData{Next: c.o.Schedule.Next(now), Runs: rows}
+		for _, s := range domain.AllSeries {
+			kind := c.o.PeriodKind
+			if s == domain.SeriesAnnual {
+				kind = c.o.AnnualPeriodKind
+			}
+			d.Series = append(d.Series, seriesChoice{Series: s, Label: seriesLabel(s),
+				LastPeriod: period.LastComplete(now, kind, c.o.Location).String()})
+		}
+		v := view{Title: "Dashboard", Nav: "dashboard", Data: d}
 		if running {
 			v.Refresh = runningFor
 		}
@@ -122,7 +155,14 @@ func (c *Console) StartRun() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		c.start(w, r, runs.Request{Period: r.PostFormValue("period"), Reason: reason, DryRun: r.PostFormValue("dry_run") == "yes"}, "run-started", nil)
+		series := r.PostFormValue("series")
+		p := strings.TrimSpace(r.PostFormValue("period"))
+		if p == "" {
+			// The form offers each series' last complete period; the
+			// field left empty takes the chosen series'.
+			p = r.PostFormValue("period_" + series)
+		}
+		c.start(w, r, runs.Request{Series: series, Period: p, Reason: reason, DryRun: r.PostFormValue("dry_run") == "yes"}, "run-started", nil)
 	})
 }
 
@@ -207,7 +247,7 @@ func (c *Console) RunPage() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		v := view{Title: "Run " + run.Period, Nav: "dashboard", Data: d}
+		v := view{Title: runTitle(run), Nav: "dashboard", Data: d}
 		if running {
 			v.Refresh = runningFor
 		}
@@ -233,7 +273,7 @@ func (c *Console) Rerun() http.Handler {
 			c.rerunAgain(w, r, run, form, err)
 			return
 		}
-		req := runs.Request{Period: run.Period, RerunOf: run.ID, Reason: reason, Action: "run.rerun",
+		req := runs.Request{Series: string(run.Series.OrDefault()), Period: run.Period, RerunOf: run.ID, Reason: reason, Action: "run.rerun",
 			Scope: form.Scope, Force: form.Force, DryRun: form.DryRun}
 		switch req.Scope {
 		case domain.RunScopePeriod, domain.RunScopeFailed:
@@ -274,7 +314,7 @@ func (c *Console) rerunAgain(w http.ResponseWriter, r *http.Request, run *domain
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, r, status, "run", view{Title: "Run " + run.Period, Nav: "dashboard", Error: msg, Data: d})
+	c.render(w, r, status, "run", view{Title: runTitle(run), Nav: "dashboard", Error: msg, Data: d})
 }
 
 // Resend sends a statement again, as it is (operators).

@@ -1,8 +1,10 @@
 // Package demo shows impactd working end to end with no set-up and no
 // network: it makes a realistic synthetic donation history, pushes it through
 // the real webhook handler as signed Stripe events, publishes the
-// organisation's impact figures and runs the statements of the last complete
-// period, writing PDFs and .eml files under one directory.
+// organisation's impact figures and runs the impact letters of the last
+// complete quarter and the annual giving statements of the last complete
+// tax year (calendar year in the US), writing PDFs and .eml files under one
+// directory.
 package demo
 
 import (
@@ -52,6 +54,11 @@ type Summary struct {
 	Applied    int
 	Duplicates int
 	Run        *domain.Run
+	// Annual is the annual statements' period and run; AnnualErr says why
+	// there is no run when the annual statements could not be made.
+	AnnualPeriod period.Period
+	Annual       *domain.Run
+	AnnualErr    error
 }
 
 // Run runs the demo against an assembled App.
@@ -65,8 +72,9 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 	if a.Config.PeriodKind != period.Quarter {
 		return nil, fmt.Errorf("demo: the demo makes quarterly statements; unset IMPACTD_PERIOD")
 	}
-	h := synthetic.Make(opts.Donors, last, loc)
-	sum := &Summary{Period: last, Donors: opts.Donors, Events: len(h.Events)}
+	annual := period.LastComplete(a.Clock.Now(), a.Config.AnnualPeriodKind, loc)
+	h := synthetic.MakeCovering(opts.Donors, last, annual, loc)
+	sum := &Summary{Period: last, AnnualPeriod: annual, Donors: opts.Donors, Events: len(h.Events)}
 
 	// Every event goes through the real handler, signed as Stripe signs.
 	// One in fifty is delivered twice, as Stripe sometimes does.
@@ -114,11 +122,24 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 	worker.PDFDir = opts.PDFDir
 	svc := *a.Runs
 	svc.Worker = &worker
-	run, err := svc.Run(ctx, runs.Request{Period: last.String(), Trigger: "demo", Reason: "impactd demo"})
+	run, err := svc.Run(ctx, runs.Request{Series: string(domain.SeriesImpact), Period: last.String(), Trigger: "demo", Reason: "impactd demo"})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	sum.Run = run
+
+	// The annual giving statements of the last complete tax year: asked of
+	// the builder first, so that a statement that cannot be made says why
+	// once instead of failing every supporter's job.
+	if _, err := a.Runner.Builder.NewSeriesContext(ctx, domain.SeriesAnnual, annual); err != nil {
+		sum.AnnualErr = err
+	} else {
+		sum.Annual, err = svc.Run(ctx, runs.Request{Series: string(domain.SeriesAnnual), Period: annual.String(), Trigger: "demo",
+			Reason: "impactd demo: annual statements"})
+		if err != nil {
+			return nil, fmt.Errorf("demo: annual statements: %w", err)
+		}
+	}
 
 	from, to := last.Bounds(loc)
 	totals, err := a.Store.TotalsBetween(ctx, from.Unix(), to.Unix())
@@ -127,7 +148,7 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 	}
 	if opts.Out != nil {
 		w := opts.Out
-		fmt.Fprintf(w, "impactd demo — statements for %s (%s)\n\n", last, last.Label())
+		fmt.Fprintf(w, "impactd demo — impact letters for %s (%s), annual statements for %s (%s)\n\n", last, last.Label(), annual, annual.Label())
 		fmt.Fprintf(w, "  supporters        %d synthetic donors\n", sum.Donors)
 		fmt.Fprintf(w, "  stripe events     %d signed events through POST /webhooks/stripe (%d redeliveries ignored)\n",
 			sum.Events, sum.Duplicates)
@@ -139,8 +160,14 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 			fmt.Fprintf(w, "  %-17s %4d gifts  %12s given  %10s refunded  %12s net\n", label, t.Count,
 				money.New(t.Gross, t.Currency), money.New(t.Refunded, t.Currency), money.New(t.Gross-t.Refunded, t.Currency))
 		}
-		fmt.Fprintf(w, "  run               %s %s: %d eligible, %d letters sent, %d failed, %d skipped %s\n",
+		fmt.Fprintf(w, "  impact letters    %s %s: %d eligible, %d letters sent, %d failed, %d skipped %s\n",
 			run.ID, run.Status, run.Eligible, run.Sent, run.Failed, run.Skipped, run.Exceptions)
+		if ar := sum.Annual; ar != nil {
+			fmt.Fprintf(w, "  annual statements %s %s: %d eligible, %d statements sent, %d failed, %d skipped %s\n",
+				ar.ID, ar.Status, ar.Eligible, ar.Sent, ar.Failed, ar.Skipped, ar.Exceptions)
+		} else {
+			fmt.Fprintf(w, "  annual statements not made for %s: %s\n", annual, domain.ErrorMessage(sum.AnnualErr))
+		}
 		fmt.Fprintf(w, "  letters (PDF)     %s\n", opts.PDFDir)
 		fmt.Fprintf(w, "  emails (.eml)     %s\n", opts.Outbox)
 		fmt.Fprintf(w, "  database          %s\n", a.Config.DatabaseURL)

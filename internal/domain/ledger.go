@@ -17,7 +17,13 @@ type Donor struct {
 	Name    string `db:"name" json:"name"`
 	Email   string `db:"email" json:"email"`     // normalised, lower case; "" when unknown
 	Address string `db:"address" json:"address"` // postal address, lines joined by "\n"
-	Status  string `db:"status" json:"status"`   // DonorActive, DonorUnsubscribed, DonorErased
+	Status  string `db:"status" json:"status"`   // DonorActive, DonorErased, DonorMerged
+	// Letters is which series the donor receives: LettersAll, LettersAnnual
+	// or LettersNone.
+	Letters string `db:"letters" json:"letters"`
+	// MarketingConsent is what the Stripe customer's metadata said about
+	// marketing (ConsentYes, ConsentNo), or "" when nothing was recorded.
+	MarketingConsent string `db:"marketing_consent" json:"marketing_consent,omitempty"`
 	// GiftAidFrom is the date (YYYY-MM-DD) from which the donor's GBP gifts
 	// are Gift Aid eligible, from their declaration; "" when none.
 	GiftAidFrom string `db:"gift_aid_from" json:"gift_aid_from,omitempty"`
@@ -29,7 +35,10 @@ type Donor struct {
 
 // Donor states.
 const (
-	DonorActive       = "active"
+	DonorActive = "active"
+	// DonorUnsubscribed was the status of a donor who stopped their letters
+	// before there were series; migration 00040 made every such donor
+	// active with Letters = LettersNone. No row has it now.
 	DonorUnsubscribed = "unsubscribed"
 	DonorErased       = "erased"
 	DonorMerged       = "merged" // folded into another donor (MergedInto)

@@ -2,7 +2,9 @@ package domain
 
 // Run is one attempt to produce and send the statements of a period.
 type Run struct {
-	ID       string `db:"id" json:"id"`
+	ID string `db:"id" json:"id"`
+	// Series is the kind of letter the run makes (SeriesImpact, SeriesAnnual).
+	Series   Series `db:"series" json:"series"`
 	Period   string `db:"period" json:"period"`
 	Trigger  string `db:"triggered_by" json:"triggered_by"` // "schedule", "cli", "console", "api", "demo"
 	Reason   string `db:"reason" json:"reason"`
@@ -134,6 +136,10 @@ const (
 	// SkipSentByOtherRun: another run holds the same letter's send attempt,
 	// open or delivered (the database refused a second one).
 	SkipSentByOtherRun = "sent_by_another_run"
+	// SkipNoConsent: an impact letter (direct marketing) for a donor
+	// without marketing consent, when IMPACTD_MARKETING_CONSENT_METADATA
+	// says where consent is recorded.
+	SkipNoConsent = "no_marketing_consent"
 )
 
 // Reasons a job failed.
@@ -180,6 +186,7 @@ type Statement struct {
 	ID          string `db:"id" json:"id"`
 	RunID       string `db:"run_id" json:"run_id"`
 	DonorID     string `db:"donor_id" json:"donor_id"`
+	Series      Series `db:"series" json:"series"`
 	Period      string `db:"period" json:"period"`
 	Snapshot    string `db:"snapshot" json:"-"` // canonical JSON of Snapshot
 	ContentHash string `db:"content_hash" json:"content_hash"`
@@ -207,6 +214,7 @@ type Delivery struct {
 	// letter (see LetterKey): the donor, the period, the statement's
 	// LetterKey and ForceKey.
 	DonorID   string `db:"donor_id" json:"-"`
+	Series    Series `db:"series" json:"-"`
 	Period    string `db:"period" json:"-"`
 	LetterKey string `db:"letter_key" json:"-"`
 	// ForceKey is "" unless a person forced a resend: then it is the

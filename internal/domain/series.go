@@ -42,3 +42,75 @@ func (s Series) OrDefault() Series {
 
 // String returns the series name.
 func (s Series) String() string { return string(s.OrDefault()) }
+
+// A donor's letters preference: which series they receive.
+const (
+	// LettersAll: impact letters and the annual statement (the default).
+	LettersAll = "all"
+	// LettersAnnual: the annual statement only.
+	LettersAnnual = "annual"
+	// LettersNone: nothing.
+	LettersNone = "none"
+)
+
+// AllLetters lists the preferences in the order pages offer them.
+var AllLetters = []string{LettersAll, LettersAnnual, LettersNone}
+
+// ParseLetters checks a letters preference from a form.
+func ParseLetters(s string) (string, error) {
+	switch s {
+	case LettersAll, LettersAnnual, LettersNone:
+		return s, nil
+	}
+	return "", Errorf(EINVALID, "letters %q: want all, annual or none", s)
+}
+
+// LettersLabel is how pages name a letters preference.
+func LettersLabel(letters string) string {
+	switch letters {
+	case LettersAnnual:
+		return "The annual statement only"
+	case LettersNone:
+		return "Nothing"
+	}
+	return "Impact letters and the annual statement"
+}
+
+// Receives reports whether a donor with the letters preference receives
+// the series.
+func Receives(letters string, s Series) bool {
+	switch letters {
+	case LettersNone:
+		return false
+	case LettersAnnual:
+		return s.OrDefault() == SeriesAnnual
+	}
+	return true
+}
+
+// WithoutSeries is the preference left when a donor stops one series: an
+// impact letter's unsubscribe keeps the annual statement, the annual one's
+// stops it (and the impact letters too, which only "all" includes).
+func WithoutSeries(letters string, s Series) string {
+	if s.OrDefault() == SeriesImpact && letters == LettersAll {
+		return LettersAnnual
+	}
+	if s.OrDefault() == SeriesAnnual {
+		return LettersNone
+	}
+	return letters
+}
+
+// Marketing consent as recorded from Stripe customer metadata.
+const (
+	ConsentYes = "yes"
+	ConsentNo  = "no"
+)
+
+// Label is how pages and summaries name the series.
+func (s Series) Label() string {
+	if s.OrDefault() == SeriesAnnual {
+		return "annual statement"
+	}
+	return "impact letter"
+}

@@ -54,6 +54,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST /console/bounces/clear", c.Require(auth.Operator, c.ClearBounce()))
 		mux.Handle("GET /console/donors", c.Require(auth.Viewer, c.Donors()))
 		mux.Handle("GET /console/donors/{id}", c.Require(auth.Viewer, c.DonorPage()))
+		mux.Handle("POST /console/donors/{id}/letters", c.Require(auth.Operator, c.SetLetters()))
 		mux.Handle("POST /console/donors/{id}/merge", c.Require(auth.Admin, c.Merge()))
 		mux.Handle("POST /console/donors/{id}/erase", c.Require(auth.Admin, c.Erase()))
 		mux.Handle("GET /console/statements/{id}/pdf", c.Require(auth.Viewer, c.StatementPDF()))

@@ -16,6 +16,7 @@ import (
 
 // startRunRequest is the body of POST /api/v1/runs.
 type startRunRequest struct {
+	Series      string `json:"series"` // "impact" (the default) or "annual"
 	Period      string `json:"period"`
 	Reason      string `json:"reason"`
 	DryRun      bool   `json:"dry_run"`
@@ -94,7 +95,7 @@ func handleStartRun(d Deps) http.Handler {
 			return
 		}
 		req := runs.Request{Trigger: "api", Actor: firstOf(caller.Name, caller.TokenID), Reason: body.Reason, DryRun: body.DryRun,
-			Force: body.Force, Period: body.Period, StatementID: body.StatementID}
+			Force: body.Force, Series: body.Series, Period: body.Period, StatementID: body.StatementID}
 		switch {
 		case body.StatementID != "":
 			req.Scope = domain.RunScopeStatement
@@ -166,15 +167,28 @@ func handleResumeRun(d Deps) http.Handler {
 	})
 }
 
+// handleRuns lists the newest runs; ?series=impact|annual keeps one series'.
 func handleRuns(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		runs, err := d.Store.ListRuns(r.Context(), 50)
+		var only domain.Series
+		if q := r.URL.Query().Get("series"); q != "" {
+			s, err := domain.ParseSeries(q)
+			if err != nil {
+				Error(w, r, d.Log, err)
+				return
+			}
+			only = s
+		}
+		all, err := d.Store.ListRuns(r.Context(), 50)
 		if err != nil {
 			Error(w, r, d.Log, err)
 			return
 		}
-		if runs == nil {
-			runs = []domain.Run{}
+		runs := []domain.Run{}
+		for _, run := range all {
+			if only == "" || run.Series.OrDefault() == only {
+				runs = append(runs, run)
+			}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
 	})

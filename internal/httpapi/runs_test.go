@@ -139,6 +139,25 @@ func TestRunsAPI(t *testing.T) {
 		if status != 200 || !strings.Contains(body, id) {
 			t.Fatalf("list: %d %.300s", status, body)
 		}
+		if !strings.Contains(body, `"series":"impact"`) {
+			t.Fatalf("list does not name the series: %.300s", body)
+		}
+		// The annual statement's run, by series: listed apart, and refused a quarter.
+		status, _, body = call(http.MethodPost, "/api/v1/runs", auth.Operator, `{"series":"annual","period":"2026-Q3","reason":"year"}`)
+		if status != http.StatusBadRequest || !strings.Contains(body, "the annual series runs by UK tax year") {
+			t.Fatalf("annual run of a quarter: %d %s", status, body)
+		}
+		status, _, body = call(http.MethodPost, "/api/v1/runs", auth.Viewer, `{"series":"annual","period":"2026/27","reason":"year","dry_run":true}`)
+		if status != http.StatusAccepted || !strings.Contains(body, `"series":"annual"`) {
+			t.Fatalf("annual dry run: %d %s", status, body)
+		}
+		status, _, body = call(http.MethodGet, "/api/v1/runs?series=annual", auth.Viewer, "")
+		if status != 200 || !strings.Contains(body, `"series":"annual"`) || strings.Contains(body, `"series":"impact"`) {
+			t.Fatalf("annual runs: %d %.300s", status, body)
+		}
+		if status, _, _ := call(http.MethodGet, "/api/v1/runs?series=weekly", auth.Viewer, ""); status != http.StatusBadRequest {
+			t.Fatalf("unknown series: %d", status)
+		}
 		// Running again sends nothing: both letters went out unchanged.
 		again := wait(start(auth.Operator, `{"period":"2026-Q3","reason":"again"}`))
 		if c := again["counts"].(map[string]any); c["sent"].(float64) != 0 {

@@ -35,7 +35,7 @@ func TestUnsubscribe(t *testing.T) {
 			status        int
 			body          string
 		}{
-			{http.MethodGet, token, 200, "Stop impact statements?"},
+			{http.MethodGet, token, 200, "Stop impact letters?"},
 			{http.MethodPost, tampered, 400, "not valid"},
 			{http.MethodPost, "garbage", 400, "not valid"},
 			{http.MethodPost, token, 200, "You have been unsubscribed"},
@@ -54,10 +54,11 @@ func TestUnsubscribe(t *testing.T) {
 				t.Errorf("%s %s: %d %q", tt.method, tt.token, resp.StatusCode, b)
 			}
 		}
-		for d, want := range map[*domain.Donor]string{victim: domain.DonorUnsubscribed, other: domain.DonorActive} {
+		// The impact letter's link stops impact letters only.
+		for d, want := range map[*domain.Donor]string{victim: domain.LettersAnnual, other: domain.LettersAll} {
 			got, err := s.Donor(ctx, d.ID)
-			if err != nil || got.Status != want {
-				t.Errorf("%s: status %q, want %q (%v)", d.Name, got.Status, want, err)
+			if err != nil || got.Letters != want || got.Status != domain.DonorActive {
+				t.Errorf("%s: letters %q status %q, want %q (%v)", d.Name, got.Letters, got.Status, want, err)
 			}
 		}
 	})

@@ -199,6 +199,9 @@ func (a *applier) customer(ctx context.Context, c *stripe.Customer, deleted bool
 		if err := a.giftAid(ctx, donor, c.Metadata); err != nil {
 			return false, err
 		}
+		if err := a.marketingConsent(ctx, donor, c.Metadata); err != nil {
+			return false, err
+		}
 	}
 	return true, tx.TouchCustomerLink(ctx, c.ID, a.eventCreated, 0)
 }
@@ -251,6 +254,43 @@ func (a *applier) giftAid(ctx context.Context, donor *domain.Donor, md map[strin
 		return nil
 	}
 	return a.tx.SetGiftAid(ctx, donor.ID, from, a.now)
+}
+
+// marketingConsent records what the customer's metadata says about
+// marketing under the configured key: yes/true/1 is consent, no/false/0 is
+// none. A missing key changes nothing; a value that is neither is logged
+// (by donor id) and changes nothing either, so that a typo in Stripe never
+// turns consent on.
+func (a *applier) marketingConsent(ctx context.Context, donor *domain.Donor, md map[string]string) error {
+	if a.in.ConsentKey == "" {
+		return nil
+	}
+	v, ok := md[a.in.ConsentKey]
+	if !ok {
+		return nil
+	}
+	consent, known := ParseConsent(v)
+	if !known {
+		a.in.Log.Warn("marketing consent metadata not understood; consent left unchanged", "donor_id", donor.ID)
+		return nil
+	}
+	if consent == donor.MarketingConsent {
+		return nil
+	}
+	return a.tx.SetMarketingConsent(ctx, donor.ID, consent, a.now)
+}
+
+// ParseConsent reads a marketing consent value from Stripe metadata:
+// domain.ConsentYes for yes/true/1, domain.ConsentNo for no/false/0; known
+// is false for anything else.
+func ParseConsent(v string) (consent string, known bool) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "yes", "true", "1":
+		return domain.ConsentYes, true
+	case "no", "false", "0":
+		return domain.ConsentNo, true
+	}
+	return "", false
 }
 
 func (a *applier) subscription(ctx context.Context, s *stripe.Subscription) (bool, error) {

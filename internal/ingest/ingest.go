@@ -33,6 +33,9 @@ type Ingester struct {
 	Log     *slog.Logger
 	Rule    Rule             // which charges are donations; the zero Rule accepts all
 	Metrics *metrics.Metrics // nil counts nothing
+	// ConsentKey is the Stripe customer metadata key that records marketing
+	// consent (IMPACTD_MARKETING_CONSENT_METADATA); "" reads none.
+	ConsentKey string
 }
 
 // Outcome says what Apply did with an event.

@@ -4,23 +4,69 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"impactd/internal/domain"
 )
 
 // Purposes of signed tokens: a token made for one is refused for another.
 const (
-	// PurposeUnsubscribe signs a donor id: /unsubscribe/TOKEN.
+	// PurposeUnsubscribe signs a donor id, and the series the link stops
+	// when it is not the impact letter ("ID~annual"): /unsubscribe/TOKEN.
 	PurposeUnsubscribe = "unsubscribe"
 	// PurposeStatement signs a statement id and an expiry: /s/TOKEN.
 	PurposeStatement = "statement"
 )
 
-// UnsubscribeURL is the one-click unsubscribe link of a donor's emails,
-// BASE/unsubscribe/TOKEN; "" when links are off (no key).
+// UnsubscribeURL is the one-click unsubscribe link of a donor's impact
+// letters, BASE/unsubscribe/TOKEN; "" when links are off (no key). It is
+// SeriesUnsubscribeURL for domain.SeriesImpact.
 func UnsubscribeURL(baseURL string, s *Signer, donorID string) string {
+	return SeriesUnsubscribeURL(baseURL, s, donorID, domain.SeriesImpact)
+}
+
+// SeriesUnsubscribeURL is the one-click unsubscribe link of the emails of
+// one series: the impact letter's stops impact letters only, the annual
+// statement's stops the annual statement. "" when links are off (no key).
+func SeriesUnsubscribeURL(baseURL string, s *Signer, donorID string, series domain.Series) string {
 	if s == nil {
 		return ""
 	}
-	return strings.TrimRight(baseURL, "/") + "/unsubscribe/" + s.Token(PurposeUnsubscribe, donorID)
+	return strings.TrimRight(baseURL, "/") + "/unsubscribe/" + UnsubscribeToken(s, donorID, series)
+}
+
+// UnsubscribeToken signs a donor id and a series. The impact letter's token
+// signs the donor id alone, as every link sent before there were series
+// did, so those links keep stopping what they stopped: impact letters.
+func UnsubscribeToken(s *Signer, donorID string, series domain.Series) string {
+	subject := donorID
+	if series.OrDefault() != domain.SeriesImpact {
+		subject += "~" + string(series)
+	}
+	return s.Token(PurposeUnsubscribe, subject)
+}
+
+// CheckUnsubscribe returns the donor id and series of a valid unsubscribe
+// token; ok is false for any other token, and always with a nil signer.
+func CheckUnsubscribe(s *Signer, token string) (donorID string, series domain.Series, ok bool) {
+	if s == nil {
+		return "", "", false
+	}
+	subject, ok := s.Check(PurposeUnsubscribe, token)
+	if !ok {
+		return "", "", false
+	}
+	id, name, cut := strings.Cut(subject, "~")
+	if id == "" {
+		return "", "", false
+	}
+	series = domain.SeriesImpact
+	if cut {
+		var err error
+		if series, err = domain.ParseSeries(name); err != nil || name == "" {
+			return "", "", false
+		}
+	}
+	return id, series, true
 }
 
 // StatementURL is the link in a statement's email: BASE/s/TOKEN, where the

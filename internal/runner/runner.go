@@ -348,7 +348,7 @@ func (r *Runner) state(ctx context.Context, runID string) (*runState, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc, err := r.Builder.NewContext(ctx, p)
+	sc, err := r.Builder.NewSeriesContext(ctx, run.Series, p)
 	if err != nil {
 		return nil, err
 	}

@@ -130,6 +130,11 @@ func (r *Runner) prepare(ctx context.Context, jb *job) (ok bool, err error) {
 	j := jb.Job
 	rs, err := r.state(ctx, j.RunID)
 	if err != nil {
+		if domain.ErrorCode(err) == domain.EINVALID {
+			// The run's letters cannot be made at all (the series cannot
+			// make the period's statements): retrying fails the same way.
+			return false, &renderError{err}
+		}
 		return false, err
 	}
 	jb.run = rs.run
@@ -138,7 +143,7 @@ func (r *Runner) prepare(ctx context.Context, jb *job) (ok bool, err error) {
 		return false, err
 	}
 	jb.donor = donor
-	if reason := runs.Exclusion(donor, bounced); reason != "" {
+	if reason := r.Policy.Exclusion(rs.run, donor, bounced); reason != "" {
 		return false, r.end(ctx, j, domain.JobSkipped, reason, "", "")
 	}
 
@@ -146,7 +151,7 @@ func (r *Runner) prepare(ctx context.Context, jb *job) (ok bool, err error) {
 	if j.StatementID == "" {
 		l, err := r.Policy.Letter(ctx, rs.run, rs.sc, donor)
 		if err != nil {
-			if isTemplateError(err) {
+			if isTemplateError(err) || domain.ErrorCode(err) == domain.EINVALID {
 				return false, &renderError{err}
 			}
 			return false, err
@@ -269,7 +274,7 @@ func (r *Runner) recordAttempts(ctx context.Context, jobs []*job) error {
 				msgID = r.Compose.MessageID(st.ID, attempt)
 			}
 			dl := &domain.Delivery{StatementID: st.ID, Attempt: attempt, Status: domain.DeliverySending, MessageID: msgID,
-				CreatedAt: now.Unix(), UpdatedAt: now.Unix(), DonorID: j.DonorID, Period: jb.run.Period, LetterKey: jb.key}
+				CreatedAt: now.Unix(), UpdatedAt: now.Unix(), DonorID: j.DonorID, Series: jb.run.Series.OrDefault(), Period: jb.run.Period, LetterKey: jb.key}
 			if jb.run.Force {
 				dl.ForceKey = jb.run.ID
 			}

@@ -10,19 +10,23 @@ import (
 	"impactd/internal/store"
 )
 
-// Exclusion says why a donor gets no letter now, or "" when they may get
-// one. bounced is whether their address was refused for good. This is the
-// one place that decides it: a run asks it for every donor when their job
-// is worked (not when the run is planned), so a donor who unsubscribes or is
-// erased in between is left out all the same.
-func Exclusion(d *domain.Donor, bounced bool) string {
+// Exclusion says why a donor gets no letter of a series now, or "" when
+// they may get one. bounced is whether their address was refused for good;
+// requireConsent whether the impact letter, direct marketing, needs the
+// donor's recorded marketing consent (IMPACTD_MARKETING_CONSENT_METADATA is
+// set). This is the one place that decides it: a run asks it for every
+// donor when their job is worked (not when the run is planned), so a donor
+// who unsubscribes or is erased in between is left out all the same.
+func Exclusion(d *domain.Donor, bounced bool, series domain.Series, requireConsent bool) string {
 	switch {
 	case d.Status == domain.DonorErased:
 		return domain.SkipErased
 	case d.Status == domain.DonorMerged || d.MergedInto != "":
 		return domain.SkipMerged
-	case d.Status == domain.DonorUnsubscribed:
+	case d.Status == domain.DonorUnsubscribed || !domain.Receives(d.Letters, series):
 		return domain.SkipUnsubscribed
+	case series.OrDefault() == domain.SeriesImpact && requireConsent && d.MarketingConsent != domain.ConsentYes:
+		return domain.SkipNoConsent
 	case d.Email == "":
 		return domain.SkipNoEmail
 	case bounced:
@@ -53,6 +57,15 @@ type Policy struct {
 	Store   *store.Store
 	Builder *statement.Builder
 	Clock   domain.Clock
+	// RequireConsent sends impact letters only to donors whose marketing
+	// consent is recorded as yes (IMPACTD_MARKETING_CONSENT_METADATA set).
+	RequireConsent bool
+}
+
+// Exclusion says why the donor gets no letter in the run, or "": Exclusion
+// with the run's series and the policy's consent rule.
+func (p *Policy) Exclusion(run *domain.Run, d *domain.Donor, bounced bool) string {
+	return Exclusion(d, bounced, run.Series, p.RequireConsent)
 }
 
 // Letter is a policy's answer for one donor.
@@ -73,7 +86,7 @@ type Letter struct {
 // again). A letter whose net is zero or less is never made, forced or not.
 func (p *Policy) Letter(ctx context.Context, run *domain.Run, sc *statement.Context, d *domain.Donor) (*Letter, error) {
 	now := p.Clock.Now()
-	prev, err := p.Store.LastSentStatement(ctx, d.ID, run.Period)
+	prev, err := p.Store.LastSentStatement(ctx, d.ID, run.Series, run.Period)
 	if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
 		return nil, fmt.Errorf("letter: %w", err)
 	}
@@ -104,7 +117,7 @@ func (p *Policy) Letter(ctx context.Context, run *domain.Run, sc *statement.Cont
 		return nil, fmt.Errorf("letter: %w", err)
 	}
 	hash := domain.ContentHash(enc)
-	st := &domain.Statement{RunID: run.ID, DonorID: d.ID, Period: run.Period, CreatedAt: now.Unix()}
+	st := &domain.Statement{RunID: run.ID, DonorID: d.ID, Series: run.Series.OrDefault(), Period: run.Period, CreatedAt: now.Unix()}
 	if prev != nil {
 		if prev.ContentHash == hash && !run.Force {
 			return &Letter{Skip: domain.SkipUnchanged}, nil

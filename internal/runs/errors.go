@@ -38,10 +38,14 @@ func (e *InProgressError) Describe() string {
 		loc = time.UTC
 	}
 	started := time.Unix(e.Run.StartedAt, 0).In(loc).Format("2 January 2006 15:04")
-	s := fmt.Sprintf("run %s for %s is in progress, started %s, %d of %d sent", e.Run.ID, e.Run.Period, started, e.Counts.Sent, e.Counts.Eligible)
+	id := e.Run.ID
+	if e.Run.Series.OrDefault() != domain.SeriesImpact {
+		id += " (" + e.Run.Series.Label() + "s)"
+	}
+	s := fmt.Sprintf("run %s for %s is in progress, started %s, %d of %d sent", id, e.Run.Period, started, e.Counts.Sent, e.Counts.Eligible)
 	if e.Run.Status == domain.RunPaused {
 		s = fmt.Sprintf("run %s for %s is paused (%s), started %s, %d of %d sent: resume it once that is fixed",
-			e.Run.ID, e.Run.Period, e.Run.PauseReason, started, e.Counts.Sent, e.Counts.Eligible)
+			id, e.Run.Period, e.Run.PauseReason, started, e.Counts.Sent, e.Counts.Eligible)
 	}
 	if !e.Same {
 		s += "; a rerun of the period starts only once that run has finished"

@@ -29,6 +29,8 @@ var skipWords = map[string]struct{ label, one, many string }{
 	domain.SkipMerged:         {"Merged into another donor", "was merged into another donor", "were merged into other donors"},
 	domain.SkipNetNotPositive: {"Refunded in full", "was refunded in full, so a letter would thank them for nothing",
 		"were refunded in full, so a letter would thank them for nothing"},
+	domain.SkipNoConsent: {"No marketing consent", "has no marketing consent recorded, which impact letters need",
+		"have no marketing consent recorded, which impact letters need"},
 }
 
 // SkipLabel names a skip reason in a few words: "Already sent, unchanged".
@@ -191,7 +193,7 @@ func (s *Service) Samples(ctx context.Context, runID string, n int) ([]Sample, e
 			return nil, fmt.Errorf("samples: statement %s: %w", st.ID, err)
 		}
 		picked[i].Statement, picked[i].Snapshot = st, snap
-		prev, err := s.Store.LastSentStatement(ctx, st.DonorID, st.Period)
+		prev, err := s.Store.LastSentStatement(ctx, st.DonorID, st.Series, st.Period)
 		switch {
 		case err == nil && run.Force && prev.ID != st.ID && prev.ContentHash == st.ContentHash && prev.SentAt <= st.CreatedAt:
 			// Only a forced run makes a letter identical to one delivered;

@@ -5,7 +5,10 @@
 //
 //   - requests: scopes (the whole period, the failed, the unsent, one donor,
 //     one stored statement), reasons and who asked, validated here;
-//   - admission: at most one unfinished run that sends per period, enforced
+//   - series: every run makes one series of letters (domain.Series), the
+//     impact letter unless asked otherwise;
+//   - admission: at most one unfinished run that sends per series and
+//     period, enforced
 //     by the database (a unique index), so that two starts at once — a
 //     fundraiser in the console while the schedule fires — give one run;
 //     the second caller is shown the first (InProgressError);
@@ -49,6 +52,11 @@ type Service struct {
 	// IncludeMonthly also considers every active monthly supporter, gift in
 	// the period or not (IMPACTD_RUN_INCLUDE_MONTHLY).
 	IncludeMonthly bool
+	// PeriodKinds is the period kind of each series' runs (IMPACTD_PERIOD
+	// for the impact letter; the tax year or calendar year for the annual
+	// statement): a series' runs are refused any other kind. A series
+	// missing here takes any kind.
+	PeriodKinds map[domain.Series]period.Kind
 	// Worker works runs for Run and Finish; nil: this service only starts them.
 	Worker Worker
 }
@@ -56,6 +64,9 @@ type Service struct {
 // Request asks for a run. Adapters fill it from what they were given and
 // leave every decision to Start.
 type Request struct {
+	// Series is the kind of letter, as a person or program named it:
+	// "impact" (or "") or "annual"; see domain.ParseSeries.
+	Series string
 	// Period is the period to run, e.g. "2026-Q3"; a statement's own period
 	// is used when StatementID is set.
 	Period string
@@ -100,7 +111,7 @@ func (s *Service) Start(ctx context.Context, req Request) (*domain.Run, error) {
 	if err != nil {
 		return nil, s.inProgress(ctx, err, req)
 	}
-	s.log().Info("run started", "run_id", run.ID, "period", run.Period, "scope", run.Scope, "dry_run", run.DryRun, "trigger", run.Trigger)
+	s.log().Info("run started", "run_id", run.ID, "series", run.Series, "period", run.Period, "scope", run.Scope, "dry_run", run.DryRun, "trigger", run.Trigger)
 	return run, nil
 }
 
@@ -112,8 +123,12 @@ func (s *Service) StartTick(ctx context.Context, req Request) (*domain.Run, bool
 	var run *domain.Run
 	started := false
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		series, err := domain.ParseSeries(req.Series)
+		if err != nil {
+			return err
+		}
 		id := store.NewID("run")
-		ok, err := tx.RecordTick(ctx, req.TickAt, req.Period, id, s.Clock.Now().Unix())
+		ok, err := tx.RecordTick(ctx, series, req.TickAt, req.Period, id, s.Clock.Now().Unix())
 		if err != nil || !ok {
 			return err
 		}
@@ -121,7 +136,7 @@ func (s *Service) StartTick(ctx context.Context, req Request) (*domain.Run, bool
 		var busy *InProgressError
 		if errors.As(err, &busy) {
 			// Keep the tick, pointing at the run that holds the period.
-			if _, err := tx.RecordTickRun(ctx, req.TickAt, busy.Run.ID); err != nil {
+			if _, err := tx.RecordTickRun(ctx, series, req.TickAt, busy.Run.ID); err != nil {
 				return err
 			}
 			run = busy.Run
@@ -134,7 +149,7 @@ func (s *Service) StartTick(ctx context.Context, req Request) (*domain.Run, bool
 		return nil, false, err
 	}
 	if started {
-		s.log().Info("run started", "run_id", run.ID, "period", run.Period, "trigger", req.Trigger, "tick_at", req.TickAt)
+		s.log().Info("run started", "run_id", run.ID, "series", run.Series, "period", run.Period, "trigger", req.Trigger, "tick_at", req.TickAt)
 	} else if run != nil {
 		s.log().Warn("schedule tick found the period's run unfinished; nothing started", "run_id", run.ID, "tick_at", req.TickAt)
 	}
@@ -150,11 +165,15 @@ func (s *Service) start(ctx context.Context, tx *store.Tx, req Request, id strin
 	if req.Scope == "" {
 		req.Scope = domain.RunScopePeriod
 	}
-	run := &domain.Run{ID: id, Trigger: req.Trigger, Reason: strings.TrimSpace(req.Reason), Status: domain.RunRunning,
+	series, err := domain.ParseSeries(strings.TrimSpace(req.Series))
+	if err != nil {
+		return nil, err
+	}
+	run := &domain.Run{ID: id, Series: series, Trigger: req.Trigger, Reason: strings.TrimSpace(req.Reason), Status: domain.RunRunning,
 		DryRun: req.DryRun, StartedAt: s.Clock.Now().Unix(), Scope: req.Scope, Force: req.Force, Actor: req.Actor, TickAt: req.TickAt}
 	switch req.Scope {
 	case domain.RunScopePeriod, domain.RunScopeFailed, domain.RunScopeUnsent, domain.RunScopeDonor:
-		p, err := ParsePeriod(req.Period)
+		p, err := s.ParseSeriesPeriod(series, req.Period)
 		if err != nil {
 			return nil, err
 		}
@@ -174,7 +193,11 @@ func (s *Service) start(ctx context.Context, tx *store.Tx, req Request, id strin
 		if err := s.resendable(ctx, tx.Q, st, req.Force); err != nil {
 			return nil, err
 		}
-		run.Period, run.DonorID, run.StatementID = st.Period, st.DonorID, st.ID
+		if req.Series != "" && st.Series.OrDefault() != series {
+			return nil, domain.Errorf(domain.EINVALID, "statement %s is an %s, not an %s: leave the series out to send it again",
+				st.ID, st.Series.OrDefault().Label(), series.Label())
+		}
+		run.Series, run.Period, run.DonorID, run.StatementID = st.Series.OrDefault(), st.Period, st.DonorID, st.ID
 	default:
 		return nil, domain.Errorf(domain.EINVALID, "unknown run scope %q: want period, failed, unsent, donor or statement", req.Scope)
 	}
@@ -183,11 +206,15 @@ func (s *Service) start(ctx context.Context, tx *store.Tx, req Request, id strin
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 	}
-	if _, err := tx.PublishedImpactUpdate(ctx, run.Period); err != nil {
-		if domain.ErrorCode(err) == domain.ENOTFOUND {
-			return nil, &NoImpactUpdateError{Period: run.Period}
+	// The impact letter sets the period beside the organisation's published
+	// figures; the annual statement is a record of gifts and needs none.
+	if run.Series == domain.SeriesImpact {
+		if _, err := tx.PublishedImpactUpdate(ctx, run.Period); err != nil {
+			if domain.ErrorCode(err) == domain.ENOTFOUND {
+				return nil, &NoImpactUpdateError{Period: run.Period}
+			}
+			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	admitted, err := tx.AdmitRun(ctx, run)
 	if err != nil {
@@ -206,7 +233,7 @@ func (s *Service) start(ctx context.Context, tx *store.Tx, req Request, id strin
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	detail, _ := json.Marshal(map[string]any{"period": run.Period, "scope": run.Scope, "donor_id": run.DonorID, "statement_id": run.StatementID,
+	detail, _ := json.Marshal(map[string]any{"series": string(run.Series), "period": run.Period, "scope": run.Scope, "donor_id": run.DonorID, "statement_id": run.StatementID,
 		"dry_run": run.DryRun, "force": run.Force, "trigger": run.Trigger, "jobs": n, "rerun_of": req.RerunOf})
 	actor, action := firstNonEmpty(req.Actor, req.Trigger), firstNonEmpty(req.Action, "run.start")
 	if err := tx.Audit(ctx, &store.AuditEntry{Actor: actor, Action: action, Subject: run.ID, Reason: run.Reason,
@@ -249,6 +276,25 @@ func ParsePeriod(s string) (period.Period, error) {
 	}
 	return p, nil
 }
+
+// ParseSeriesPeriod parses the period of a series' run and checks its kind
+// against the series' (PeriodKinds): an annual statement is for a tax year
+// or a calendar year, never a quarter.
+func (s *Service) ParseSeriesPeriod(series domain.Series, text string) (period.Period, error) {
+	p, err := ParsePeriod(text)
+	if err != nil {
+		return p, err
+	}
+	want, ok := s.PeriodKinds[series.OrDefault()]
+	if !ok || want == p.Kind {
+		return p, nil
+	}
+	return period.Period{}, domain.Errorf(domain.EINVALID, "period %s is a %s, but the %s series runs by %s: want e.g. %s",
+		p, kindWords[p.Kind], series.OrDefault(), kindWords[want], period.LastComplete(s.Clock.Now(), want, s.location()))
+}
+
+// kindWords names period kinds in messages.
+var kindWords = map[period.Kind]string{period.Quarter: "quarter", period.Month: "month", period.Year: "calendar year", period.TaxYear: "UK tax year"}
 
 // resendable says whether a stored statement may be sent again as it is.
 func (s *Service) resendable(ctx context.Context, q store.Q, st *domain.Statement, force bool) error {

@@ -302,21 +302,38 @@ func TestNeverThankedForNothing(t *testing.T) {
 }
 
 func TestExclusion(t *testing.T) {
+	const email = "a@example.org"
+	active := func(letters, consent string) domain.Donor {
+		return domain.Donor{Status: domain.DonorActive, Email: email, Letters: letters, MarketingConsent: consent}
+	}
 	tests := []struct {
-		name    string
-		donor   domain.Donor
-		bounced bool
-		want    string
+		name           string
+		donor          domain.Donor
+		bounced        bool
+		series         domain.Series
+		requireConsent bool
+		want           string
 	}{
-		{"active", domain.Donor{Status: domain.DonorActive, Email: "a@example.org"}, false, ""},
-		{"erased", domain.Donor{Status: domain.DonorErased}, false, domain.SkipErased},
-		{"merged", domain.Donor{Status: domain.DonorActive, Email: "a@example.org", MergedInto: "dnr_x"}, false, domain.SkipMerged},
-		{"unsubscribed", domain.Donor{Status: domain.DonorUnsubscribed, Email: "a@example.org"}, false, domain.SkipUnsubscribed},
-		{"no email", domain.Donor{Status: domain.DonorActive}, false, domain.SkipNoEmail},
-		{"bounced", domain.Donor{Status: domain.DonorActive, Email: "a@example.org"}, true, domain.SkipBounced},
+		{"active", active(domain.LettersAll, ""), false, domain.SeriesImpact, false, ""},
+		{"active, annual", active(domain.LettersAll, ""), false, domain.SeriesAnnual, false, ""},
+		{"no series is impact", active(domain.LettersAnnual, ""), false, "", false, domain.SkipUnsubscribed},
+		{"erased", domain.Donor{Status: domain.DonorErased}, false, domain.SeriesImpact, false, domain.SkipErased},
+		{"merged", domain.Donor{Status: domain.DonorActive, Email: email, MergedInto: "dnr_x"}, false, domain.SeriesImpact, false, domain.SkipMerged},
+		{"unsubscribed before series", domain.Donor{Status: domain.DonorUnsubscribed, Email: email}, false, domain.SeriesAnnual, false, domain.SkipUnsubscribed},
+		{"annual only: impact", active(domain.LettersAnnual, ""), false, domain.SeriesImpact, false, domain.SkipUnsubscribed},
+		{"annual only: annual", active(domain.LettersAnnual, ""), false, domain.SeriesAnnual, false, ""},
+		{"nothing: impact", active(domain.LettersNone, ""), false, domain.SeriesImpact, false, domain.SkipUnsubscribed},
+		{"nothing: annual", active(domain.LettersNone, ""), false, domain.SeriesAnnual, false, domain.SkipUnsubscribed},
+		{"consent needed, none recorded", active(domain.LettersAll, ""), false, domain.SeriesImpact, true, domain.SkipNoConsent},
+		{"consent needed, refused", active(domain.LettersAll, domain.ConsentNo), false, domain.SeriesImpact, true, domain.SkipNoConsent},
+		{"consent needed, given", active(domain.LettersAll, domain.ConsentYes), false, domain.SeriesImpact, true, ""},
+		{"consent refused: annual still goes", active(domain.LettersAll, domain.ConsentNo), false, domain.SeriesAnnual, true, ""},
+		{"consent not read: refusal ignored", active(domain.LettersAll, domain.ConsentNo), false, domain.SeriesImpact, false, ""},
+		{"no email", domain.Donor{Status: domain.DonorActive, Letters: domain.LettersAll}, false, domain.SeriesImpact, false, domain.SkipNoEmail},
+		{"bounced", active(domain.LettersAll, ""), true, domain.SeriesAnnual, false, domain.SkipBounced},
 	}
 	for _, tt := range tests {
-		if got := runs.Exclusion(&tt.donor, tt.bounced); got != tt.want {
+		if got := runs.Exclusion(&tt.donor, tt.bounced, tt.series, tt.requireConsent); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
 	}
@@ -378,7 +395,7 @@ func TestScheduleTickWhileUnfinished(t *testing.T) {
 		if err != nil || started || again == nil || again.ID != first.ID {
 			t.Fatalf("second tick: %+v %v %v, want the first run, not started", again, started, err)
 		}
-		if last, err := a.Store.LastTick(ctx); err != nil || last != 2_000 {
+		if last, err := a.Store.LastTick(ctx, domain.SeriesImpact); err != nil || last != 2_000 {
 			t.Fatalf("last tick %d %v", last, err)
 		}
 		if _, started, err := tick(2_000); err != nil || started {

@@ -19,9 +19,27 @@ import (
 	"impactd/internal/period"
 )
 
-// Default is 09:00 on the first day of each quarter, in the organisation's
-// time zone.
+// Default is the impact letter's schedule: 09:00 on the first day of each
+// quarter, in the organisation's time zone.
 const Default = "0 9 1 1,4,7,10 *"
+
+// The annual statement's default schedules: 09:00 on 20 April, a fortnight
+// after the UK tax year ends on 5 April (late gifts and refunds have
+// settled), and on 20 January after the US calendar year.
+const (
+	DefaultAnnualGB = "0 9 20 4 *"
+	DefaultAnnualUS = "0 9 20 1 *"
+)
+
+// DefaultAnnual returns the annual statement's default schedule for an
+// organisation's country: the UK's after the tax year, the calendar year's
+// everywhere else.
+func DefaultAnnual(country string) string {
+	if country == domain.CountryGB {
+		return DefaultAnnualGB
+	}
+	return DefaultAnnualUS
+}
 
 // parser reads standard five-field expressions and descriptors (@monthly).
 var parser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
@@ -90,15 +108,17 @@ func (s *Schedule) DSTWarning() string {
 		s.Spec, s.Location)
 }
 
-// StartFunc starts the run of a tick for a period and reports whether it
-// did; false means another replica already recorded the tick.
-type StartFunc func(ctx context.Context, tickAt time.Time, p period.Period) (runID string, started bool, err error)
+// StartFunc starts the run of a series' tick for a period and reports
+// whether it did; false means another replica already recorded the tick.
+type StartFunc func(ctx context.Context, series domain.Series, tickAt time.Time, p period.Period) (runID string, started bool, err error)
 
-// LastTickFunc returns the newest recorded tick (unix seconds), or 0.
-type LastTickFunc func(ctx context.Context) (int64, error)
+// LastTickFunc returns the newest recorded tick of a series (unix seconds), or 0.
+type LastTickFunc func(ctx context.Context, series domain.Series) (int64, error)
 
-// Scheduler turns ticks into runs.
+// Scheduler turns the ticks of one series' schedule into runs of that
+// series; serve runs one per series whose schedule is on.
 type Scheduler struct {
+	Series   domain.Series
 	Schedule *Schedule
 	Kind     period.Kind    // the period each tick runs: the previous complete one
 	Location *time.Location // the organisation's time zone, for period bounds
@@ -112,14 +132,14 @@ type Scheduler struct {
 // Tick starts the run of the tick at `at`: the previous complete period.
 func (s *Scheduler) Tick(ctx context.Context, at time.Time) error {
 	p := period.LastComplete(at, s.Kind, s.Location)
-	id, started, err := s.Start(ctx, at, p)
+	id, started, err := s.Start(ctx, s.Series.OrDefault(), at, p)
 	if err != nil {
-		return fmt.Errorf("schedule tick %s: %w", at.Format(time.RFC3339), err)
+		return fmt.Errorf("%s schedule tick %s: %w", s.Series.OrDefault(), at.Format(time.RFC3339), err)
 	}
 	if started {
-		s.Log.Info("scheduled run started", "run_id", id, "period", p.String(), "tick", at.Format(time.RFC3339))
+		s.Log.Info("scheduled run started", "series", s.Series.OrDefault(), "run_id", id, "period", p.String(), "tick", at.Format(time.RFC3339))
 	} else {
-		s.Log.Info("scheduled tick already taken by another replica", "period", p.String(), "tick", at.Format(time.RFC3339))
+		s.Log.Info("scheduled tick already taken by another replica", "series", s.Series.OrDefault(), "period", p.String(), "tick", at.Format(time.RFC3339))
 	}
 	return nil
 }
@@ -133,7 +153,7 @@ func (s *Scheduler) CatchUpMissed(ctx context.Context) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	now := s.Clock.Now()
-	last, err := s.LastTick(ctx)
+	last, err := s.LastTick(ctx, s.Series.OrDefault())
 	if err != nil {
 		return time.Time{}, fmt.Errorf("schedule catch-up: %w", err)
 	}
@@ -145,7 +165,7 @@ func (s *Scheduler) CatchUpMissed(ctx context.Context) (time.Time, error) {
 	if missed.IsZero() {
 		return time.Time{}, nil
 	}
-	s.Log.Warn("running a missed schedule tick", "tick", missed.Format(time.RFC3339))
+	s.Log.Warn("running a missed schedule tick", "series", s.Series.OrDefault(), "tick", missed.Format(time.RFC3339))
 	return missed, s.Tick(ctx, missed)
 }
 
@@ -174,7 +194,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		s.Log.Error("missed tick not run", "err", err)
 	}
 	c.Start()
-	s.Log.Info("schedule started", "schedule", s.Schedule.Spec, "next", s.Schedule.Next(s.Clock.Now()).Format(time.RFC3339))
+	s.Log.Info("schedule started", "series", s.Series.OrDefault(), "schedule", s.Schedule.Spec, "next", s.Schedule.Next(s.Clock.Now()).Format(time.RFC3339))
 	<-ctx.Done()
 	<-c.Stop().Done()
 	return nil

@@ -104,8 +104,8 @@ func (b *bundle) scheduler(t *testing.T, spec string, kind period.Kind, now time
 	return &schedule.Scheduler{
 		Schedule: s, Kind: kind, Location: london, CatchUp: 72 * time.Hour, Clock: domain.FixedClock(now),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), LastTick: b.store.LastTick,
-		Start: func(ctx context.Context, at time.Time, p period.Period) (string, bool, error) {
-			ok, err := b.store.RecordTick(ctx, at.Unix(), p.String(), "", at.Unix())
+		Start: func(ctx context.Context, series domain.Series, at time.Time, p period.Period) (string, bool, error) {
+			ok, err := b.store.RecordTick(ctx, series, at.Unix(), p.String(), "", at.Unix())
 			if ok {
 				b.mu.Lock()
 				b.started = append(b.started, p.String()+"@"+at.In(london).Format("2006-01-02T15:04"))
@@ -177,6 +177,77 @@ func TestMissedTickIsCaughtUpOnce(t *testing.T) {
 		got, err := late.scheduler(t, schedule.Default, period.Quarter, time.Date(2026, 10, 9, 9, 0, 0, 0, london)).CatchUpMissed(ctx)
 		if err != nil || !got.IsZero() || len(late.started) != 0 {
 			t.Fatalf("tick outside the window: %v %v %v", got, err, late.started)
+		}
+	})
+}
+
+func (b *bundle) seriesScheduler(t *testing.T, series domain.Series, spec string, kind period.Kind, now time.Time) *schedule.Scheduler {
+	s := b.scheduler(t, spec, kind, now)
+	s.Series = series
+	start := s.Start
+	s.Start = func(ctx context.Context, series domain.Series, at time.Time, p period.Period) (string, bool, error) {
+		id, ok, err := start(ctx, series, at, p)
+		if ok {
+			b.mu.Lock()
+			b.started[len(b.started)-1] = string(series) + ":" + b.started[len(b.started)-1]
+			b.mu.Unlock()
+		}
+		return id, ok, err
+	}
+	return s
+}
+
+// TestSeriesSchedules: each series' schedule fires once across replicas,
+// records its ticks apart (two series ticking at the same instant each
+// start their run) and catches up only its own missed tick.
+func TestSeriesSchedules(t *testing.T) {
+	if schedule.DefaultAnnual(domain.CountryGB) != "0 9 20 4 *" || schedule.DefaultAnnual(domain.CountryUS) != "0 9 20 1 *" {
+		t.Fatalf("default annual schedules %q, %q", schedule.DefaultAnnual(domain.CountryGB), schedule.DefaultAnnual(domain.CountryUS))
+	}
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		b := &bundle{store: st}
+		// The annual statement's default tick in GB: 20 April 2026, 09:00
+		// BST, runs the tax year that ended on 5 April.
+		annualTick := time.Date(2026, 4, 20, 9, 0, 0, 0, london)
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := b.seriesScheduler(t, domain.SeriesAnnual, schedule.DefaultAnnualGB, period.TaxYear, annualTick).Tick(ctx, annualTick); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		// An impact schedule set to the same instant gets its own tick.
+		if err := b.seriesScheduler(t, domain.SeriesImpact, schedule.DefaultAnnualGB, period.Quarter, annualTick).Tick(ctx, annualTick); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"annual:2025/26@2026-04-20T09:00", "impact:2026-Q1@2026-04-20T09:00"}
+		if strings.Join(b.started, " ") != strings.Join(want, " ") {
+			t.Fatalf("started %v, want %v", b.started, want)
+		}
+		for series, want := range map[domain.Series]int64{domain.SeriesAnnual: annualTick.Unix(), domain.SeriesImpact: annualTick.Unix()} {
+			if got, err := st.LastTick(ctx, series); err != nil || got != want {
+				t.Errorf("last %s tick %d %v, want %d", series, got, err, want)
+			}
+		}
+
+		// impactd was down over 1 July 09:00 (impact) and is back on 2
+		// July: the impact tick is caught up; the annual schedule, whose
+		// last tick was in April, has nothing missed in the window.
+		b.started = nil
+		back := time.Date(2026, 7, 2, 14, 0, 0, 0, london)
+		if got, err := b.seriesScheduler(t, domain.SeriesAnnual, schedule.DefaultAnnualGB, period.TaxYear, back).CatchUpMissed(ctx); err != nil || !got.IsZero() {
+			t.Fatalf("annual catch-up: %v %v", got, err)
+		}
+		if _, err := b.seriesScheduler(t, domain.SeriesImpact, schedule.Default, period.Quarter, back).CatchUpMissed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"impact:2026-Q2@2026-07-01T09:00"}; strings.Join(b.started, " ") != strings.Join(want, " ") {
+			t.Fatalf("after catch-up started %v, want %v", b.started, want)
 		}
 	})
 }

@@ -143,7 +143,7 @@ type DonorStatement struct {
 // state of each one's latest email attempt.
 func (q Q) StatementsForDonor(ctx context.Context, donorID string) ([]DonorStatement, error) {
 	var ss []DonorStatement
-	err := q.selectAll(ctx, &ss, `SELECT s.id, s.run_id, s.donor_id, s.period, s.snapshot, s.content_hash, s.created_at, r.dry_run,
+	err := q.selectAll(ctx, &ss, `SELECT s.id, s.run_id, s.donor_id, s.series, s.period, s.snapshot, s.content_hash, s.created_at, r.dry_run,
 			COALESCE(d.status, '') AS delivery_status, COALESCE(d.detail, '') AS delivery_detail
 		FROM statements s JOIN runs r ON r.id = s.run_id
 		LEFT JOIN deliveries d ON d.statement_id = s.id
@@ -210,7 +210,7 @@ func (q Q) StatementsByHashPrefix(ctx context.Context, prefix string, limit int)
 // live donor, for showing one supporter's page (impactd demo --serve).
 func (q Q) NewestSentStatement(ctx context.Context) (*domain.Statement, error) {
 	var s domain.Statement
-	err := q.get(ctx, &s, `SELECT s.id, s.run_id, s.donor_id, s.period, s.snapshot, s.content_hash, s.created_at
+	err := q.get(ctx, &s, `SELECT s.id, s.run_id, s.donor_id, s.series, s.period, s.snapshot, s.content_hash, s.created_at
 		FROM deliveries d JOIN statements s ON s.id = d.statement_id JOIN donors o ON o.id = s.donor_id
 		WHERE d.status = ? AND o.merged_into = '' AND o.status = ?
 		ORDER BY d.updated_at DESC, s.id LIMIT 1`, domain.DeliverySent, domain.DonorActive)

@@ -241,11 +241,11 @@ func (q Q) EraseDonor(ctx context.Context, id string, now int64) error {
 	own = cleanNeedles(own)
 
 	// The donor and everything keyed by them.
-	if _, err := q.exec(ctx, `UPDATE donors SET status = ?, name = '', email = '', address = '', search_key = '', updated_at = ? WHERE id = ?`,
+	if _, err := q.exec(ctx, `UPDATE donors SET status = ?, name = '', email = '', address = '', search_key = '', marketing_consent = '', letters = 'none', updated_at = ? WHERE id = ?`,
 		domain.DonorErased, now, id); err != nil {
 		return fail(err)
 	}
-	if _, err := q.exec(ctx, `UPDATE donors SET name = '', email = '', address = '', search_key = '', updated_at = ? WHERE merged_into = ?`, now, id); err != nil {
+	if _, err := q.exec(ctx, `UPDATE donors SET name = '', email = '', address = '', search_key = '', marketing_consent = '', letters = 'none', updated_at = ? WHERE merged_into = ?`, now, id); err != nil {
 		return fail(err)
 	}
 	if _, err := q.exec(ctx, `DELETE FROM donor_emails WHERE donor_id IN `+in, args...); err != nil {

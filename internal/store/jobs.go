@@ -51,10 +51,10 @@ func (q Q) PlanJobs(ctx context.Context, run *domain.Run, p Plan, now int64) (in
 		// Donors whose letter for the period failed in an earlier run and
 		// has not been delivered since.
 		who = `SELECT j.donor_id FROM run_jobs j JOIN runs r ON r.id = j.run_id
-			WHERE r.period = ? AND r.dry_run = 0 AND j.status = ? AND NOT EXISTS (
+			WHERE r.series = ? AND r.period = ? AND r.dry_run = 0 AND j.status = ? AND NOT EXISTS (
 				SELECT 1 FROM statements s JOIN deliveries dl ON dl.statement_id = s.id
-				WHERE s.donor_id = j.donor_id AND s.period = r.period AND dl.status = ?)`
-		args = []any{run.Period, domain.JobFailed, domain.DeliverySent}
+				WHERE s.donor_id = j.donor_id AND s.series = r.series AND s.period = r.period AND dl.status = ?)`
+		args = []any{run.Series.OrDefault(), run.Period, domain.JobFailed, domain.DeliverySent}
 	case domain.RunScopeDonor, domain.RunScopeStatement:
 		who, args = `SELECT id FROM donors WHERE id = ?`, []any{run.DonorID}
 	default:
@@ -383,12 +383,14 @@ func (q Q) HasOpenJobs(ctx context.Context, runID string) (bool, error) {
 	return len(ids) > 0, nil
 }
 
-// RecordTick records that the schedule fired at tickAt (unix seconds) for
-// a period, and reports whether this call recorded it: the first of any
-// number of replicas gets true and creates the run, in the same transaction.
-func (q Q) RecordTick(ctx context.Context, tickAt int64, period, runID string, now int64) (bool, error) {
-	res, err := q.exec(ctx, `INSERT INTO schedule_ticks (tick_at, period, run_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (tick_at) DO NOTHING`,
-		tickAt, period, runID, now)
+// RecordTick records that a series' schedule fired at tickAt (unix
+// seconds) for a period, and reports whether this call recorded it: the
+// first of any number of replicas gets true and creates the run, in the same
+// transaction. The key is (series, tick_at): two series whose schedules
+// fire at the same instant each get their tick.
+func (q Q) RecordTick(ctx context.Context, series domain.Series, tickAt int64, period, runID string, now int64) (bool, error) {
+	res, err := q.exec(ctx, `INSERT INTO schedule_ticks (series, tick_at, period, run_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (series, tick_at) DO NOTHING`,
+		series.OrDefault(), tickAt, period, runID, now)
 	if err != nil {
 		return false, fmt.Errorf("record tick: %w", err)
 	}
@@ -399,10 +401,10 @@ func (q Q) RecordTick(ctx context.Context, tickAt int64, period, runID string, n
 	return n == 1, nil
 }
 
-// LastTick returns the newest recorded schedule tick, or 0.
-func (q Q) LastTick(ctx context.Context) (int64, error) {
+// LastTick returns the newest recorded tick of a series' schedule, or 0.
+func (q Q) LastTick(ctx context.Context, series domain.Series) (int64, error) {
 	var t int64
-	if err := q.get(ctx, &t, `SELECT COALESCE(MAX(tick_at), 0) FROM schedule_ticks`); err != nil {
+	if err := q.get(ctx, &t, `SELECT COALESCE(MAX(tick_at), 0) FROM schedule_ticks WHERE series = ?`, series.OrDefault()); err != nil {
 		return 0, fmt.Errorf("last tick: %w", err)
 	}
 	return t, nil
@@ -415,7 +417,7 @@ func (q Q) JobDonor(ctx context.Context, id string) (*domain.Donor, bool, error)
 		domain.Donor
 		Bounced int `db:"bounced"`
 	}
-	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.created_at, d.updated_at,
+	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.letters, d.marketing_consent, d.created_at, d.updated_at,
 			CASE WHEN EXISTS (SELECT 1 FROM bounces b WHERE b.email = d.email) THEN 1 ELSE 0 END AS bounced
 		FROM donors d WHERE d.id = ?`, id)
 	if err != nil {
@@ -432,8 +434,8 @@ func b2i(b bool) int {
 }
 
 // RecordTickRun names the run a recorded tick belongs to.
-func (q Q) RecordTickRun(ctx context.Context, tickAt int64, runID string) (bool, error) {
-	res, err := q.exec(ctx, `UPDATE schedule_ticks SET run_id = ? WHERE tick_at = ?`, runID, tickAt)
+func (q Q) RecordTickRun(ctx context.Context, series domain.Series, tickAt int64, runID string) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE schedule_ticks SET run_id = ? WHERE series = ? AND tick_at = ?`, runID, series.OrDefault(), tickAt)
 	if err != nil {
 		return false, fmt.Errorf("record tick run: %w", err)
 	}

@@ -46,7 +46,7 @@ func (q Q) CountEvents(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-const donorCols = `id, name, email, address, status, gift_aid_from, merged_into, created_at, updated_at`
+const donorCols = `id, name, email, address, status, gift_aid_from, merged_into, letters, marketing_consent, created_at, updated_at`
 
 // Donor returns one donor by id.
 func (q Q) Donor(ctx context.Context, id string) (*domain.Donor, error) {
@@ -60,7 +60,7 @@ func (q Q) Donor(ctx context.Context, id string) (*domain.Donor, error) {
 // DonorByCustomer returns the donor linked to a Stripe customer id.
 func (q Q) DonorByCustomer(ctx context.Context, customerID string) (*domain.Donor, error) {
 	var d domain.Donor
-	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.created_at, d.updated_at
+	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.letters, d.marketing_consent, d.created_at, d.updated_at
 		FROM donors d JOIN donor_customers c ON c.donor_id = d.id WHERE c.stripe_customer_id = ?`, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("donor by customer: %w", notFound(err, "donor"))
@@ -71,7 +71,7 @@ func (q Q) DonorByCustomer(ctx context.Context, customerID string) (*domain.Dono
 // DonorByEmail returns the donor linked to a normalised email address.
 func (q Q) DonorByEmail(ctx context.Context, email string) (*domain.Donor, error) {
 	var d domain.Donor
-	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.created_at, d.updated_at
+	err := q.get(ctx, &d, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.letters, d.marketing_consent, d.created_at, d.updated_at
 		FROM donors d JOIN donor_emails e ON e.donor_id = d.id WHERE e.email = ?`, email)
 	if err != nil {
 		return nil, fmt.Errorf("donor by email: %w", notFound(err, "donor"))
@@ -87,8 +87,12 @@ func (q Q) CreateDonor(ctx context.Context, d *domain.Donor) error {
 	if d.Status == "" {
 		d.Status = domain.DonorActive
 	}
-	_, err := q.exec(ctx, `INSERT INTO donors (`+donorCols+`, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.Name, d.Email, d.Address, d.Status, d.GiftAidFrom, d.MergedInto, d.CreatedAt, d.UpdatedAt, searchkey.Key(d.Name, d.Email))
+	if d.Letters == "" {
+		d.Letters = domain.LettersAll
+	}
+	_, err := q.exec(ctx, `INSERT INTO donors (`+donorCols+`, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Name, d.Email, d.Address, d.Status, d.GiftAidFrom, d.MergedInto, d.Letters, d.MarketingConsent, d.CreatedAt, d.UpdatedAt,
+		searchkey.Key(d.Name, d.Email))
 	if err != nil {
 		return fmt.Errorf("create donor: %w", err)
 	}
@@ -315,6 +319,36 @@ func (q Q) CountDonorsBetween(ctx context.Context, from, to int64) (int, error) 
 	return n, nil
 }
 
+// SetDonorLetters sets which series a live donor receives
+// (domain.Letters*) and reports the preference it had; an erased or merged
+// donor is left as it is (ENOTFOUND).
+func (q Q) SetDonorLetters(ctx context.Context, id, letters string, now int64) (string, error) {
+	if _, err := domain.ParseLetters(letters); err != nil {
+		return "", err
+	}
+	var was string
+	if err := q.get(ctx, &was, `SELECT letters FROM donors WHERE id = ? AND status = ?`, id, domain.DonorActive); err != nil {
+		return "", fmt.Errorf("set donor letters: %w", notFound(err, "donor"))
+	}
+	if _, err := q.exec(ctx, `UPDATE donors SET letters = ?, updated_at = ? WHERE id = ? AND status = ?`, letters, now, id, domain.DonorActive); err != nil {
+		return "", fmt.Errorf("set donor letters: %w", err)
+	}
+	return was, nil
+}
+
+// SetMarketingConsent records what a Stripe customer's metadata says about
+// marketing (domain.ConsentYes, domain.ConsentNo) on a live donor.
+func (q Q) SetMarketingConsent(ctx context.Context, id, consent string, now int64) error {
+	if consent != domain.ConsentYes && consent != domain.ConsentNo {
+		return domain.Errorf(domain.EINVALID, "marketing consent %q: want yes or no", consent)
+	}
+	if _, err := q.exec(ctx, `UPDATE donors SET marketing_consent = ?, updated_at = ? WHERE id = ? AND status = ? AND marketing_consent <> ?`,
+		consent, now, id, domain.DonorActive, consent); err != nil {
+		return fmt.Errorf("set marketing consent: %w", err)
+	}
+	return nil
+}
+
 // SetDonorStatus moves a donor from one status to another; a donor in any
 // other status (already unsubscribed, erased) is left as it is.
 func (q Q) SetDonorStatus(ctx context.Context, id, from, to string, now int64) error {
@@ -327,7 +361,7 @@ func (q Q) SetDonorStatus(ctx context.Context, id, from, to string, now int64) e
 // DonorsByEmail returns the live donors linked to a normalised email address.
 func (q Q) DonorsByEmail(ctx context.Context, email string) ([]domain.Donor, error) {
 	var ds []domain.Donor
-	err := q.selectAll(ctx, &ds, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.created_at, d.updated_at
+	err := q.selectAll(ctx, &ds, `SELECT d.id, d.name, d.email, d.address, d.status, d.gift_aid_from, d.merged_into, d.letters, d.marketing_consent, d.created_at, d.updated_at
 		FROM donors d WHERE d.merged_into = '' AND (d.email = ? OR d.id IN (SELECT donor_id FROM donor_emails WHERE email = ?)) ORDER BY d.id`, email, email)
 	if err != nil {
 		return nil, fmt.Errorf("donors by email: %w", err)

@@ -7,19 +7,21 @@ import (
 	"impactd/internal/domain"
 )
 
-const runCols = `id, period, triggered_by, reason, status, dry_run, eligible, rendered, sent, failed, skipped, error, exceptions, started_at, finished_at,
+const runCols = `id, series, period, triggered_by, reason, status, dry_run, eligible, rendered, sent, failed, skipped, error, exceptions, started_at, finished_at,
 	scope, donor_id, statement_id, forced, actor, tick_at, interrupted, retrying, flags, summary_sent, pause_reason, paused_at, pauses`
 
-// AdmissionKey is what admission keeps to one unfinished run: today the
-// period, through the unique index runs_admission (migrations/00008), which
-// covers runs that send (not dry runs) while running or paused. A series of
-// letters would add its column here and to that index.
+// AdmissionKey is what admission keeps to one unfinished run: the series
+// and the period, through the unique index runs_admission (migrations/00040),
+// which covers runs that send (not dry runs) while running or paused.
 type AdmissionKey struct {
+	Series domain.Series
 	Period string
 }
 
 // AdmissionKeyOf returns the key a run is admitted under.
-func AdmissionKeyOf(r *domain.Run) AdmissionKey { return AdmissionKey{Period: r.Period} }
+func AdmissionKeyOf(r *domain.Run) AdmissionKey {
+	return AdmissionKey{Series: r.Series.OrDefault(), Period: r.Period}
+}
 
 // AdmitRun inserts a run unless the database refuses it because another
 // unfinished run holds its admission key; it reports whether the run was
@@ -40,9 +42,10 @@ func (q Q) AdmitRun(ctx context.Context, r *domain.Run) (bool, error) {
 	if r.Flags == "" {
 		r.Flags = "{}"
 	}
-	res, err := q.exec(ctx, `INSERT INTO runs (`+runCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	r.Series = r.Series.OrDefault()
+	res, err := q.exec(ctx, `INSERT INTO runs (`+runCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`,
-		r.ID, r.Period, r.Trigger, r.Reason, r.Status, b2i(r.DryRun), r.Eligible, r.Rendered, r.Sent, r.Failed, r.Skipped, r.Error, r.Exceptions, r.StartedAt, r.FinishedAt,
+		r.ID, r.Series, r.Period, r.Trigger, r.Reason, r.Status, b2i(r.DryRun), r.Eligible, r.Rendered, r.Sent, r.Failed, r.Skipped, r.Error, r.Exceptions, r.StartedAt, r.FinishedAt,
 		r.Scope, r.DonorID, r.StatementID, b2i(r.Force), r.Actor, r.TickAt, r.Interrupted, r.Retrying, r.Flags, b2i(r.SummarySent),
 		r.PauseReason, r.PausedAt, r.Pauses)
 	if err != nil {
@@ -58,8 +61,8 @@ func (q Q) AdmitRun(ctx context.Context, r *domain.Run) (bool, error) {
 // UnfinishedRun returns the unfinished run that holds an admission key.
 func (q Q) UnfinishedRun(ctx context.Context, key AdmissionKey) (*domain.Run, error) {
 	var r domain.Run
-	err := q.get(ctx, &r, `SELECT `+runCols+` FROM runs WHERE period = ? AND status IN (?, ?) AND dry_run = 0 ORDER BY started_at LIMIT 1`,
-		key.Period, domain.RunRunning, domain.RunPaused)
+	err := q.get(ctx, &r, `SELECT `+runCols+` FROM runs WHERE series = ? AND period = ? AND status IN (?, ?) AND dry_run = 0 ORDER BY started_at LIMIT 1`,
+		key.Series.OrDefault(), key.Period, domain.RunRunning, domain.RunPaused)
 	if err != nil {
 		return nil, fmt.Errorf("unfinished run: %w", notFound(err, "unfinished run"))
 	}
@@ -162,7 +165,7 @@ func (q Q) Run(ctx context.Context, id string) (*domain.Run, error) {
 	return &r, nil
 }
 
-const statementCols = `id, run_id, donor_id, period, snapshot, content_hash, created_at, replaces, diff`
+const statementCols = `id, run_id, donor_id, series, period, snapshot, content_hash, created_at, replaces, diff`
 
 // DeleteStatement removes a statement that was stored with a send attempt
 // the database refused (another run holds the letter); nothing refers to it.
@@ -178,8 +181,9 @@ func (q Q) InsertStatement(ctx context.Context, s *domain.Statement) error {
 	if s.ID == "" {
 		s.ID = NewID("stmt")
 	}
-	_, err := q.exec(ctx, `INSERT INTO statements (`+statementCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.ID, s.RunID, s.DonorID, s.Period, s.Snapshot, s.ContentHash, s.CreatedAt, s.Replaces, s.Diff)
+	s.Series = s.Series.OrDefault()
+	_, err := q.exec(ctx, `INSERT INTO statements (`+statementCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.RunID, s.DonorID, s.Series, s.Period, s.Snapshot, s.ContentHash, s.CreatedAt, s.Replaces, s.Diff)
 	if err != nil {
 		return fmt.Errorf("insert statement: %w", err)
 	}
@@ -202,17 +206,18 @@ type SentStatement struct {
 	SentAt int64 `db:"sent_at"`
 }
 
-// LastSentStatement returns the newest delivered statement of a donor for a period.
-func (q Q) LastSentStatement(ctx context.Context, donorID, period string) (*SentStatement, error) {
+// LastSentStatement returns the newest delivered statement of a donor for
+// a series and period.
+func (q Q) LastSentStatement(ctx context.Context, donorID string, series domain.Series, period string) (*SentStatement, error) {
 	var s SentStatement
 	// Led by the donor's statements (index statements_donor_period): a
 	// join led by deliveries.status would read every sent delivery of every
 	// donor, once per job, and a run would take time quadratic in its size.
-	err := q.get(ctx, &s, `SELECT id, run_id, donor_id, period, snapshot, content_hash, created_at, replaces, diff, sent_at FROM (
-			SELECT s.id, s.run_id, s.donor_id, s.period, s.snapshot, s.content_hash, s.created_at, s.replaces, s.diff,
+	err := q.get(ctx, &s, `SELECT id, run_id, donor_id, series, period, snapshot, content_hash, created_at, replaces, diff, sent_at FROM (
+			SELECT s.id, s.run_id, s.donor_id, s.series, s.period, s.snapshot, s.content_hash, s.created_at, s.replaces, s.diff,
 				(SELECT MAX(d.updated_at) FROM deliveries d WHERE d.statement_id = s.id AND d.status = ?) AS sent_at
-			FROM statements s WHERE s.donor_id = ? AND s.period = ?) x
-		WHERE sent_at IS NOT NULL ORDER BY sent_at DESC, created_at DESC LIMIT 1`, domain.DeliverySent, donorID, period)
+			FROM statements s WHERE s.donor_id = ? AND s.series = ? AND s.period = ?) x
+		WHERE sent_at IS NOT NULL ORDER BY sent_at DESC, created_at DESC LIMIT 1`, domain.DeliverySent, donorID, series.OrDefault(), period)
 	if err != nil {
 		return nil, fmt.Errorf("last sent statement: %w", notFound(err, "sent statement"))
 	}
@@ -228,10 +233,10 @@ func (q Q) StatementsForRun(ctx context.Context, runID string) ([]domain.Stateme
 	return ss, nil
 }
 
-const deliveryCols = `id, statement_id, attempt, status, message_id, detail, created_at, updated_at, donor_id, period, letter_key, force_key`
+const deliveryCols = `id, statement_id, attempt, status, message_id, detail, created_at, updated_at, donor_id, series, period, letter_key, force_key`
 
 // InsertAttempt records an email attempt, open (DeliverySending), unless the
-// database refuses it because the same letter — donor, period, letter key
+// database refuses it because the same letter — donor, series, period, letter key
 // and force key — already has an attempt that is open or sent (the partial
 // unique index deliveries_one_letter). It reports whether it was recorded,
 // and sets ID when empty. Workers call it in the transaction that records
@@ -241,8 +246,9 @@ func (q Q) InsertAttempt(ctx context.Context, d *domain.Delivery) (bool, error) 
 	if d.ID == "" {
 		d.ID = NewID("dlv")
 	}
-	res, err := q.exec(ctx, `INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		d.ID, d.StatementID, d.Attempt, d.Status, d.MessageID, d.Detail, d.CreatedAt, d.UpdatedAt, d.DonorID, d.Period, d.LetterKey, d.ForceKey)
+	d.Series = d.Series.OrDefault()
+	res, err := q.exec(ctx, `INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		d.ID, d.StatementID, d.Attempt, d.Status, d.MessageID, d.Detail, d.CreatedAt, d.UpdatedAt, d.DonorID, d.Series, d.Period, d.LetterKey, d.ForceKey)
 	if err != nil {
 		return false, fmt.Errorf("insert attempt: %w", err)
 	}
@@ -257,8 +263,8 @@ func (q Q) InsertAttempt(ctx context.Context, d *domain.Delivery) (bool, error) 
 // InsertAttempt), for a worker whose attempt was refused.
 func (q Q) LetterHolder(ctx context.Context, d *domain.Delivery) (*domain.Delivery, error) {
 	var h domain.Delivery
-	err := q.get(ctx, &h, `SELECT `+deliveryCols+` FROM deliveries WHERE donor_id = ? AND period = ? AND letter_key = ? AND force_key = ? AND status IN (?, ?)
-		ORDER BY created_at LIMIT 1`, d.DonorID, d.Period, d.LetterKey, d.ForceKey, domain.DeliverySending, domain.DeliverySent)
+	err := q.get(ctx, &h, `SELECT `+deliveryCols+` FROM deliveries WHERE donor_id = ? AND series = ? AND period = ? AND letter_key = ? AND force_key = ? AND status IN (?, ?)
+		ORDER BY created_at LIMIT 1`, d.DonorID, d.Series.OrDefault(), d.Period, d.LetterKey, d.ForceKey, domain.DeliverySending, domain.DeliverySent)
 	if err != nil {
 		return nil, fmt.Errorf("letter holder: %w", notFound(err, "attempt holding the letter"))
 	}

@@ -220,18 +220,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Migrate applies every pending migration. On PostgreSQL an advisory lock
 // keeps replicas that start together from migrating twice.
 func (s *Store) Migrate(ctx context.Context) error {
-	dialect := goose.DialectSQLite3
-	opts := []goose.ProviderOption{goose.WithGoMigrations(cleanTextMigration(s.dialect))}
-	if s.dialect == Postgres {
-		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
-	}
-	opts = append(opts, goose.WithGoMigrations(searchMigration(s.dialect)))
-	p, err := goose.NewProvider(dialect, s.db.DB, migrations.FS, opts...)
+	p, err := s.migrations()
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -239,6 +228,34 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
+}
+
+// MigrateTo applies the pending migrations up to and including version:
+// a database as an older impactd left it, for tests of a migration.
+func (s *Store) MigrateTo(ctx context.Context, version int64) error {
+	p, err := s.migrations()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		return fmt.Errorf("migrate to %d: %w", version, err)
+	}
+	return nil
+}
+
+func (s *Store) migrations() (*goose.Provider, error) {
+	dialect := goose.DialectSQLite3
+	opts := []goose.ProviderOption{goose.WithGoMigrations(cleanTextMigration(s.dialect))}
+	if s.dialect == Postgres {
+		dialect = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	opts = append(opts, goose.WithGoMigrations(searchMigration(s.dialect)))
+	return goose.NewProvider(dialect, s.db.DB, migrations.FS, opts...)
 }
 
 // InTx runs fn in a transaction, committing when it returns nil.

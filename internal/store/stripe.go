@@ -200,6 +200,9 @@ func (q Q) SetGiftAid(ctx context.Context, donorID, from string, now int64) erro
 	return nil
 }
 
+// strictness orders letters preferences from the most letters to the fewest.
+var strictness = map[string]int{domain.LettersAll: 0, domain.LettersAnnual: 1, domain.LettersNone: 2}
+
 // MergeDonors moves everything of donor other onto donor keep — gifts,
 // customers, email addresses, subscriptions, statements — and marks other
 // as merged. Contact details keep's has win; other's fill the gaps.
@@ -239,8 +242,18 @@ func (q Q) MergeDonors(ctx context.Context, keep, other string, now int64) error
 	if o.GiftAidFrom != "" && (giftAid == "" || o.GiftAidFrom < giftAid) {
 		giftAid = o.GiftAidFrom
 	}
-	_, err = q.exec(ctx, `UPDATE donors SET name = ?, email = ?, address = ?, gift_aid_from = ?, updated_at = ? WHERE id = ?`,
-		fill(k.Name, o.Name), fill(k.Email, o.Email), fill(k.Address, o.Address), giftAid, now, keep)
+	// The stricter preference and a refusal of marketing survive: either
+	// record's "stop" was the person's.
+	letters := k.Letters
+	if strictness[o.Letters] > strictness[letters] {
+		letters = o.Letters
+	}
+	consent := fill(k.MarketingConsent, o.MarketingConsent)
+	if o.MarketingConsent == domain.ConsentNo {
+		consent = domain.ConsentNo
+	}
+	_, err = q.exec(ctx, `UPDATE donors SET name = ?, email = ?, address = ?, gift_aid_from = ?, letters = ?, marketing_consent = ?, updated_at = ? WHERE id = ?`,
+		fill(k.Name, o.Name), fill(k.Email, o.Email), fill(k.Address, o.Address), giftAid, fill(letters, domain.LettersAll), consent, now, keep)
 	if err != nil {
 		return fmt.Errorf("merge donors: %w", err)
 	}

@@ -1,7 +1,8 @@
 // Package supporter serves the pages a supporter reaches from an email,
 // without an account: their statement (signed, expiring link) with its PDF
-// and their past statements, a preferences page to stop or restart impact
-// letters, and /verify, where anyone can check a letter's verification code.
+// and their past statements, a preferences page to choose which letters
+// come (impact letters and the annual statement, the annual statement only,
+// or nothing), and /verify, where anyone can check a letter's verification code.
 //
 // The signed token names one statement; every page derives the donor from
 // that statement and shows nothing of any other donor. A tampered or expired
@@ -144,21 +145,33 @@ func Letters(k period.Kind) string {
 	return ""
 }
 
+// Unsubscribe is what the page of an email's unsubscribe link shows.
+type Unsubscribe struct {
+	// Series is the series whose email carried the link.
+	Series domain.Series
+	// Form asks to confirm (a GET never changes anything); Done says it is
+	// done; Invalid is a link that is not valid, and shows nothing else.
+	Form, Done, Invalid bool
+	// AlsoAnnual, after an impact letter's unsubscribe, is where the
+	// one-click button that stops the annual statement too posts.
+	AlsoAnnual string
+}
+
 // UnsubscribePage writes the page of the emails' unsubscribe link in the
-// pages' look: form asks to confirm (a GET never changes anything), done
-// says it is done, and neither shows an invalid link.
-func (p *Pages) UnsubscribePage(w http.ResponseWriter, status int, form, done, invalid bool) {
-	v := view{Title: "Stop impact statements?", Data: unsubscribeData{Form: form, Done: done, Invalid: invalid}}
+// pages' look.
+func (p *Pages) UnsubscribePage(w http.ResponseWriter, status int, u Unsubscribe) {
+	u.Series = u.Series.OrDefault()
+	v := view{Title: "Stop impact letters?", Data: u}
 	switch {
-	case invalid:
+	case u.Invalid:
 		v.Title = "This link is not valid"
-	case done:
+	case u.Done:
 		v.Title = "You have been unsubscribed"
+	case u.Series == domain.SeriesAnnual:
+		v.Title = "Stop the annual statement?"
 	}
 	p.render(w, status, "unsubscribe", v)
 }
-
-type unsubscribeData struct{ Form, Done, Invalid bool }
 
 // donorStatements is what a valid token gives access to: its statement and
 // the donor's other statements that were actually emailed.
@@ -228,9 +241,10 @@ type statementRow struct {
 	ReplacedBy, ReplacedByID string
 }
 
-// rows lists the donor's statements, newest period first. A period's newest
-// statement is its current one; an older one of the same period was
-// replaced by a correction and names it.
+// rows lists the donor's statements, newest period first. A series and
+// period's newest statement is its current one; an older one of the same
+// series and period was replaced by a correction and names it (an impact
+// letter and an annual statement of the same period are two letters).
 func rows(d *donorStatements) []statementRow {
 	var out []statementRow
 	current := map[string]statementRow{}
@@ -239,10 +253,11 @@ func rows(d *donorStatements) []statementRow {
 		if snap, err := domain.DecodeSnapshot([]byte(s.Snapshot)); err == nil {
 			row.PeriodLabel, row.IssuedOn = snap.PeriodLabel, snap.IssuedOn
 		}
-		if c, ok := current[s.Period]; ok {
+		key := string(s.Series.OrDefault()) + "\x00" + s.Period
+		if c, ok := current[key]; ok {
 			row.ReplacedBy, row.ReplacedByID = c.IssuedOn, c.ID
 		} else {
-			current[s.Period] = row
+			current[key] = row
 		}
 		out = append(out, row)
 	}
@@ -266,7 +281,7 @@ func (p *Pages) StatementPage() http.Handler {
 		if !ok {
 			return
 		}
-		data := statementData{Unsubscribe: d.Donor.Status == domain.DonorUnsubscribed}
+		data := statementData{Unsubscribe: d.Donor.Status == domain.DonorUnsubscribed || d.Donor.Letters == domain.LettersNone}
 		all := rows(d)
 		for _, row := range all {
 			switch {
@@ -329,12 +344,39 @@ func (p *Pages) StatementPDF() http.Handler {
 }
 
 type prefsData struct {
-	Status string
-	Done   string
+	Status  string // the donor's status: active, erased, merged
+	Letters string // domain.Letters*
+	Choices []prefsChoice
+	Done    bool
 }
 
-// PreferencesPage shows whether impact letters are on, with a button to stop
-// or restart them.
+type prefsChoice struct{ Value, Label, Hint string }
+
+// prefsChoices are the three preferences the page offers, in order.
+func prefsChoices() []prefsChoice {
+	hints := map[string]string{
+		domain.LettersAll:    "Each period's impact letter, with your gifts and what they helped achieve, and once a year the statement of your gifts for your tax affairs.",
+		domain.LettersAnnual: "Only the yearly statement of your gifts, for your tax affairs: no impact letters.",
+		domain.LettersNone:   "No letters from us by email. Your gifts are not affected.",
+	}
+	var out []prefsChoice
+	for _, l := range domain.AllLetters {
+		out = append(out, prefsChoice{Value: l, Label: domain.LettersLabel(l), Hint: hints[l]})
+	}
+	return out
+}
+
+func prefsFor(d *domain.Donor, done bool) prefsData {
+	letters := d.Letters
+	if d.Status == domain.DonorUnsubscribed {
+		letters = domain.LettersNone
+	}
+	return prefsData{Status: d.Status, Letters: letters, Choices: prefsChoices(), Done: done}
+}
+
+// PreferencesPage shows which letters the donor receives, with the three
+// choices: impact letters and the annual statement, the annual statement
+// only, or nothing.
 func (p *Pages) PreferencesPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, ok := p.load(w, r)
@@ -342,48 +384,45 @@ func (p *Pages) PreferencesPage() http.Handler {
 			return
 		}
 		p.render(w, http.StatusOK, "preferences", view{Title: "Your letter preferences", Token: r.PathValue("token"),
-			Data: prefsData{Status: d.Donor.Status}})
+			Data: prefsFor(d.Donor, false)})
 	})
 }
 
-// SetPreferences stops (action=stop) or restarts (action=restart) impact
-// letters. The signed link is the authority: no session, and so no CSRF
-// token either, since a forger would need the link itself.
+// SetPreferences sets which letters the donor receives (letters=all,
+// annual or none). The signed link is the authority: no session, and so no
+// CSRF token either, since a forger would need the link itself.
 func (p *Pages) SetPreferences() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, ok := p.load(w, r)
 		if !ok {
 			return
 		}
-		from, to, done := domain.DonorActive, domain.DonorUnsubscribed, "stopped"
-		switch r.PostFormValue("action") {
-		case "stop":
-		case "restart":
-			from, to, done = domain.DonorUnsubscribed, domain.DonorActive, "restarted"
-		default:
-			p.message(w, http.StatusBadRequest, "Choose an option", "Please use one of the buttons on the preferences page.")
+		letters, err := domain.ParseLetters(r.PostFormValue("letters"))
+		if err != nil || d.Donor.Status != domain.DonorActive {
+			p.message(w, http.StatusBadRequest, "Choose an option", "Please choose one of the options on the preferences page.")
 			return
 		}
 		now := p.Clock.Now().Unix()
-		err := p.Store.InTx(r.Context(), func(tx *store.Tx) error {
-			if err := tx.SetDonorStatus(r.Context(), d.Donor.ID, from, to, now); err != nil {
+		err = p.Store.InTx(r.Context(), func(tx *store.Tx) error {
+			was, err := tx.SetDonorLetters(r.Context(), d.Donor.ID, letters, now)
+			if err != nil || was == letters {
 				return err
 			}
-			return tx.Audit(r.Context(), &store.AuditEntry{Actor: "supporter", Action: "donor.letters_" + done, Subject: d.Donor.ID,
-				Reason: "preferences page", CreatedAt: now})
+			return tx.Audit(r.Context(), &store.AuditEntry{Actor: "supporter", Action: "donor.letters", Subject: d.Donor.ID,
+				Reason: "preferences page", Detail: `{"from":"` + was + `","to":"` + letters + `"}`, CreatedAt: now})
 		})
 		if err != nil {
 			p.fail(w, r, err)
 			return
 		}
-		p.Log.Info("supporter preferences", "donor_id", d.Donor.ID, "letters", done)
+		p.Log.Info("supporter preferences", "donor_id", d.Donor.ID, "letters", letters)
 		donor, err := p.Store.Donor(r.Context(), d.Donor.ID)
 		if err != nil {
 			p.fail(w, r, err)
 			return
 		}
 		p.render(w, http.StatusOK, "preferences", view{Title: "Your letter preferences", Token: r.PathValue("token"),
-			Data: prefsData{Status: donor.Status, Done: done}})
+			Data: prefsFor(donor, true)})
 	})
 }
 

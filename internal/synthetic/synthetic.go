@@ -66,12 +66,23 @@ type Event struct {
 // quarters ending with last. The same inputs always give the same events,
 // with the same ids, so pushing them twice changes nothing.
 func Make(n int, last period.Period, loc *time.Location) History {
+	return MakeCovering(n, last, last, loc)
+}
+
+// MakeCovering is Make over a history that also covers the period cover
+// from its start: the five quarters ending with last, or from the start of
+// cover when that is earlier (the demo's full UK tax year for the annual
+// statement). With cover inside those quarters it is Make.
+func MakeCovering(n int, last, cover period.Period, loc *time.Location) History {
 	rng := rand.New(rand.NewPCG(2011, uint64(n)))
 	first := last
 	for range 4 {
 		first = first.Prev()
 	}
 	from, _ := first.Bounds(loc)
+	if cf, _ := cover.Bounds(loc); cf.Before(from) {
+		from = cf
+	}
 	_, to := last.Bounds(loc)
 	span := to.Sub(from)
 	h := History{Donors: n}
