@@ -76,6 +76,9 @@ func TestEraseLeavesNothing(t *testing.T) {
 		ch := c.Object()
 		ch["payment_intent"], ch["shipping"], ch["description"] = "pi_p1", shipping, "Gift from Perdita Quillfeather"
 		ch["billing_details"].(map[string]any)["phone"] = "07700900123"
+		// What the gift gave in return is free text from the form: it can name them.
+		ch["metadata"] = map[string]string{"designation": "Rescue fund", ingest.BenefitDescriptionKey: "Gala dinner for Perdita Quillfeather",
+			ingest.BenefitValueKey: "1000"}
 		post("evt_p4", "charge.succeeded", ch)
 		guest := ingest.Charge{ID: "ch_pg", Name: "P. Quillfeather", Email: "perdita.alt@example.net", Amount: 1500,
 			Currency: "gbp", Created: at.Add(time.Hour)}
@@ -136,6 +139,9 @@ func TestEraseLeavesNothing(t *testing.T) {
 			return strings.Join(rows, ",")
 		}
 		before := amounts()
+		if count(`SELECT COUNT(*) FROM donations WHERE benefit_description <> '' AND benefit_value = 1000`) != 1 {
+			t.Fatal("the gift's benefit was not stored: the search below would prove little")
+		}
 		if before != "ch_p1:2500:500:GBP,ch_pg:1500:0:GBP" {
 			t.Fatalf("gifts before erasure: %s", before)
 		}

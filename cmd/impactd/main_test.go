@@ -71,22 +71,39 @@ func TestDemoEndToEnd(t *testing.T) {
 	if !strings.Contains(out.String(), "succeeded") || !strings.Contains(out.String(), "GBP") && !strings.Contains(out.String(), "£") {
 		t.Fatalf("summary: %s", out.String())
 	}
-	eml, err := os.ReadFile(emls[0])
-	if err != nil {
-		t.Fatal(err)
+	// The demo sends both series: check one email and one PDF of each.
+	series := []struct{ attachment, pdfDir, text string }{
+		{"impact-statement-", "*-Q*", "1,407"},                                                    // the published figure
+		{"giving-statement-", "[0-9][0-9][0-9][0-9]-[0-9][0-9]", "Your giving statement for the"}, // the tax year, 2025-26
 	}
-	for _, want := range []string{"List-Unsubscribe-Post: List-Unsubscribe=One-Click", "application/pdf", "impact-statement-", "/s/"} {
-		if !bytes.Contains(eml, []byte(want)) {
-			t.Errorf("email lacks %q", want)
+	for _, sr := range series {
+		var eml []byte
+		for _, f := range emls {
+			if b, err := os.ReadFile(f); err == nil && bytes.Contains(b, []byte(sr.attachment)) {
+				eml = b
+				break
+			}
 		}
-	}
-	if _, err := exec.LookPath("pdftotext"); err == nil {
-		txt, err := exec.Command("pdftotext", "-enc", "UTF-8", pdfs[0], "-").Output()
-		if err != nil {
-			t.Fatal(err)
+		if eml == nil {
+			t.Fatalf("no email with a %s attachment", sr.attachment)
 		}
-		if !strings.Contains(string(txt), "1,407") {
-			t.Errorf("letter lacks the published figure 1,407:\n%s", txt)
+		for _, want := range []string{"List-Unsubscribe-Post: List-Unsubscribe=One-Click", "application/pdf", "/s/"} {
+			if !bytes.Contains(eml, []byte(want)) {
+				t.Errorf("%s email lacks %q", sr.attachment, want)
+			}
+		}
+		pdf, _ := filepath.Glob(filepath.Join(dir, "statements", sr.pdfDir, "*.pdf"))
+		if len(pdf) == 0 {
+			t.Fatalf("no PDF under statements/%s", sr.pdfDir)
+		}
+		if _, err := exec.LookPath("pdftotext"); err == nil {
+			txt, err := exec.Command("pdftotext", "-enc", "UTF-8", pdf[0], "-").Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(txt), sr.text) {
+				t.Errorf("%s letter lacks %q:\n%s", sr.attachment, sr.text, txt)
+			}
 		}
 	}
 

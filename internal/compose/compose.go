@@ -49,6 +49,10 @@ func (c *Composer) Statement(snap *domain.Snapshot, d *domain.Donor, statementID
 		},
 		Corrected: corrected != "", CorrectedFrom: corrected,
 	}
+	annual := snap.Series.OrDefault() == domain.SeriesAnnual
+	if annual {
+		annualData(&data.LetterData, snap)
+	}
 	headers := map[string]string{}
 	if c.Links != nil {
 		data.UnsubscribeURL = links.UnsubscribeURL(c.BaseURL, c.Links, d.ID)
@@ -60,17 +64,28 @@ func (c *Composer) Statement(snap *domain.Snapshot, d *domain.Donor, statementID
 		}
 		data.StatementURL = links.StatementURL(c.BaseURL, c.Links, statementID, now.Add(ttl))
 	}
-	e, err := c.Templates.Email(data)
+	e, err := c.Templates.For(snap.Series).Email(data)
 	if err != nil {
 		return nil, fmt.Errorf("compose statement email: %w", err)
 	}
-	slug := strings.ReplaceAll(snap.Period, "/", "-")
+	name := snap.FileName()
 	return &mail.Message{
 		From: c.Sender.From, FromName: c.Sender.FromName, ReplyTo: c.Sender.ReplyTo,
 		To: d.Email, ToName: d.Name, Subject: e.Subject, Text: e.Text, HTML: e.HTML,
-		Attachments: []mail.Attachment{{Name: "impact-statement-" + slug + ".pdf", ContentType: "application/pdf", Data: pdf}},
+		Attachments: []mail.Attachment{{Name: name, ContentType: "application/pdf", Data: pdf}},
 		Headers:     headers, Date: now,
 	}, nil
+}
+
+// annualData adds what the annual statement's email copy may use, from its
+// snapshot: whether the year is a UK tax year and the Gift Aid reclaimed.
+// It has no impact figures: the annual statement is a service message.
+func annualData(d *wording.LetterData, snap *domain.Snapshot) {
+	d.Impact = nil
+	d.TaxYear = strings.Contains(snap.Period, "/")
+	if g := snap.GiftAid; g != nil && g.Uplift.Amount > 0 {
+		d.GiftAidEligibleText, d.GiftAidUpliftText = g.Eligible.String(), g.Uplift.String()
+	}
 }
 
 // MessageID is the Message-ID of a statement's send attempt: stable per

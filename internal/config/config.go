@@ -126,7 +126,7 @@ var Vars = []Var{
 	{"IMPACTD_ORG_SIGNATURE_FILE", "", "PNG of the signatory's signature, printed above their name (dark ink on white, no transparency).", false},
 	{"IMPACTD_TIMEZONE", "Europe/London", "Organisation's time zone: period boundaries and letter dates.", false},
 	{"IMPACTD_PERIOD", "quarter", "The impact letter's period: `quarter`, `month`, `year` or `taxyear` (UK, 6 April).", false},
-	{"IMPACTD_TEMPLATES_DIR", "", "Directory whose templates override the embedded ones (same file names: `letter.tmpl`, `email_subject.tmpl`, `email_text.tmpl`, `email_html.tmpl`); any other file name is refused at start-up.", false},
+	{"IMPACTD_TEMPLATES_DIR", "", "Directory whose templates override the embedded ones (same file names: `letter.tmpl`, `email_subject.tmpl`, `email_text.tmpl`, `email_html.tmpl`, and the annual giving statement's `annual_letter.tmpl`, `annual_email_subject.tmpl`, `annual_email_text.tmpl`, `annual_email_html.tmpl`); any other file name is refused at start-up.", false},
 	{"IMPACTD_PAPER_SIZE", "A4", "`A4` or `Letter`.", false},
 	{"IMPACTD_SECRET_KEY", "", "Key for signed supporter links (unsubscribe, statements); at least 32 characters. Links are left out when unset.", true},
 	{"IMPACTD_SCHEDULE", schedule.Default, "When the impact letter's runs start: a cron expression (minute hour day month weekday, or `@monthly` etc.), in `IMPACTD_TIMEZONE` unless it starts with `CRON_TZ=Zone`; each tick runs the previous complete period. `off` disables the schedule. One that never fires within a year (`0 9 31 2 *`) is refused.", false},

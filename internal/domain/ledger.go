@@ -71,6 +71,13 @@ type Donation struct {
 	// balance (from the balance transaction), when known; 0 and "" otherwise.
 	SettledAmount   int64  `db:"settled_amount" json:"settled_amount,omitempty"`
 	SettledCurrency string `db:"settled_currency" json:"settled_currency,omitempty"`
+	// BenefitDescription and BenefitValue are the goods or services the donor
+	// received in exchange (a gala dinner ticket) and their good-faith value
+	// in minor units of Currency, from the payment's metadata; "" and 0 for a
+	// gift with nothing in return. The description is free text from the
+	// donation form, so erasure blanks it.
+	BenefitDescription string `db:"benefit_description" json:"benefit_description,omitempty"`
+	BenefitValue       int64  `db:"benefit_value" json:"benefit_value,omitempty"`
 }
 
 // Donation states.

@@ -70,8 +70,15 @@ type Snapshot struct {
 	// are Gift Aid eligible; Gift.GiftAid marks those gifts.
 	GiftAid *GiftAidSummary `json:"gift_aid,omitempty"`
 	// Acknowledgment is the US "no goods or services" statement, printed when
-	// the organisation is a US charity and a gift of $250 or more was made.
+	// the organisation is a US charity and a gift of $250 or more was made
+	// (on the annual statement: always, as its written acknowledgment).
 	Acknowledgment string `json:"acknowledgment,omitempty"`
+	// Disclosure is the annual statement's US quid-pro-quo disclosure, set
+	// when a payment of more than $75 was partly for goods or services.
+	Disclosure string `json:"disclosure,omitempty"`
+	// Pointer is the annual statement's one neutral line pointing to the
+	// impact letters; empty on impact letters.
+	Pointer string `json:"pointer,omitempty"`
 
 	// Paragraphs is the letter's copy, already rendered from the templates.
 	Greeting   string   `json:"greeting"`
@@ -130,6 +137,21 @@ type Gift struct {
 	Designation string      `json:"designation,omitempty"`
 	// GiftAid marks a Gift Aid eligible gift (UK organisations only).
 	GiftAid bool `json:"gift_aid,omitempty"`
+	// GiftAidTax is the tax, in pence, the charity reclaims on this gift:
+	// 25% of what is left of it after its refunds (annual statement only).
+	GiftAidTax int64 `json:"gift_aid_tax,omitempty"`
+	// Benefit is what the donor received in exchange for the gift, when the
+	// payment recorded one (annual statement only; the US acknowledgment
+	// describes it and its value).
+	Benefit *Benefit `json:"benefit,omitempty"`
+}
+
+// Benefit is goods or services given in exchange for a gift: a
+// description and the organisation's good-faith estimate of their value, in
+// the gift's currency.
+type Benefit struct {
+	Description string      `json:"description"`
+	Value       money.Money `json:"value"`
 }
 
 // GiftAidSummary is the period's Gift Aid: the net amount of eligible gifts
@@ -138,6 +160,9 @@ type GiftAidSummary struct {
 	Eligible money.Money `json:"eligible"`
 	Uplift   money.Money `json:"uplift"`
 	Note     string      `json:"note"` // the copy, from the templates
+	// DeclaredFrom is the date (YYYY-MM-DD) from which the donor's Gift Aid
+	// declaration makes their gifts eligible (annual statement only).
+	DeclaredFrom string `json:"declared_from,omitempty"`
 }
 
 // GivingChart is the donor's net giving per quarter in one currency, oldest
@@ -160,6 +185,9 @@ type RefundLine struct {
 	Date     string      `json:"date"`
 	Amount   money.Money `json:"amount"` // positive: the amount returned
 	GiftDate string      `json:"gift_date"`
+	// Kind is RefundKindDispute for money a lost card dispute took back;
+	// empty for a refund (the annual statement sets it).
+	Kind string `json:"kind,omitempty"`
 }
 
 // Total is the period's giving in one currency.
@@ -168,6 +196,9 @@ type Total struct {
 	Gross    int64  `json:"gross"`
 	Refunded int64  `json:"refunded"`
 	Net      int64  `json:"net"`
+	// Benefits is the value of goods or services given in exchange for the
+	// gifts (annual statement only).
+	Benefits int64 `json:"benefits,omitempty"`
 }
 
 // ImpactSection is the published impact update as the letter shows it.
@@ -224,4 +255,19 @@ func NormaliseVerificationCode(code string) string {
 		return c
 	}
 	return c[:5] + "-" + c[5:]
+}
+
+// Noun names the kind of letter in a sentence: "impact statement" or
+// "giving statement" (pages, emails, the verification page).
+func (s *Snapshot) Noun() string {
+	if s.Series == SeriesAnnual {
+		return "giving statement"
+	}
+	return "impact statement"
+}
+
+// FileName is the name a letter's PDF is attached and downloaded under:
+// "impact-statement-2026-Q3.pdf", "giving-statement-2025-26.pdf".
+func (s *Snapshot) FileName() string {
+	return strings.ReplaceAll(s.Noun(), " ", "-") + "-" + strings.ReplaceAll(s.Period, "/", "-") + ".pdf"
 }

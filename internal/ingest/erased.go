@@ -69,7 +69,7 @@ func refsIn(raw []byte) []string {
 // erased supporter; its ids stay.
 func (a *applier) forget(g *gift) {
 	if a.erased {
-		g.email, g.name, g.address = "", "", ""
+		g.email, g.name, g.address, g.benefitDescription = "", "", "", ""
 	}
 }
 

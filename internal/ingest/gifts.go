@@ -30,6 +30,10 @@ type gift struct {
 	refunds        []*stripe.Refund
 	refundsKnown   bool
 	amountRefunded int64
+	// benefitDescription and benefitValue are what the donor received in
+	// exchange, read from metadata by gift (see benefit.go).
+	benefitDescription string
+	benefitValue       int64
 }
 
 // checkIDs refuses a gift whose ids are not Stripe ids.
@@ -290,6 +294,9 @@ func (a *applier) gift(ctx context.Context, g *gift) (bool, error) {
 	if g.amountRefunded > g.amount {
 		return false, reject(RuleExceeds, "charge %s: amount_refunded %d exceeds the amount %d", g.chargeID, g.amountRefunded, g.amount)
 	}
+	if g.benefitDescription, g.benefitValue, err = benefit(g.chargeID, g.amount, g.metadata); err != nil {
+		return false, err
+	}
 	isDonation := a.in.Rule.Matches(g.metadata, g.prices)
 	if g.paymentIntentID != "" {
 		h, err := a.tx.PaymentHint(ctx, g.paymentIntentID)
@@ -332,6 +339,7 @@ func (a *applier) gift(ctx context.Context, g *gift) (bool, error) {
 			Status: domain.DonationSucceeded, Recurring: recurring, Designation: fill(designation(g.metadata), g.designation),
 			Created: g.created, UpdatedAt: a.now, PaymentIntentID: g.paymentIntentID, InvoiceID: g.invoiceID,
 			SubscriptionID: g.subscriptionID, SettledAmount: g.settledAmount, SettledCurrency: g.settledCurrency,
+			BenefitDescription: g.benefitDescription, BenefitValue: g.benefitValue,
 		}); err != nil {
 			return false, err
 		}
@@ -369,6 +377,14 @@ func (a *applier) fillDonation(ctx context.Context, don *domain.Donation, g *gif
 	don.Designation = fill(don.Designation, fill(designation(g.metadata), g.designation))
 	if don.InvoiceID != "" || don.SubscriptionID != "" {
 		don.Recurring = 1
+	}
+	// A benefit named by a later object (the payment intent after the
+	// charge) fills in one the donation lacks; one it has is kept.
+	if don.BenefitDescription == "" && g.benefitDescription != "" {
+		if g.benefitValue > don.Amount {
+			return reject(RuleAmount, "charge %s: %s %d exceeds the gift's amount %d", don.ChargeID, BenefitValueKey, g.benefitValue, don.Amount)
+		}
+		don.BenefitDescription, don.BenefitValue = g.benefitDescription, g.benefitValue
 	}
 	if don.SettledCurrency == "" && g.settledCurrency != "" {
 		don.SettledAmount, don.SettledCurrency = g.settledAmount, g.settledCurrency

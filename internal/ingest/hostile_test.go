@@ -60,6 +60,18 @@ func with(obj map[string]any, kv ...any) map[string]any {
 	return out
 }
 
+// benefitMD is charge metadata naming a benefit; an empty part is left out.
+func benefitMD(description, value string) map[string]string {
+	md := map[string]string{}
+	if description != "" {
+		md[ingest.BenefitDescriptionKey] = description
+	}
+	if value != "" {
+		md[ingest.BenefitValueKey] = value
+	}
+	return md
+}
+
 func refundList(amounts ...any) map[string]any {
 	var data []any
 	for i, a := range amounts {
@@ -125,6 +137,15 @@ func TestHostileEvents(t *testing.T) {
 		{"charge id with a NUL byte", "charge.succeeded", with(ten, "id", "ch_\x00nul"), ingest.RuleID},
 		{"customer id with a NUL byte", "charge.succeeded", with(ten, "id", "ch_cusnul", "customer", "cus_\x00"), ingest.RuleID},
 		{"customer object with a NUL in its id", "customer.updated", map[string]any{"id": "cus_\x00x", "object": "customer", "email": "x@example.org"}, ingest.RuleID},
+		{"benefit value negative", "charge.succeeded", with(ten, "id", "ch_bn1", "metadata", benefitMD("Gala dinner", "-100")), ingest.RuleAmount},
+		{"benefit value beyond the gift", "charge.succeeded", with(ten, "id", "ch_bn2", "metadata", benefitMD("Gala dinner", "1001")), ingest.RuleAmount},
+		{"benefit value a fraction", "charge.succeeded", with(ten, "id", "ch_bn3", "metadata", benefitMD("Gala dinner", "12.50")), ingest.RuleAmount},
+		{"benefit value a word", "charge.succeeded", with(ten, "id", "ch_bn4", "metadata", benefitMD("Gala dinner", "ten pounds")), ingest.RuleAmount},
+		{"benefit value with a plus", "charge.succeeded", with(ten, "id", "ch_bn5", "metadata", benefitMD("Gala dinner", "+500")), ingest.RuleAmount},
+		{"benefit value beyond int64", "charge.succeeded", with(ten, "id", "ch_bn6", "metadata", benefitMD("Gala dinner", "99999999999999999999")), ingest.RuleAmount},
+		{"benefit value without a description", "charge.succeeded", with(ten, "id", "ch_bn7", "metadata", benefitMD("", "500")), ingest.RuleAmount},
+		{"benefit description without a value", "charge.succeeded", with(ten, "id", "ch_bn8", "metadata", benefitMD("Gala dinner", "")), ingest.RuleAmount},
+		{"benefit beyond the gift on a known charge", "charge.updated", with(ten, "metadata", benefitMD("Gala dinner", "5000")), ingest.RuleAmount},
 		{"dispute without a charge", "charge.dispute.created", map[string]any{"id": "dp_x", "object": "dispute", "amount": 100, "currency": "gbp"}, ingest.RuleID},
 	}
 	storetest.Each(t, func(t *testing.T, s *store.Store) {

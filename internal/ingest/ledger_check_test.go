@@ -121,7 +121,7 @@ func ledgerState(tb testing.TB, s *store.Store) string {
 	tb.Helper()
 	var out []string
 	for _, q := range []string{
-		`SELECT id || '|' || donor_id || '|' || amount || '|' || currency || '|' || amount_refunded || '|' || amount_disputed || '|' || status || '|' || designation FROM donations`,
+		`SELECT id || '|' || donor_id || '|' || amount || '|' || currency || '|' || amount_refunded || '|' || amount_disputed || '|' || status || '|' || designation || '|' || benefit_description || '|' || benefit_value FROM donations`,
 		`SELECT id || '|' || donation_id || '|' || amount || '|' || kind FROM refunds`,
 		`SELECT id || '|' || name || '|' || email || '|' || address || '|' || status FROM donors`,
 		`SELECT id || '|' || charge_id || '|' || amount || '|' || status FROM disputes`,

@@ -43,6 +43,15 @@ func BenchmarkRenderLong(b *testing.B) {
 	benchmarkRender(b, MustRenderer(b), longSnapshot(200))
 }
 
+// BenchmarkRenderAnnual renders the annual giving statement: the UK tax
+// year's (sixteen gifts, Gift Aid, a refund and a dispute), the US one (a
+// benefit, the acknowledgment and disclosure) and a 200-gift one.
+func BenchmarkRenderAnnual(b *testing.B) {
+	b.Run("gb", func(b *testing.B) { benchmarkRender(b, MustRenderer(b), letter.AnnualSampleSnapshot(domain.CountryGB)) })
+	b.Run("us", func(b *testing.B) { benchmarkRender(b, MustRenderer(b), letter.AnnualSampleSnapshot(domain.CountryUS)) })
+	b.Run("long", func(b *testing.B) { benchmarkRender(b, MustRenderer(b), letter.AnnualLongSampleSnapshot(200)) })
+}
+
 // demoSnapshots is the sample letter for each supporter of the demo's
 // synthetic history (internal/synthetic, 200 supporters with names in many
 // scripts), greeted by their first name.

@@ -81,6 +81,8 @@ func TestDocs(t *testing.T) {
 	write("letter-long.png", longSnapshot(200), 1, false)
 	write("window-a4.png", a4, 1, true)
 	write("window-letter.png", us, 1, true)
+	write("annual-statement.png", letter.AnnualSampleSnapshot(domain.CountryGB), 1, false)
+	write("annual-statement-2.png", letter.AnnualSampleSnapshot(domain.CountryGB), 2, false)
 }
 
 // TestFirstPage: with a logo and a signature, page 1 still carries the

@@ -162,7 +162,7 @@ func (d *doc) addressBlock() {
 	ry := w.Y + 8.5
 	d.font("", 8, colMuted)
 	pdf.SetXY(colX, ry)
-	d.cell(colW, 4, "Impact statement", 0, "R")
+	d.cell(colW, 4, d.kind(), 0, "R")
 	d.font("B", 10, colBrand)
 	pdf.SetXY(colX, ry+4.5)
 	d.cell(colW, 5, d.s.PeriodLabel, 0, "R")
@@ -274,18 +274,18 @@ func allDemoData(im *domain.ImpactSection) bool {
 }
 
 // yourGiving draws the supporter's own total for the period, per currency,
-// with the Gift Aid line or the US acknowledgment where they apply.
-func (d *doc) yourGiving() {
+// under title, with the notes that apply (Gift Aid, the US acknowledgment;
+// empty ones are left out); detail says how each total came about.
+func (d *doc) yourGiving(title string, all []string, detail func(domain.Total) string) {
 	s, pdf := d.s, d.pdf
 	if len(s.Totals) == 0 && len(s.Gifts) == 0 {
 		return
 	}
 	var notes []string
-	if s.GiftAid != nil && strings.TrimSpace(s.GiftAid.Note) != "" {
-		notes = append(notes, s.GiftAid.Note)
-	}
-	if strings.TrimSpace(s.Acknowledgment) != "" {
-		notes = append(notes, s.Acknowledgment)
+	for _, n := range all {
+		if strings.TrimSpace(n) != "" {
+			notes = append(notes, n)
+		}
 	}
 	innerW := d.width - 8
 	d.font("", 9, colInk)
@@ -305,11 +305,14 @@ func (d *doc) yourGiving() {
 	if n > 1 {
 		d.font("", 8.5, colInk)
 		for i, t := range s.Totals {
-			details[i] = d.split(d.enc(d.givingDetail(t), false), colW-2)
+			details[i] = d.split(d.enc(detail(t), false), colW-2)
 			detailRows = max(detailRows, len(details[i]))
 		}
 	}
 	amountsH := 7.5 + float64(detailRows)*3.8
+	if detailRows > 0 && len(notes) > 0 && d.annual() {
+		amountsH += 2 // the statement's long notes need air under the details
+	}
 	boxH := 4 + 4.5 + amountsH + notesH + 2.5
 	d.need(boxH + 3)
 	top := pdf.GetY()
@@ -321,7 +324,7 @@ func (d *doc) yourGiving() {
 	y := top + 3
 	d.font("B", 8.5, colAccent)
 	pdf.SetXY(x, y)
-	d.cell(innerW, 4.5, strings.ToUpper("Your giving in "+s.PeriodLabel), 0, "L")
+	d.cell(innerW, 4.5, strings.ToUpper(title), 0, "L")
 	y += 5
 	if len(s.Totals) == 0 {
 		d.font("", bodySize, colInk)
@@ -338,7 +341,7 @@ func (d *doc) yourGiving() {
 		if n == 1 {
 			d.font("", 9.5, colInk)
 			pdf.SetXY(cx+w+1, y+0.6)
-			d.cell(innerW-w-1, 7, d.givingDetail(t), 0, "L")
+			d.cell(innerW-w-1, 7, detail(t), 0, "L")
 			continue
 		}
 		d.font("", 8.5, colInk)

@@ -100,9 +100,13 @@ func newDoc(r *Renderer, s *domain.Snapshot, contentHash string, issued time.Tim
 	d.width = d.pageW - marginLeft - marginRight
 	pdf.SetMargins(marginLeft, marginTop, marginRight)
 	pdf.SetCellMargin(1.2)
-	pdf.SetTitle(d.clean("Impact statement, "+s.PeriodLabel), true)
+	pdf.SetTitle(d.clean(d.kind()+", "+s.PeriodLabel), true)
 	pdf.SetAuthor(d.clean(s.Org.Name), true)
-	pdf.SetSubject(d.clean("Your gifts to "+s.Org.Name+" in "+s.PeriodLabel+" and what they helped achieve"), true)
+	subject := "Your gifts to " + s.Org.Name + " in " + s.PeriodLabel + " and what they helped achieve"
+	if d.annual() {
+		subject = "Your gifts to " + s.Org.Name + " in " + s.PeriodLabel + ", for your tax records"
+	}
+	pdf.SetSubject(d.clean(subject), true)
 	lang := "en-GB"
 	if s.Org.Country == domain.CountryUS {
 		lang = "en-US"
@@ -191,6 +195,32 @@ func (d *doc) letter() {
 	d.foldMarks()
 	d.letterhead()
 	d.addressBlock()
+	d.opening("Your impact in " + s.PeriodLabel)
+	d.figures()
+	if strings.TrimSpace(s.Collective) != "" {
+		d.font("", bodySize, colInk)
+		d.pdf.SetX(marginLeft)
+		d.multiCell(d.width, bodyLine, s.Collective, true)
+		d.pdf.Ln(2)
+	}
+	var notes []string
+	if s.GiftAid != nil {
+		notes = append(notes, s.GiftAid.Note)
+	}
+	d.yourGiving("Your giving in "+s.PeriodLabel, append(notes, s.Acknowledgment), d.givingDetail)
+	d.signOff()
+
+	// The details start on a page of their own.
+	d.pdf.AddPage()
+	d.gifts()
+	d.history()
+	d.impact()
+}
+
+// opening draws, below the address window, the title, a correction notice
+// when the statement corrects an earlier one, the greeting and the body.
+func (d *doc) opening(title string) {
+	s := d.s
 	// The title starts below the window; if the first fold would cross it,
 	// below the fold.
 	top := d.win.Y + d.win.H + 7
@@ -203,7 +233,7 @@ func (d *doc) letter() {
 	d.pdf.SetXY(marginLeft, top)
 
 	d.font("B", 16, colBrand)
-	d.multiCell(d.width, 7.2, "Your impact in "+s.PeriodLabel, false)
+	d.multiCell(d.width, 7.2, title, false)
 	d.pdf.Ln(3)
 	if s.Corrects != "" {
 		// A corrected letter says so before anything else.
@@ -227,21 +257,18 @@ func (d *doc) letter() {
 		d.multiCell(d.width, bodyLine, p, true)
 		d.pdf.Ln(2)
 	}
-	d.figures()
-	if strings.TrimSpace(s.Collective) != "" {
-		d.font("", bodySize, colInk)
-		d.pdf.SetX(marginLeft)
-		d.multiCell(d.width, bodyLine, s.Collective, true)
-		d.pdf.Ln(2)
-	}
-	d.yourGiving()
-	d.signOff()
+}
 
-	// The details start on a page of their own.
-	d.pdf.AddPage()
-	d.gifts()
-	d.history()
-	d.impact()
+// annual reports whether the letter is the annual giving statement.
+func (d *doc) annual() bool { return d.s.Series == domain.SeriesAnnual }
+
+// kind names the letter in its reference column, running header and
+// document title.
+func (d *doc) kind() string {
+	if d.annual() {
+		return "Giving statement"
+	}
+	return "Impact statement"
 }
 
 // heading starts a section, keeping it on a page with at least keep
@@ -326,7 +353,7 @@ func (d *doc) runningHeader() {
 	}
 	d.font("", 8, colMuted)
 	pdf.SetXY(marginLeft, 12)
-	head := d.s.Org.Name + " — Impact statement, " + d.s.PeriodLabel
+	head := d.s.Org.Name + " — " + d.kind() + ", " + d.s.PeriodLabel
 	if name := d.s.Donor.Name; name != "" && d.r.fonts.coversAll(name) {
 		head += ", for " + name
 	}

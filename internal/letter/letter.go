@@ -124,7 +124,11 @@ func (r *Renderer) Render(w io.Writer, s *domain.Snapshot, contentHash string) e
 		return fmt.Errorf("render letter: issued_on %q: %w", s.IssuedOn, err)
 	}
 	d := newDoc(r, s, contentHash, issued)
-	d.letter()
+	if d.annual() {
+		d.statement()
+	} else {
+		d.letter()
+	}
 	if err := d.pdf.Error(); err != nil {
 		return fmt.Errorf("render letter: %w", err)
 	}

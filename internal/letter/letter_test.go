@@ -119,6 +119,8 @@ func TestGolden(t *testing.T) {
 		{"long", longSnapshot(200)},
 		{"western", westernSnapshot()},
 		{"version-2", version2Snapshot()},
+		{"annual-gb", letter.AnnualSampleSnapshot(domain.CountryGB)},
+		{"annual-us", letter.AnnualSampleSnapshot(domain.CountryUS)},
 	}
 	r := MustRenderer(t)
 	for _, tt := range tests {
@@ -168,6 +170,8 @@ func TestDeterministicConcurrent(t *testing.T) {
 		{"typical", letter.SampleSnapshot()},
 		{"long", longSnapshot(200)},
 		{"western", westernSnapshot()},
+		{"annual", letter.AnnualSampleSnapshot(domain.CountryGB)},
+		{"annual long", letter.AnnualLongSampleSnapshot(200)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -541,6 +545,10 @@ func TestSizeBudget(t *testing.T) {
 		{"three scripts", named(letter.SampleSnapshot(), "Nguyễn Thị Ngọc Ánh — Дмитрий Σωκράτης",
 			"ул. Тверская 7, кв. 12", "Θεσσαλονίκη 546 23", "Hà Nội, Việt Nam")},
 		{"200 gifts", longSnapshot(200)},
+		{"annual GB", letter.AnnualSampleSnapshot(domain.CountryGB)},
+		{"annual US", letter.AnnualSampleSnapshot(domain.CountryUS)},
+		{"annual, Russian", named(letter.AnnualSampleSnapshot(domain.CountryGB), "Дмитрий Шостакович", "ул. Тверская 7, кв. 12", "Москва 125009")},
+		{"annual, 200 gifts", letter.AnnualLongSampleSnapshot(200)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

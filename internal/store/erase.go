@@ -257,6 +257,11 @@ func (q Q) EraseDonor(ctx context.Context, id string, now int64) error {
 	if _, err := q.exec(ctx, `UPDATE deliveries SET postcode = '', country = '' WHERE donor_id IN `+in, args...); err != nil {
 		return fail(err)
 	}
+	// What a gift gave in return is free text from the donation form ("two
+	// dinner tickets for …"): it goes; its value stays, like every amount.
+	if _, err := q.exec(ctx, `UPDATE donations SET benefit_description = '' WHERE benefit_description <> '' AND donor_id IN `+in, args...); err != nil {
+		return fail(err)
+	}
 	// The hint keeps Erased for its email: a charge of the payment that
 	// arrives later is then known as theirs (ConcernsErased), and
 	// SavePaymentHint never fills the blanks again.
@@ -378,6 +383,11 @@ func (q Q) eraseStatements(ctx context.Context, in string, args []any, needles [
 			return err
 		}
 		snap.Donor.Name, snap.Donor.Address, snap.Greeting = "", nil, ""
+		for i := range snap.Gifts {
+			if snap.Gifts[i].Benefit != nil {
+				snap.Gifts[i].Benefit.Description = ""
+			}
+		}
 		b, err := snap.Encode()
 		if err != nil {
 			return err

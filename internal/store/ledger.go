@@ -145,7 +145,7 @@ func (q Q) CountDonors(ctx context.Context) (int, error) {
 }
 
 const donationCols = `id, donor_id, stripe_charge_id, amount, currency, amount_refunded, status, recurring, designation, created, updated_at,
-	amount_disputed, payment_intent_id, invoice_id, subscription_id, settled_amount, settled_currency`
+	amount_disputed, payment_intent_id, invoice_id, subscription_id, settled_amount, settled_currency, benefit_description, benefit_value`
 
 // DonationByChargeForUpdate returns the donation of a Stripe charge, locking
 // its row until the transaction ends.
@@ -164,10 +164,10 @@ func (q Q) InsertDonation(ctx context.Context, d *domain.Donation) (bool, error)
 	if d.ID == "" {
 		d.ID = NewID("gift")
 	}
-	res, err := q.exec(ctx, `INSERT INTO donations (`+donationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	res, err := q.exec(ctx, `INSERT INTO donations (`+donationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (stripe_charge_id) DO NOTHING`,
 		d.ID, d.DonorID, d.ChargeID, d.Amount, d.Currency, d.AmountRefunded, d.Status, d.Recurring, d.Designation, d.Created, d.UpdatedAt,
-		d.AmountDisputed, d.PaymentIntentID, d.InvoiceID, d.SubscriptionID, d.SettledAmount, d.SettledCurrency)
+		d.AmountDisputed, d.PaymentIntentID, d.InvoiceID, d.SubscriptionID, d.SettledAmount, d.SettledCurrency, d.BenefitDescription, d.BenefitValue)
 	if err != nil {
 		return false, fmt.Errorf("insert donation: %w", err)
 	}
@@ -181,10 +181,11 @@ func (q Q) InsertDonation(ctx context.Context, d *domain.Donation) (bool, error)
 // UpdateDonation saves the parts of a donation that later events may change.
 func (q Q) UpdateDonation(ctx context.Context, d *domain.Donation) error {
 	_, err := q.exec(ctx, `UPDATE donations SET donor_id = ?, amount_refunded = ?, amount_disputed = ?, status = ?, recurring = ?,
-		designation = ?, payment_intent_id = ?, invoice_id = ?, subscription_id = ?, settled_amount = ?, settled_currency = ?, updated_at = ?
+		designation = ?, payment_intent_id = ?, invoice_id = ?, subscription_id = ?, settled_amount = ?, settled_currency = ?,
+		benefit_description = ?, benefit_value = ?, updated_at = ?
 		WHERE id = ?`,
 		d.DonorID, d.AmountRefunded, d.AmountDisputed, d.Status, d.Recurring, d.Designation, d.PaymentIntentID, d.InvoiceID,
-		d.SubscriptionID, d.SettledAmount, d.SettledCurrency, d.UpdatedAt, d.ID)
+		d.SubscriptionID, d.SettledAmount, d.SettledCurrency, d.BenefitDescription, d.BenefitValue, d.UpdatedAt, d.ID)
 	if err != nil {
 		return fmt.Errorf("update donation: %w", err)
 	}
@@ -258,6 +259,21 @@ func (q Q) RefundsForDonor(ctx context.Context, donorID string, from, to int64) 
 		WHERE d.donor_id = ? AND r.created >= ? AND r.created < ? ORDER BY r.created, r.id`, donorID, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("refunds for donor: %w", err)
+	}
+	return rs, nil
+}
+
+// RefundsOfGifts returns the refunds and lost disputes, made up to madeBy
+// (unix seconds, inclusive), of the donor's gifts made in [from, to),
+// oldest first: the annual statement's record of what came back of the
+// year's gifts, whenever it came back, as known when the statement is made.
+func (q Q) RefundsOfGifts(ctx context.Context, donorID string, from, to, madeBy int64) ([]RefundWithGift, error) {
+	var rs []RefundWithGift
+	err := q.selectAll(ctx, &rs, `SELECT r.id, r.donation_id, r.amount, r.currency, r.created, r.kind, r.synthetic, d.created AS gift_created
+		FROM refunds r JOIN donations d ON d.id = r.donation_id
+		WHERE d.donor_id = ? AND d.created >= ? AND d.created < ? AND r.created <= ? ORDER BY r.created, r.id`, donorID, from, to, madeBy)
+	if err != nil {
+		return nil, fmt.Errorf("refunds of gifts: %w", err)
 	}
 	return rs, nil
 }

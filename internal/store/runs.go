@@ -217,7 +217,7 @@ func (q Q) LastSentStatement(ctx context.Context, donorID string, series domain.
 			SELECT s.id, s.run_id, s.donor_id, s.series, s.period, s.snapshot, s.content_hash, s.created_at, s.replaces, s.diff,
 				(SELECT MAX(d.updated_at) FROM deliveries d WHERE d.statement_id = s.id AND d.status IN (?, ?, ?)) AS sent_at
 			FROM statements s WHERE s.donor_id = ? AND s.series = ? AND s.period = ?) x
-		WHERE sent_at IS NOT NULL ORDER BY sent_at DESC, created_at DESC LIMIT 1`,
+		WHERE sent_at IS NOT NULL ORDER BY sent_at DESC, created_at DESC, id DESC LIMIT 1`,
 		domain.DeliverySent, domain.DeliveryInBatch, domain.DeliveryPosted, donorID, series.OrDefault(), period)
 	if err != nil {
 		return nil, fmt.Errorf("last sent statement: %w", notFound(err, "sent statement"))

@@ -64,8 +64,41 @@ func TestEmailAccessibility(t *testing.T) {
 	if err != nil {
 		t.Skip("chromium not installed")
 	}
+	for _, tt := range []struct {
+		name string
+		html string
+	}{{"impact", sampleEmail(t).HTML}, {"annual", annualSampleEmail(t).HTML}} {
+		t.Run(tt.name, func(t *testing.T) { checkAxe(t, chromium, axe, tt.html) })
+	}
+}
+
+// annualSampleEmail is a complete annual giving statement email.
+func annualSampleEmail(t *testing.T) *wording.Email {
+	t.Helper()
+	tm, err := wording.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := tm.Annual().Email(wording.EmailData{
+		LetterData: wording.LetterData{
+			Donor: wording.NameParts{Name: "Zoë Łukasiewicz", FirstName: "Zoë"},
+			Org: domain.Org{Name: "Safe Childhood Online Trust", CharityNumber: "1234567", Address: []string{"PO Box 1234", "London", "SE1 0AA"},
+				Website: "https://example.org", Email: "supporters@example.org", Signatory: "Grace Whitfield", SignatoryRole: "Head of Supporter Care"},
+			Period: "2025/26", PeriodLabel: "tax year 2025/26", NetText: "€30.00 and £275.00", TaxYear: true, GiftAidUpliftText: "£38.75",
+		},
+		StatementURL: "https://impact.example.org/s/token", UnsubscribeURL: "https://impact.example.org/unsubscribe/token",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// checkAxe runs axe-core over html in Chromium and fails on any serious or
+// critical finding.
+func checkAxe(t *testing.T, chromium string, axe []byte, html string) {
 	page := filepath.Join(t.TempDir(), "email.html")
-	if err := os.WriteFile(page, []byte(sampleEmail(t).HTML), 0o644); err != nil {
+	if err := os.WriteFile(page, []byte(html), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	profile, err := os.MkdirTemp("", "impactd-chromium-")

@@ -22,16 +22,46 @@ import (
 	"impactd/templates"
 )
 
-// Files are the template files, each of which may be overridden.
-var Files = []string{"letter.tmpl", "email_subject.tmpl", "email_text.tmpl", "email_html.tmpl"}
+// Files are the template files, each of which may be overridden: the
+// impact letter's four, then the annual giving statement's (the same four
+// with the prefix "annual_").
+var Files = append(slices.Clone(impactFiles), annualFiles...)
+
+var (
+	impactFiles = []string{"letter.tmpl", "email_subject.tmpl", "email_text.tmpl", "email_html.tmpl"}
+	annualFiles = []string{"annual_letter.tmpl", "annual_email_subject.tmpl", "annual_email_text.tmpl", "annual_email_html.tmpl"}
+)
 
 // Templates are the parsed copy.
 type Templates struct {
 	letter, subject, text *template.Template
 	html                  *htmltemplate.Template
-	// Version identifies the exact copy (a hash of all four files); it is
-	// frozen into every snapshot.
+	// Version identifies the exact copy of the impact letter (a hash of its
+	// four files); it is frozen into every snapshot.
 	Version string
+	// Kind is the series whose copy this is.
+	Kind domain.Series
+	// annual is the annual giving statement's copy.
+	annual *Templates
+}
+
+// Annual returns the copy of the annual giving statement: its Letter and
+// Email render annual_letter.tmpl and the annual_email_* files, and its
+// Version is the hash of those four.
+func (t *Templates) Annual() *Templates {
+	if t.annual == nil {
+		return t
+	}
+	return t.annual
+}
+
+// For returns the copy of a series: Annual for the annual statement, t
+// itself for the impact letter.
+func (t *Templates) For(series domain.Series) *Templates {
+	if series.OrDefault() == domain.SeriesAnnual {
+		return t.Annual()
+	}
+	return t
 }
 
 // LetterData is what the letter's copy may use.
@@ -57,10 +87,23 @@ type LetterData struct {
 	// Acknowledged is true when the charity is a US organisation and a gift
 	// of $250 or more was made in the period: the letter must then say that
 	// no goods or services were provided in exchange.
-	Acknowledged   bool
-	Supporters     int
-	SupportersText string // "3,214"
-	Impact         *domain.ImpactSection
+	Acknowledged bool
+	// The annual statement's: TaxYear for a UK tax year (the copy says
+	// "the tax year 2025/26", against "2026"); GiftAidFromText is the date
+	// from which the donor's Gift Aid declaration applies ("6 April 2025"),
+	// empty without one; GBP is true when some gift was in pounds;
+	// IssuedOnText is the statement's date ("20 April 2026"); Benefit is
+	// true when some gift recorded goods or services in exchange, and
+	// QuidProQuo when such a payment was more than $75.
+	TaxYear         bool
+	GiftAidFromText string
+	GBP             bool
+	IssuedOnText    string
+	Benefit         bool
+	QuidProQuo      bool
+	Supporters      int
+	SupportersText  string // "3,214"
+	Impact          *domain.ImpactSection
 }
 
 // EmailData is what the email's copy may use.
@@ -101,6 +144,11 @@ type Letter struct {
 	// GiftAid and Acknowledgment are empty unless the data asks for them.
 	GiftAid        string
 	Acknowledgment string
+	// Disclosure (the US quid-pro-quo disclosure) and Pointer (the line
+	// pointing to the impact letters) are the annual statement's, from its
+	// optional "disclosure" and "pointer" blocks.
+	Disclosure string
+	Pointer    string
 }
 
 // Email is the rendered copy of one email.
@@ -143,6 +191,18 @@ func UnknownFiles(dir string) ([]string, error) {
 // Load parses the embedded templates, each replaced by the file of the same
 // name in dir when dir is not empty and has it, then test-renders them.
 func Load(dir string) (*Templates, error) {
+	t, err := load(dir, impactFiles, domain.SeriesImpact)
+	if err != nil {
+		return nil, err
+	}
+	if t.annual, err = load(dir, annualFiles, domain.SeriesAnnual); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// load parses one series' four files: letter, subject, text and HTML.
+func load(dir string, files []string, kind domain.Series) (*Templates, error) {
 	read := func(name string) (string, error) {
 		if dir != "" {
 			b, err := os.ReadFile(dir + "/" + name)
@@ -159,9 +219,9 @@ func Load(dir string) (*Templates, error) {
 		}
 		return string(b), nil
 	}
-	src := make(map[string]string, len(Files))
+	src := make(map[string]string, len(files))
 	h := sha256.New()
-	for _, f := range Files {
+	for _, f := range files {
 		s, err := read(f)
 		if err != nil {
 			return nil, err
@@ -169,7 +229,7 @@ func Load(dir string) (*Templates, error) {
 		src[f] = s
 		fmt.Fprintf(h, "%s\x00%s\x00", f, s)
 	}
-	t := &Templates{Version: hex.EncodeToString(h.Sum(nil))[:12]}
+	t := &Templates{Version: hex.EncodeToString(h.Sum(nil))[:12], Kind: kind}
 	var err error
 	parse := func(name string) *template.Template {
 		if err != nil {
@@ -179,16 +239,16 @@ func Load(dir string) (*Templates, error) {
 		tt, err = template.New(name).Funcs(funcs).Option("missingkey=error").Parse(src[name])
 		return tt
 	}
-	t.letter, t.subject, t.text = parse("letter.tmpl"), parse("email_subject.tmpl"), parse("email_text.tmpl")
+	t.letter, t.subject, t.text = parse(files[0]), parse(files[1]), parse(files[2])
 	if err == nil {
-		t.html, err = htmltemplate.New("email_html.tmpl").Funcs(funcs).Option("missingkey=error").Parse(src["email_html.tmpl"])
+		t.html, err = htmltemplate.New(files[3]).Funcs(funcs).Option("missingkey=error").Parse(src[files[3]])
 	}
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
 	for _, name := range []string{"greeting", "body", "signoff", "footer", "gift_aid", "acknowledgment"} {
 		if t.letter.Lookup(name) == nil {
-			return nil, fmt.Errorf("templates: letter.tmpl must define %q", name)
+			return nil, fmt.Errorf("templates: %s must define %q", files[0], name)
 		}
 	}
 	if err := t.Check(); err != nil {
@@ -207,6 +267,7 @@ func (t *Templates) Check() error {
 			Period: "2026-Q3", PeriodLabel: "July to September 2026", PeriodStartLong: "1 July 2026", PeriodEndLong: "30 September 2026",
 			NetText: "£10.00", GiftCount: 1, Monthly: true, MonthlySinceText: "March 2025", HasRefunds: true, Supporters: 2, SupportersText: "2",
 			GiftAidEligibleText: "£10.00", GiftAidUpliftText: "£2.50", Acknowledged: true,
+			TaxYear: true, GiftAidFromText: "6 April 2025", GBP: true, IssuedOnText: "20 April 2026", Benefit: true, QuidProQuo: true,
 			Impact: &domain.ImpactSection{Title: "t", Metrics: []domain.Metric{{Key: "k", Label: "Label", Period: &one}}},
 		},
 		Corrected: true, CorrectedFrom: "1 October 2026", UnsubscribeURL: "https://example.org/u/x", StatementURL: "https://example.org/s/x",
@@ -264,6 +325,19 @@ func (t *Templates) Letter(d LetterData) (*Letter, error) {
 		return nil, err
 	}
 	l.Acknowledgment = strings.Join(strings.Fields(ack), " ")
+	for _, opt := range []struct {
+		name string
+		to   *string
+	}{{"disclosure", &l.Disclosure}, {"pointer", &l.Pointer}} {
+		if t.letter.Lookup(opt.name) == nil {
+			continue
+		}
+		v, err := part(opt.name)
+		if err != nil {
+			return nil, err
+		}
+		*opt.to = strings.Join(strings.Fields(v), " ")
+	}
 	return &l, nil
 }
 
@@ -271,6 +345,11 @@ func (t *Templates) Letter(d LetterData) (*Letter, error) {
 func (t *Templates) Email(d EmailData) (*Email, error) {
 	d.Figures, d.FiguresDemo = figures(d.Impact)
 	d.Preheader = preheader(d)
+	if t.Kind == domain.SeriesAnnual {
+		// A service message: what the statement is, no appeal.
+		d.Figures, d.FiguresDemo = nil, false
+		d.Preheader = "Your record of your gifts to " + d.Org.Name + " in " + d.PeriodLabel + ", for your tax affairs."
+	}
 	var s, txt, html bytes.Buffer
 	if err := t.subject.Execute(&s, d); err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
