@@ -65,8 +65,19 @@ func TestDemoEndToEnd(t *testing.T) {
 	t.Log(out.String())
 	emls, _ := filepath.Glob(filepath.Join(dir, "outbox", "*.eml"))
 	pdfs, _ := filepath.Glob(filepath.Join(dir, "statements", "*", "*.pdf"))
-	if len(emls) < 10 || len(pdfs) != len(emls) {
-		t.Fatalf("%d emails, %d PDFs", len(emls), len(pdfs))
+	// Every letter made is a PDF; those not emailed are in a print batch,
+	// one manifest line each.
+	posted := 0
+	manifests, _ := filepath.Glob(filepath.Join(dir, "post", "print-batch-*.csv"))
+	for _, m := range manifests {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		posted += strings.Count(strings.TrimSpace(string(b)), "\n") // lines after the header
+	}
+	if len(emls) < 10 || posted == 0 || len(pdfs) != len(emls)+posted {
+		t.Fatalf("%d emails, %d PDFs, %d letters in %d print batches", len(emls), len(pdfs), posted, len(manifests))
 	}
 	if !strings.Contains(out.String(), "succeeded") || !strings.Contains(out.String(), "GBP") && !strings.Contains(out.String(), "£") {
 		t.Fatalf("summary: %s", out.String())

@@ -66,10 +66,9 @@ type Summary struct {
 	AnnualPeriod period.Period
 	Annual       *domain.Run
 	AnnualErr    error
-	// Batch is the run's print batch (nil when no letter went by post),
-	// written to BatchPDF and BatchCSV.
-	Batch              *domain.PrintBatch
-	BatchPDF, BatchCSV string
+	// Batches are the runs' print batches (none when no letter went by
+	// post), each written to its PDF and CSV files.
+	Batches []PrintedBatch
 	// GiftAid is the demo's Gift Aid claim (the one made by an earlier demo
 	// when there is nothing new to claim); nil when no claim was asked for.
 	GiftAid      *giftaid.Result
@@ -152,7 +151,7 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	sum.Run = run
-	if err := writeBatch(ctx, a, opts, sum); err != nil {
+	if err := writeBatch(ctx, a, opts, sum, run); err != nil {
 		return nil, err
 	}
 
@@ -166,6 +165,9 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 			Reason: "impactd demo: annual statements"})
 		if err != nil {
 			return nil, fmt.Errorf("demo: annual statements: %w", err)
+		}
+		if err := writeBatch(ctx, a, opts, sum, sum.Annual); err != nil {
+			return nil, err
 		}
 	}
 
@@ -208,10 +210,10 @@ func Run(ctx context.Context, a *app.App, opts Options) (*Summary, error) {
 		}
 		fmt.Fprintf(w, "  letters (PDF)     %s\n", opts.PDFDir)
 		fmt.Fprintf(w, "  emails (.eml)     %s\n", opts.Outbox)
-		if b := sum.Batch; b != nil {
-			fmt.Fprintf(w, "  by post           %d letters (no email address, or chose post) in print batch %s\n", b.Letters, b.ID)
-			fmt.Fprintf(w, "  print batch PDF   %s\n", sum.BatchPDF)
-			fmt.Fprintf(w, "  manifest (CSV)    %s\n", sum.BatchCSV)
+		for _, b := range sum.Batches {
+			fmt.Fprintf(w, "  by post           %d %s (no email address, or chose post) in print batch %s\n", b.Batch.Letters, b.What, b.Batch.ID)
+			fmt.Fprintf(w, "  print batch PDF   %s\n", b.PDF)
+			fmt.Fprintf(w, "  manifest (CSV)    %s\n", b.CSV)
 		}
 		fmt.Fprintf(w, "  database          %s\n", a.Config.DatabaseURL)
 		fmt.Fprintf(w, "  time taken        %s\n", time.Since(start).Round(time.Millisecond))
@@ -243,10 +245,17 @@ func choosePost(ctx context.Context, a *app.App, donors int) error {
 	return nil
 }
 
+// PrintedBatch is a run's print batch as the demo wrote it.
+type PrintedBatch struct {
+	Batch    *domain.PrintBatch
+	What     string // "impact letters", "annual statements"
+	PDF, CSV string
+}
+
 // writeBatch prints the run's print batch, if it has one, next to the
 // letters: the PDF for the printer and the manifest for the mailing house.
-func writeBatch(ctx context.Context, a *app.App, opts Options, sum *Summary) error {
-	b, err := a.Store.BatchForRun(ctx, sum.Run.ID)
+func writeBatch(ctx context.Context, a *app.App, opts Options, sum *Summary, run *domain.Run) error {
+	b, err := a.Store.BatchForRun(ctx, run.ID)
 	if domain.ErrorCode(err) == domain.ENOTFOUND {
 		return nil
 	}
@@ -264,14 +273,18 @@ func writeBatch(ctx context.Context, a *app.App, opts Options, sum *Summary) err
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	sum.Batch = b
-	sum.BatchPDF, sum.BatchCSV = filepath.Join(dir, "print-batch-"+b.ID+".pdf"), filepath.Join(dir, "print-batch-"+b.ID+".csv")
-	if err := os.WriteFile(sum.BatchPDF, p.PDF, 0o644); err != nil {
+	pb := PrintedBatch{Batch: b, What: "impact letters",
+		PDF: filepath.Join(dir, "print-batch-"+b.ID+".pdf"), CSV: filepath.Join(dir, "print-batch-"+b.ID+".csv")}
+	if run.Series.OrDefault() == domain.SeriesAnnual {
+		pb.What = "annual statements"
+	}
+	if err := os.WriteFile(pb.PDF, p.PDF, 0o644); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	if err := os.WriteFile(sum.BatchCSV, p.Manifest, 0o644); err != nil {
+	if err := os.WriteFile(pb.CSV, p.Manifest, 0o644); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	sum.Batches = append(sum.Batches, pb)
 	return nil
 }
 
