@@ -55,7 +55,7 @@ func (c *Composer) Statement(snap *domain.Snapshot, d *domain.Donor, statementID
 	}
 	headers := map[string]string{}
 	if c.Links != nil {
-		data.UnsubscribeURL = links.UnsubscribeURL(c.BaseURL, c.Links, d.ID)
+		data.UnsubscribeURL = links.SeriesUnsubscribeURL(c.BaseURL, c.Links, d.ID, snap.Series)
 		headers["List-Unsubscribe"] = "<" + data.UnsubscribeURL + ">"
 		headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 		ttl := c.StatementLinkTTL
@@ -103,7 +103,7 @@ func (c *Composer) Summary(run *domain.Run, renderFailures []domain.Job, to stri
 	if run.DryRun {
 		dry = " (dry run: nothing was sent)"
 	}
-	fmt.Fprintf(&b, "Statement run %s for %s: %s%s.\n\n", run.ID, run.Period, run.Status, dry)
+	fmt.Fprintf(&b, "Statement run %s (%ss) for %s: %s%s.\n\n", run.ID, run.Series.Label(), run.Period, run.Status, dry)
 	fmt.Fprintf(&b, "Started by %s (%s): %s\n", firstNonEmpty(run.Actor, run.Trigger), run.Trigger, run.Reason)
 	fmt.Fprintf(&b, "Duration: %s\n\n", time.Duration(run.FinishedAt-run.StartedAt)*time.Second)
 	fmt.Fprintf(&b, "Eligible:  %d\nRendered:  %d\nSent:      %d\nFailed:    %d\nSkipped:   %d\n", run.Eligible, run.Rendered, run.Sent, run.Failed, run.Skipped)
@@ -127,20 +127,29 @@ func (c *Composer) Summary(run *domain.Run, renderFailures []domain.Job, to stri
 	}
 	fmt.Fprintf(&b, "\nDetails: %s/api/v1/runs/%s\n", c.BaseURL, run.ID)
 	return &mail.Message{From: c.Sender.From, FromName: c.Sender.FromName, To: to,
-		Subject: fmt.Sprintf("impactd run %s %s: %d sent, %d failed", run.Period, run.Status, run.Sent, run.Failed),
+		Subject: fmt.Sprintf("impactd run %s%s %s: %d sent, %d failed", run.Period, seriesWords(run), run.Status, run.Sent, run.Failed),
 		Text:    b.String(), MessageID: fmt.Sprintf("%s.summary@%s", run.ID, c.mailHost()), Date: now}
 }
 
 // Paused is the staff email of a run that paused: why, and how to resume.
 func (c *Composer) Paused(run *domain.Run, counts domain.RunCounts, to string, now time.Time) *mail.Message {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Statement run %s for %s is paused: %s\n\n", run.ID, run.Period, run.PauseReason)
+	fmt.Fprintf(&b, "Statement run %s (%ss) for %s is paused: %s\n\n", run.ID, run.Series.Label(), run.Period, run.PauseReason)
 	fmt.Fprintf(&b, "Nobody was marked bounced for it, and no letter failed or used a send attempt for it. %d of %d letters are sent; the rest wait.\n",
 		counts.Sent, counts.Eligible)
 	fmt.Fprintf(&b, "Once the mail relay is fixed, resume the run:\n\n  impactd run --resume %s\n\nor press Resume on %s/console/runs/%s\n", run.ID, c.BaseURL, run.ID)
 	return &mail.Message{From: c.Sender.From, FromName: c.Sender.FromName, To: to,
-		Subject: fmt.Sprintf("impactd run %s paused: %d of %d sent", run.Period, counts.Sent, counts.Eligible),
+		Subject: fmt.Sprintf("impactd run %s%s paused: %d of %d sent", run.Period, seriesWords(run), counts.Sent, counts.Eligible),
 		Text:    b.String(), MessageID: fmt.Sprintf("%s.paused.%d@%s", run.ID, run.Pauses, c.mailHost()), Date: now}
+}
+
+// seriesWords names an annual run in a subject (" annual statements"); the
+// impact letter's subjects read as they did before there were series.
+func seriesWords(run *domain.Run) string {
+	if run.Series.OrDefault() == domain.SeriesAnnual {
+		return " annual statements"
+	}
+	return ""
 }
 
 func (c *Composer) mailHost() string {

@@ -264,7 +264,7 @@ func (c *Console) StatementPDF() http.Handler {
 			c.fail(w, r, err)
 			return
 		}
-		servePDF(w, r, "impact-statement-"+strings.ReplaceAll(st.Period, "/", "-")+".pdf", buf.Bytes())
+		servePDF(w, r, snap.FileName(), buf.Bytes())
 	})
 }
 

@@ -5,22 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"impactd/internal/app"
 	"impactd/internal/domain"
-	"impactd/internal/period"
 	"impactd/internal/runs"
 	"impactd/internal/store/storetest"
 )
-
-// needsAnnual skips while the annual statement is the stub that cannot be
-// made (until the branch annual is merged).
-func needsAnnual(t *testing.T, a *app.App) {
-	t.Helper()
-	_, err := a.Runner.Builder.NewSeriesContext(context.Background(), domain.SeriesAnnual, period.MustParse("2026/27"))
-	if err != nil && strings.Contains(err.Error(), "cannot be made yet") {
-		t.Skip("needs the annual statement (branch annual)")
-	}
-}
 
 // TestForcedRerunOfOneSeries: both series of the same period are sent; a
 // forced rerun of the impact letter sends impact letters again and leaves
@@ -30,7 +18,6 @@ func TestForcedRerunOfOneSeries(t *testing.T) {
 	storetest.EachURL(t, func(t *testing.T, dbURL string) {
 		ctx := context.Background()
 		a := newApp(t, dbURL, nil)
-		needsAnnual(t, a)
 		ids := seed(t, a.Store, 1000, 2000)
 		publish(t, a.Store, "2026/27")
 		req := func(series string, force bool) runs.Request {

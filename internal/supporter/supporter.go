@@ -240,7 +240,9 @@ func (p *Pages) load(w http.ResponseWriter, r *http.Request) (*donorStatements, 
 
 type statementRow struct {
 	ID, Period, PeriodLabel, IssuedOn, Code string
-	This                                    bool
+	// Noun is what the letter is: "impact statement", "giving statement".
+	Noun string
+	This bool
 	// ReplacedBy is the date of the corrected letter that replaced this
 	// one, "" for a current statement; ReplacedByID is that letter's id.
 	ReplacedBy, ReplacedByID string
@@ -254,7 +256,8 @@ func rows(d *donorStatements) []statementRow {
 	var out []statementRow
 	current := map[string]statementRow{}
 	for _, s := range d.All { // newest first within each period
-		row := statementRow{ID: s.ID, Period: s.Period, PeriodLabel: s.Period, Code: domain.VerificationCode(s.ContentHash), This: s.ID == d.This.ID}
+		row := statementRow{ID: s.ID, Period: s.Period, PeriodLabel: s.Period, Code: domain.VerificationCode(s.ContentHash), This: s.ID == d.This.ID,
+			Noun: (&domain.Snapshot{Series: s.Series}).Noun()}
 		if snap, err := domain.DecodeSnapshot([]byte(s.Snapshot)); err == nil {
 			row.PeriodLabel, row.IssuedOn = snap.PeriodLabel, snap.IssuedOn
 		}
@@ -275,6 +278,8 @@ type statementData struct {
 	Current     *statementRow
 	Past        []statementRow
 	Unsubscribe bool
+	Letters     string // the donor's domain.Letters* choice
+	ByPost      bool   // their letters come by post
 }
 
 // StatementPage shows the statement the link names, with a download button,
@@ -286,7 +291,8 @@ func (p *Pages) StatementPage() http.Handler {
 		if !ok {
 			return
 		}
-		data := statementData{Unsubscribe: d.Donor.Status == domain.DonorUnsubscribed || d.Donor.Letters == domain.LettersNone}
+		data := statementData{Unsubscribe: d.Donor.Status == domain.DonorUnsubscribed || d.Donor.Letters == domain.LettersNone,
+			Letters: d.Donor.Letters, ByPost: d.Donor.Channel == domain.ChannelPost}
 		all := rows(d)
 		for _, row := range all {
 			switch {
@@ -306,7 +312,7 @@ func (p *Pages) StatementPage() http.Handler {
 				}
 			}
 		}
-		p.render(w, http.StatusOK, "statement", view{Title: "Your impact statement", Token: r.PathValue("token"), Data: data})
+		p.render(w, http.StatusOK, "statement", view{Title: "Your " + data.This.Noun, Token: r.PathValue("token"), Data: data})
 	})
 }
 
@@ -339,7 +345,7 @@ func (p *Pages) StatementPDF() http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/pdf")
-		w.Header().Set("Content-Disposition", `attachment; filename="impact-statement-`+strings.ReplaceAll(st.Period, "/", "-")+`.pdf"`)
+		w.Header().Set("Content-Disposition", `attachment; filename="`+snap.FileName()+`"`)
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
@@ -442,6 +448,7 @@ type verifyData struct {
 	PeriodLabel string
 	IssuedOn    string
 	Initials    string
+	Noun        string // "impact statement", "giving statement"
 }
 
 // Verify checks a verification code. A genuine code shows only the period,
@@ -474,6 +481,7 @@ func (p *Pages) Verify() http.Handler {
 						continue // a dry run's letter was never sent
 					}
 					data.Genuine, data.PeriodLabel, data.IssuedOn, data.Initials = true, snap.PeriodLabel, snap.IssuedOn, Initials(snap.Donor.Name)
+					data.Noun = snap.Noun()
 					data.Code = code
 					break
 				}
