@@ -5,7 +5,6 @@ package letter
 // neutral record of the year's gifts — no figures, no appeal.
 
 import (
-	"strconv"
 	"strings"
 
 	"impactd/internal/domain"
@@ -28,7 +27,7 @@ func (d *doc) statement() {
 		notes = append(notes, s.GiftAid.Note)
 	}
 	notes = append(notes, s.Acknowledgment, s.Disclosure)
-	d.yourGiving("Your gifts in "+yearName(s), notes, d.statementDetail)
+	d.yourGiving("Your gifts in "+yearName(s), notes, func(t domain.Total) string { return d.givingDetail("returned to you", t) })
 	d.signOff()
 	d.statementGifts()
 	if p := strings.TrimSpace(s.Pointer); p != "" {
@@ -48,29 +47,6 @@ func yearName(s *domain.Snapshot) string {
 		return "the " + s.PeriodLabel
 	}
 	return s.PeriodLabel
-}
-
-// statementDetail says how a currency's total came about: "given in 12
-// gifts, after £7.50 refunded or taken back".
-func (d *doc) statementDetail(t domain.Total) string {
-	n := 0
-	for _, g := range d.s.Gifts {
-		if g.Amount.Currency == t.Currency {
-			n++
-		}
-	}
-	var parts []string
-	switch n {
-	case 0:
-	case 1:
-		parts = append(parts, "given in 1 gift")
-	default:
-		parts = append(parts, "given in "+strconv.Itoa(n)+" gifts")
-	}
-	if t.Refunded != 0 {
-		parts = append(parts, "after "+money.Money{Amount: t.Refunded, Currency: t.Currency}.String()+" returned to you")
-	}
-	return strings.Join(parts, ", ")
 }
 
 // statementGifts draws every gift of the year and every refund and lost
@@ -132,25 +108,12 @@ func (d *doc) statementGifts() {
 		}
 		row(longDate(rf.Date), what, "", "", signed(neg))
 	}
-	tcols := []column{{"", d.width - amountCol, "R"}, {"", amountCol, "R"}}
-	d.pdf.SetDrawColor(colHairline.r, colHairline.g, colHairline.b)
-	d.pdf.Line(marginLeft, d.pdf.GetY(), marginLeft+d.width, d.pdf.GetY())
-	for _, t := range s.Totals {
-		m := func(a int64) money.Money { return money.Money{Amount: a, Currency: t.Currency} }
-		label := "Total"
-		if len(s.Totals) > 1 {
-			label = "Total in " + t.Currency
-		}
-		if t.Refunded != 0 {
-			d.tableRow(tcols, []string{"Given", m(t.Gross).String()}, 0, "")
-			d.tableRow(tcols, []string{"Refunded or taken back", signed(m(-t.Refunded))}, 0, "")
-			label += " after refunds"
-		}
-		d.tableRow(tcols, []string{label, signed(m(t.Net))}, 0, "B")
+	tcols := d.totalRows("Refunded or taken back", func(tcols []column, t domain.Total) {
 		if t.Benefits != 0 {
-			d.tableRow(tcols, []string{"Of which the good-faith value of goods or services you received", m(t.Benefits).String()}, 0, "")
+			d.tableRow(tcols, []string{"Of which the good-faith value of goods or services you received",
+				money.Money{Amount: t.Benefits, Currency: t.Currency}.String()}, 0, "")
 		}
-	}
+	})
 	if giftAid {
 		d.tableRow(tcols, []string{"Gift Aid eligible, after refunds", s.GiftAid.Eligible.String()}, 0, "")
 		d.tableRow(tcols, []string{"Tax we reclaim from HMRC", s.GiftAid.Uplift.String()}, 0, "B")

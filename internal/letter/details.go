@@ -57,25 +57,35 @@ func (d *doc) gifts() {
 		neg := money.Money{Amount: -rf.Amount.Amount, Currency: rf.Amount.Currency}
 		row(longDate(rf.Date), "Refund of your gift of "+longDate(rf.GiftDate), "", signed(neg))
 	}
-	// Totals: the net per currency, with what was given and refunded when
-	// a refund makes them differ.
+	d.totalRows("Refunded", nil)
+	d.tableEnd()
+}
+
+// totalRows draws, under a hairline, the net per currency, with what was
+// given and what came back (refunded names it) when a refund makes them
+// differ; after is drawn under each currency's total when set. It returns
+// the two columns it drew, for rows that follow.
+func (d *doc) totalRows(refunded string, after func(tcols []column, t domain.Total)) []column {
 	tcols := []column{{"", d.width - amountCol, "R"}, {"", amountCol, "R"}}
 	d.pdf.SetDrawColor(colHairline.r, colHairline.g, colHairline.b)
 	d.pdf.Line(marginLeft, d.pdf.GetY(), marginLeft+d.width, d.pdf.GetY())
-	for _, t := range s.Totals {
+	for _, t := range d.s.Totals {
 		m := func(a int64) money.Money { return money.Money{Amount: a, Currency: t.Currency} }
 		label := "Total"
-		if len(s.Totals) > 1 {
+		if len(d.s.Totals) > 1 {
 			label = "Total in " + t.Currency
 		}
 		if t.Refunded != 0 {
 			d.tableRow(tcols, []string{"Given", m(t.Gross).String()}, 0, "")
-			d.tableRow(tcols, []string{"Refunded", signed(m(-t.Refunded))}, 0, "")
+			d.tableRow(tcols, []string{refunded, signed(m(-t.Refunded))}, 0, "")
 			label += " after refunds"
 		}
 		d.tableRow(tcols, []string{label, signed(m(t.Net))}, 0, "B")
+		if after != nil {
+			after(tcols, t)
+		}
 	}
-	d.tableEnd()
+	return tcols
 }
 
 // giftText describes a gift without repeating itself: "Monthly gift",

@@ -360,9 +360,10 @@ func (d *doc) yourGiving(title string, all []string, detail func(domain.Total) s
 	pdf.SetXY(marginLeft, top+boxH+3.5)
 }
 
-// givingDetail says how a currency's total came about: "in 3 gifts, after
-// £7.50 refunded".
-func (d *doc) givingDetail(t domain.Total) string {
+// givingDetail says how a currency's total came about: "given in 3 gifts,
+// after £7.50 refunded" (refunded is the word for what came back: the
+// annual statement says "returned to you").
+func (d *doc) givingDetail(refunded string, t domain.Total) string {
 	n := 0
 	for _, g := range d.s.Gifts {
 		if g.Amount.Currency == t.Currency {
@@ -378,7 +379,7 @@ func (d *doc) givingDetail(t domain.Total) string {
 		parts = append(parts, "given in "+strconv.Itoa(n)+" gifts")
 	}
 	if t.Refunded != 0 {
-		parts = append(parts, "after "+money.Money{Amount: t.Refunded, Currency: t.Currency}.String()+" refunded")
+		parts = append(parts, "after "+money.Money{Amount: t.Refunded, Currency: t.Currency}.String()+" "+refunded)
 	}
 	return strings.Join(parts, ", ")
 }

@@ -207,7 +207,7 @@ func (d *doc) letter() {
 	if s.GiftAid != nil {
 		notes = append(notes, s.GiftAid.Note)
 	}
-	d.yourGiving("Your giving in "+s.PeriodLabel, append(notes, s.Acknowledgment), d.givingDetail)
+	d.yourGiving("Your giving in "+s.PeriodLabel, append(notes, s.Acknowledgment), func(t domain.Total) string { return d.givingDetail("refunded", t) })
 	d.signOff()
 
 	// The details start on a page of their own.
