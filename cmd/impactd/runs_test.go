@@ -212,13 +212,26 @@ func startOnly(ctx context.Context, dbURL string) (string, error) {
 
 // TestConcurrentCommands: 2 and 4 `impactd run --period` processes started
 // at the same moment (the real program, in processes of their own) make
-// one run between them, and every supporter gets exactly one letter.
+// one run between them, and every supporter gets exactly one letter; two
+// impact and two annual commands at once make one run of each series, and
+// every supporter gets one letter of each.
 func TestConcurrentCommands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	for _, n := range []int{2, 4} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
+	impact := []string{"run", "--period", "2026-Q3", "--reason", "quarterly", "--quiet"}
+	annual := []string{"run", "--series", "annual", "--period", "2026/27", "--reason", "year end", "--quiet"}
+	for _, tc := range []struct {
+		name   string
+		cmds   [][]string
+		series int // distinct series the commands ask for: runs made, letters per supporter
+	}{
+		{"2", [][]string{impact, impact}, 1},
+		{"4", [][]string{impact, impact, impact, impact}, 1},
+		{"impact and annual", [][]string{impact, annual, impact, annual}, 2},
+	} {
+		n := len(tc.cmds)
+		t.Run(tc.name, func(t *testing.T) {
 			storetest.EachURL(t, func(t *testing.T, dbURL string) {
 				const donors = 60
 				seedRun(t, dbURL, donors)
@@ -229,10 +242,10 @@ func TestConcurrentCommands(t *testing.T) {
 				defer sink.Close()
 				env := append(os.Environ(), "IMPACTD_DATABASE_URL="+dbURL, "IMPACTD_SMTP_URL="+sink.URL(), "IMPACTD_LOG_LEVEL=error",
 					"IMPACTD_SCHEDULE=off", "IMPACTD_WORKERS=2")
-				a, _ := json.Marshal([]string{"run", "--period", "2026-Q3", "--reason", "quarterly", "--quiet"})
 				var wg sync.WaitGroup
 				outs := make([]string, n)
 				for i := range n {
+					a, _ := json.Marshal(tc.cmds[i])
 					cmd := exec.Command(os.Args[0], "-test.run=^$")
 					cmd.Env = append(slices.Clone(env), childEnv+"="+string(a))
 					var stderr bytes.Buffer
@@ -253,21 +266,27 @@ func TestConcurrentCommands(t *testing.T) {
 						working++
 					}
 				}
-				if working != n-1 {
-					t.Errorf("%d of %d processes found the run in progress and worked it, want %d:\n%s", working, n, n-1, strings.Join(outs, "\n"))
+				if working != n-tc.series {
+					t.Errorf("%d of %d processes found the run in progress and worked it, want %d:\n%s", working, n, n-tc.series, strings.Join(outs, "\n"))
 				}
 				s, err := store.Open(context.Background(), dbURL)
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer s.Close()
-				if runs, _ := s.ListRuns(context.Background(), 10); len(runs) != 1 || runs[0].Sent != donors {
+				runs, _ := s.ListRuns(context.Background(), 10)
+				if len(runs) != tc.series {
 					t.Fatalf("runs: %+v", runs)
+				}
+				for _, r := range runs {
+					if r.Sent != donors {
+						t.Fatalf("run %s (%s %s) sent %d, want %d", r.ID, r.Series, r.Period, r.Sent, donors)
+					}
 				}
 				got := sink.ByRecipient()
 				for i := range donors {
-					if c := got[fmt.Sprintf("donor-%d@example.org", i)]; c != 1 {
-						t.Errorf("donor %d got %d letters", i, c)
+					if c := got[fmt.Sprintf("donor-%d@example.org", i)]; c != tc.series {
+						t.Errorf("donor %d got %d letters, want %d", i, c, tc.series)
 					}
 				}
 			})
