@@ -144,7 +144,9 @@ func TestDemoServe(t *testing.T) {
 	if code, loc, _ := get(base + "/"); code != http.StatusSeeOther || loc != "/console" {
 		t.Errorf("GET / = %d → %q", code, loc)
 	}
-	if code, _, body := get(s.link); code != 200 || !strings.Contains(body, "impact statement") {
+	// The newest letter sent: an impact letter or an annual statement, and
+	// the page names which.
+	if code, _, body := get(s.link); code != 200 || !strings.Contains(body, "Your impact statement") && !strings.Contains(body, "Your giving statement") {
 		t.Errorf("statement page: %d %.300s", code, body)
 	}
 	if code, _, body := get(s.verify); code != 200 || !strings.Contains(body, "Genuine") {
